@@ -1,0 +1,1 @@
+"""Compiled kernels: arrays and a numpy Generator in, arrays out (no Mesa, no I/O)."""

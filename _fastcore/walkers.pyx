@@ -1,0 +1,197 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Step every SGD walker at once (seed 000, "Modelling and Understanding SGD").
+
+The update is dW = -T * mean_{j in batch} g_j(W). The landscape arrives flattened
+(see `models.landscapes.Landscape.kernel_arrays`): per-datapoint Gaussian wells
+a * exp(-b |W - c|^2) and polynomial terms p(W_axis - centre).
+
+Order of random draws (the pure-Python reference `agents.SGDWalker.step` follows it):
+step-major, then walker 0..n-1; a walker that is frozen (escaped, with stop_at_escape)
+draws nothing; an SGD walker draws `batch_size` uniforms, the b-th picking
+idx[b + floor(u * (n_data - b))] by a partial Fisher-Yates shuffle of 0..n_data-1
+(for batch_size 1: j = floor(u * n_data)). GD and fixed-datapoint walkers draw nothing.
+"""
+from libc.math cimport exp, isfinite
+from libc.stdint cimport int64_t
+from numpy.random cimport bitgen_t
+
+from _fastcore._bitgen cimport borrow_bitgen
+
+import numpy as np
+
+cdef enum:
+    GD = 0
+    SGD = 1
+    DATAPOINT = 2
+
+cdef enum:
+    NO_ESCAPE = 0
+    ABOVE = 1
+    BELOW = 2
+    OUTSIDE_BALL = 3
+
+METHOD_GD, METHOD_SGD, METHOD_DATAPOINT = GD, SGD, DATAPOINT
+ESCAPE_NONE, ESCAPE_ABOVE, ESCAPE_BELOW, ESCAPE_OUTSIDE_BALL = NO_ESCAPE, ABOVE, BELOW, OUTSIDE_BALL
+
+
+cdef inline void add_datapoint_gradient(
+    const double* w, Py_ssize_t d, Py_ssize_t j, double* out,
+    const int64_t[::1] well_offsets, const double[::1] well_a, const double[::1] well_b,
+    const double[:, ::1] well_c,
+    const int64_t[::1] poly_offsets, const int64_t[::1] poly_axis,
+    const double[:, ::1] poly_center, const double[:, ::1] poly_coef,
+) noexcept nogil:
+    """out[0:d] += grad l_j(w)."""
+    cdef Py_ssize_t q, k, m, k0, k1
+    cdef double r2, diff, e, b, x, dp
+    for q in range(well_offsets[j], well_offsets[j + 1]):
+        b = well_b[q]
+        r2 = 0.0
+        for k in range(d):
+            diff = w[k] - well_c[q, k]
+            r2 = r2 + diff * diff
+        e = well_a[q] * exp(-b * r2)
+        for k in range(d):
+            out[k] = out[k] + e * (-2.0 * b * (w[k] - well_c[q, k]))
+    for q in range(poly_offsets[j], poly_offsets[j + 1]):
+        if poly_axis[q] < 0:
+            k0 = 0
+            k1 = d
+        else:
+            k0 = poly_axis[q]
+            k1 = k0 + 1
+        for k in range(k0, k1):
+            x = w[k] - poly_center[q, k]
+            dp = 0.0
+            for m in range(poly_coef.shape[1] - 1, 0, -1):
+                dp = dp * x + m * poly_coef[q, m]
+            out[k] = out[k] + dp
+
+
+cdef inline bint is_escaped(
+    const double* w, Py_ssize_t d, int escape_kind, Py_ssize_t escape_axis, double threshold,
+    const double[::1] centre,
+) noexcept nogil:
+    cdef Py_ssize_t k
+    cdef double r2 = 0.0, diff
+    if escape_kind == ABOVE:
+        return w[escape_axis] > threshold
+    if escape_kind == BELOW:
+        return w[escape_axis] < threshold
+    if escape_kind == OUTSIDE_BALL:
+        for k in range(d):
+            diff = w[k] - centre[k]
+            r2 = r2 + diff * diff
+        return r2 > threshold * threshold
+    return False
+
+
+def _check(name, array, dtype, ndim):
+    if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D numpy array of {np.dtype(dtype)}, got {type(array).__name__}"
+                         + (f" of {array.dtype} with {array.ndim} dims" if isinstance(array, np.ndarray) else ""))
+    if not array.flags.c_contiguous:
+        raise ValueError(f"{name}: expected a C-contiguous array")
+
+
+def step_walkers(
+    position, temperature, escape_step, landscape, generator,
+    int method, Py_ssize_t batch_size=1, Py_ssize_t datapoint=0,
+    Py_ssize_t n_steps=1, int64_t first_step=1,
+    int escape_kind=NO_ESCAPE, Py_ssize_t escape_axis=0, double escape_threshold=0.0,
+    escape_centre=None, bint stop_at_escape=False,
+):
+    """Advance `position` (n, d) in place by `n_steps` SGD steps.
+
+    temperature: (n,) step size T per walker. escape_step: (n,) int64, -1 until the walker
+    first enters the escape region, then the step number (first_step for the first step of
+    this call). landscape: `Landscape.kernel_arrays()`. Returns the index of the first
+    walker whose position became non-finite, or -1.
+    """
+    _check("position", position, np.float64, 2)
+    _check("temperature", temperature, np.float64, 1)
+    _check("escape_step", escape_step, np.int64, 1)
+    n_walkers, dim = position.shape
+    if temperature.shape[0] != n_walkers or escape_step.shape[0] != n_walkers:
+        raise ValueError(f"temperature and escape_step: expected length {n_walkers} (one per walker), "
+                         f"got {temperature.shape[0]} and {escape_step.shape[0]}")
+    if landscape.dim != dim:
+        raise ValueError(f"position: expected {landscape.dim} columns (the landscape's dimension), got {dim}")
+    n_data = landscape.n_data
+    if method not in (METHOD_GD, METHOD_SGD, METHOD_DATAPOINT):
+        raise ValueError(f"method: expected 0 (GD), 1 (SGD) or 2 (fixed datapoint), got {method}")
+    if not 1 <= batch_size <= n_data:
+        raise ValueError(f"batch_size: expected 1..{n_data}, got {batch_size}")
+    if not 0 <= datapoint < n_data:
+        raise ValueError(f"datapoint: expected 0..{n_data - 1}, got {datapoint}")
+    if n_steps < 0:
+        raise ValueError(f"n_steps: expected >= 0, got {n_steps}")
+    centre = np.zeros(dim) if escape_centre is None else np.ascontiguousarray(escape_centre, dtype=np.float64)
+    if centre.shape != (dim,):
+        raise ValueError(f"escape_centre: expected shape ({dim},), got {centre.shape}")
+
+    cdef bitgen_t* rng = borrow_bitgen(generator)
+    cdef double[:, ::1] W = position
+    cdef const double[::1] T = temperature
+    cdef int64_t[::1] esc = escape_step
+    cdef const int64_t[::1] well_offsets = landscape.well_offsets
+    cdef const double[::1] well_a = landscape.well_a
+    cdef const double[::1] well_b = landscape.well_b
+    cdef const double[:, ::1] well_c = landscape.well_c
+    cdef const int64_t[::1] poly_offsets = landscape.poly_offsets
+    cdef const int64_t[::1] poly_axis = landscape.poly_axis
+    cdef const double[:, ::1] poly_center = landscape.poly_center
+    cdef const double[:, ::1] poly_coef = landscape.poly_coef
+    cdef const double[::1] ctr = centre
+    cdef double[::1] grad = np.zeros(dim)
+    cdef int64_t[::1] idx = np.zeros(n_data, dtype=np.int64)
+    cdef Py_ssize_t s, i, k, b, r, j, nd = n_data, n = n_walkers, d = dim
+    cdef int64_t tmp
+    cdef double scale
+    cdef Py_ssize_t bad = -1
+
+    with generator.bit_generator.lock, nogil:
+        for s in range(n_steps):
+            for i in range(n):
+                if stop_at_escape and esc[i] >= 0:
+                    continue
+                for k in range(d):
+                    grad[k] = 0.0
+                if method == GD:
+                    for j in range(nd):
+                        add_datapoint_gradient(&W[i, 0], d, j, &grad[0], well_offsets, well_a, well_b, well_c,
+                                               poly_offsets, poly_axis, poly_center, poly_coef)
+                    scale = <double> nd
+                elif method == DATAPOINT:
+                    add_datapoint_gradient(&W[i, 0], d, datapoint, &grad[0], well_offsets, well_a, well_b, well_c,
+                                           poly_offsets, poly_axis, poly_center, poly_coef)
+                    scale = 1.0
+                elif batch_size == 1:
+                    j = <Py_ssize_t> (rng.next_double(rng.state) * nd)
+                    if j >= nd:
+                        j = nd - 1
+                    add_datapoint_gradient(&W[i, 0], d, j, &grad[0], well_offsets, well_a, well_b, well_c,
+                                           poly_offsets, poly_axis, poly_center, poly_coef)
+                    scale = 1.0
+                else:
+                    for j in range(nd):
+                        idx[j] = j
+                    for b in range(batch_size):
+                        r = b + <Py_ssize_t> (rng.next_double(rng.state) * (nd - b))
+                        if r >= nd:
+                            r = nd - 1
+                        tmp = idx[b]
+                        idx[b] = idx[r]
+                        idx[r] = tmp
+                        add_datapoint_gradient(&W[i, 0], d, idx[b], &grad[0], well_offsets, well_a, well_b, well_c,
+                                               poly_offsets, poly_axis, poly_center, poly_coef)
+                    scale = <double> batch_size
+                for k in range(d):
+                    W[i, k] = W[i, k] - T[i] * (grad[k] / scale)
+                    if bad < 0 and not isfinite(W[i, k]):
+                        bad = i
+                if esc[i] < 0 and is_escaped(&W[i, 0], d, escape_kind, escape_axis, escape_threshold, ctr):
+                    esc[i] = first_step + s
+            if bad >= 0:
+                break
+    return bad

@@ -1,0 +1,5 @@
+"""Mesa agents: who acts, as views on their world's arrays, with pure-Python reference steps."""
+
+from agents.sgd_walker import SGDWalker
+
+__all__ = ["SGDWalker"]

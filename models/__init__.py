@@ -1,0 +1,1 @@
+"""Mesa models, one world each, and the science they share."""

@@ -1,0 +1,461 @@
+"""Loss landscapes built from per-datapoint losses (seed 000, "Modelling and Understanding SGD").
+
+A landscape is a list of per-datapoint losses l_j(W), W in R^d. Each l_j is a sum of
+terms: Gaussian wells a * exp(-b |W - c|^2) and polynomials p(W_axis - centre) (summed
+over every axis when no axis is given). Gradients are analytic. The mean loss is
+L = mean_j l_j, its gradient G = mean_j g_j and the gradient variance S^2 = var_j g_j
+(population variance; a d x d covariance in N-D), as in seed 000, "Gradient Variance".
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import SimpleNamespace
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from models.params import Finite, Strict
+
+MEAN = "mean"  # the name that selects L, the mean of the per-datapoint losses
+
+
+@dataclass(frozen=True)
+class GaussianWell:
+    """a * exp(-b |W - c|^2); a < 0 is a well, a > 0 a bump; b > 0 sets its width (1/b is W^2)."""
+
+    a: float
+    b: float
+    c: np.ndarray  # (d,)
+
+
+@dataclass(frozen=True)
+class Polynomial:
+    """sum_m coefficients[m] * (W_axis - centre)^m, on one axis or summed over all axes."""
+
+    coefficients: tuple[float, ...]
+    axis: int | None
+    center: np.ndarray  # (d,)
+
+
+@dataclass(frozen=True)
+class Datapoint:
+    """One datapoint's loss l_j: a named sum of terms."""
+
+    name: str
+    terms: tuple[GaussianWell | Polynomial, ...]
+
+
+def _polynomial_value(coefficients: Sequence[float], x: np.ndarray) -> np.ndarray:
+    value = np.zeros_like(x)
+    for c in reversed(coefficients):
+        value = value * x + c
+    return value
+
+
+def _polynomial_derivative(coefficients: Sequence[float], x: np.ndarray) -> np.ndarray:
+    value = np.zeros_like(x)
+    for m in range(len(coefficients) - 1, 0, -1):
+        value = value * x + m * coefficients[m]
+    return value
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """Per-datapoint losses in `dim` dimensions, with vectorised values and analytic gradients.
+
+    Positions are arrays of shape (..., dim); in 1-D a plain array of shape (...) is accepted
+    for values and is returned unchanged in shape by the 1-D helpers.
+    """
+
+    datapoints: tuple[Datapoint, ...]
+    dim: int
+    description: str = ""
+    _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.datapoints:
+            raise ValueError("a landscape needs at least one datapoint")
+        for dp in self.datapoints:
+            if not dp.terms:
+                raise ValueError(f"datapoint {dp.name!r} has no terms")
+        self._index.update({dp.name: j for j, dp in enumerate(self.datapoints)})
+
+    @property
+    def n_data(self) -> int:
+        return len(self.datapoints)
+
+    @property
+    def names(self) -> list[str]:
+        return [dp.name for dp in self.datapoints]
+
+    def index(self, datapoint: str | int) -> int:
+        """The index of a datapoint given by name or index."""
+        if isinstance(datapoint, int) and not isinstance(datapoint, bool):
+            if 0 <= datapoint < self.n_data:
+                return datapoint
+        elif datapoint in self._index:
+            return self._index[datapoint]
+        raise ValueError(f"unknown datapoint {datapoint!r}: expected one of {self.names} or 0..{self.n_data - 1}")
+
+    def _as_points(self, W: Any) -> np.ndarray:
+        W = np.asarray(W, dtype=np.float64)
+        if self.dim == 1 and (W.ndim == 0 or W.shape[-1] != 1):
+            W = W[..., None]
+        if W.shape[-1] != self.dim:
+            raise ValueError(f"positions: expected last axis of length {self.dim}, got shape {W.shape}")
+        return W
+
+    # --- values and gradients (vectorised) ---------------------------------------------
+
+    def loss(self, W: Any, datapoint: str | int) -> np.ndarray:
+        """l_j(W) for positions (..., d); shape (...)."""
+        X = self._as_points(W)
+        out = np.zeros(X.shape[:-1])
+        for term in self.datapoints[self.index(datapoint)].terms:
+            if isinstance(term, GaussianWell):
+                out += term.a * np.exp(-term.b * np.sum((X - term.c) ** 2, axis=-1))
+            else:
+                axes = range(self.dim) if term.axis is None else [term.axis]
+                for k in axes:
+                    out += _polynomial_value(term.coefficients, X[..., k] - term.center[k])
+        return out
+
+    def gradient(self, W: Any, datapoint: str | int) -> np.ndarray:
+        """g_j(W) = dl_j/dW for positions (..., d); shape (..., d)."""
+        X = self._as_points(W)
+        out = np.zeros(X.shape)
+        for term in self.datapoints[self.index(datapoint)].terms:
+            if isinstance(term, GaussianWell):
+                diff = X - term.c
+                e = term.a * np.exp(-term.b * np.sum(diff**2, axis=-1))
+                out += e[..., None] * (-2.0 * term.b * diff)
+            else:
+                axes = range(self.dim) if term.axis is None else [term.axis]
+                for k in axes:
+                    out[..., k] += _polynomial_derivative(term.coefficients, X[..., k] - term.center[k])
+        return out
+
+    def losses(self, W: Any) -> np.ndarray:
+        """Every l_j(W): shape (n_data, ...)."""
+        return np.stack([self.loss(W, j) for j in range(self.n_data)])
+
+    def gradients(self, W: Any) -> np.ndarray:
+        """Every g_j(W): shape (n_data, ..., d)."""
+        return np.stack([self.gradient(W, j) for j in range(self.n_data)])
+
+    def mean_loss(self, W: Any) -> np.ndarray:
+        """L(W) = mean_j l_j(W)."""
+        return self.losses(W).mean(axis=0)
+
+    def mean_gradient(self, W: Any) -> np.ndarray:
+        """G(W) = mean_j g_j(W) (seed 000, "Gradient Variance"); shape (..., d)."""
+        return self.gradients(W).mean(axis=0)
+
+    def gradient_variance(self, W: Any) -> np.ndarray:
+        """S^2(W) = population variance of g_j(W) over datapoints.
+
+        Shape (...) in 1-D, the (..., d, d) covariance matrix in N-D (seed 000, "Further Investigation").
+        """
+        g = self.gradients(W)
+        dev = g - g.mean(axis=0)
+        if self.dim == 1:
+            return np.mean(dev[..., 0] ** 2, axis=0)
+        return np.einsum("j...a,j...b->...ab", dev, dev) / self.n_data
+
+    def target_loss(self, target: str | int) -> Callable[[Any], np.ndarray]:
+        """The loss named by `target`: "mean" for L, else a datapoint's name or index."""
+        if target == MEAN:
+            return self.mean_loss
+        j = self.index(target)
+        return lambda W: self.loss(W, j)
+
+    def target_gradient(self, target: str | int) -> Callable[[Any], np.ndarray]:
+        if target == MEAN:
+            return self.mean_gradient
+        j = self.index(target)
+        return lambda W: self.gradient(W, j)
+
+    # --- the pure-Python reference (same floating-point order as _fastcore.walkers) -----
+
+    def add_datapoint_gradient(self, w: Sequence[float], j: int, out: list[float]) -> None:
+        """out += g_j(w) for one position, in plain Python floats, term by term as the kernel does."""
+        d = self.dim
+        for term in self.datapoints[j].terms:
+            if isinstance(term, GaussianWell):
+                c = term.c
+                r2 = 0.0
+                for k in range(d):
+                    diff = w[k] - c[k]
+                    r2 = r2 + diff * diff
+                e = term.a * math.exp(-term.b * r2)
+                for k in range(d):
+                    out[k] = out[k] + e * (-2.0 * term.b * (w[k] - c[k]))
+            else:
+                axes = range(d) if term.axis is None else (term.axis,)
+                coefficients = self._padded_coefficients(term)
+                for k in axes:
+                    x = w[k] - float(term.center[k])
+                    dp = 0.0
+                    for m in range(len(coefficients) - 1, 0, -1):
+                        dp = dp * x + m * coefficients[m]
+                    out[k] = out[k] + dp
+
+    def _padded_coefficients(self, term: Polynomial) -> list[float]:
+        width = self.kernel_arrays().poly_coef.shape[1]
+        return list(term.coefficients) + [0.0] * (width - len(term.coefficients))
+
+    @cached_property
+    def _kernel_arrays(self) -> SimpleNamespace:
+        d = self.dim
+        wells = [(j, t) for j, dp in enumerate(self.datapoints) for t in dp.terms if isinstance(t, GaussianWell)]
+        polys = [(j, t) for j, dp in enumerate(self.datapoints) for t in dp.terms if isinstance(t, Polynomial)]
+        width = max([len(t.coefficients) for _, t in polys], default=1)
+        coef = np.zeros((len(polys), width))
+        for q, (_, t) in enumerate(polys):
+            coef[q, : len(t.coefficients)] = t.coefficients
+        return SimpleNamespace(
+            dim=d,
+            n_data=self.n_data,
+            well_offsets=np.searchsorted([j for j, _ in wells], np.arange(self.n_data + 1)).astype(np.int64),
+            well_a=np.array([t.a for _, t in wells], dtype=np.float64),
+            well_b=np.array([t.b for _, t in wells], dtype=np.float64),
+            well_c=np.array([t.c for _, t in wells], dtype=np.float64).reshape(len(wells), d),
+            poly_offsets=np.searchsorted([j for j, _ in polys], np.arange(self.n_data + 1)).astype(np.int64),
+            poly_axis=np.array([-1 if t.axis is None else t.axis for _, t in polys], dtype=np.int64),
+            poly_center=np.array([t.center for _, t in polys], dtype=np.float64).reshape(len(polys), d),
+            poly_coef=coef,
+        )
+
+    def kernel_arrays(self) -> SimpleNamespace:
+        """The flattened terms `_fastcore.walkers.step_walkers` reads (offsets per datapoint)."""
+        return self._kernel_arrays
+
+    # --- landmarks ------------------------------------------------------------------------
+
+    def window(self) -> tuple[float, float]:
+        """A 1-D plotting range that holds every well's centre and width."""
+        lows, highs = [], []
+        for dp in self.datapoints:
+            for t in dp.terms:
+                if isinstance(t, GaussianWell):
+                    half = 3.0 / math.sqrt(t.b)
+                    lows.append(float(t.c[0]) - half)
+                    highs.append(float(t.c[0]) + half)
+                else:
+                    lows.append(float(t.center[0]) - 3.0)
+                    highs.append(float(t.center[0]) + 3.0)
+        return min(lows), max(highs)
+
+    def stationary_points(
+        self, target: str | int, low: float, high: float, resolution: float = 1e-3
+    ) -> list[tuple[float, str]]:
+        """Every (W, "minimum" | "maximum") of a 1-D loss in [low, high], to machine precision."""
+        if self.dim != 1:
+            raise ValueError("stationary_points is for 1-D landscapes; use local_extremum in N-D")
+        from scipy.optimize import brentq
+
+        grad = self.target_gradient(target)
+        xs = np.linspace(low, high, max(3, int((high - low) / resolution) + 1))
+        gs = grad(xs)[:, 0]
+        points = []
+        for i in np.flatnonzero(np.sign(gs[:-1]) * np.sign(gs[1:]) < 0):
+            root = brentq(lambda x: float(grad(x)[0]), xs[i], xs[i + 1], xtol=1e-15, rtol=1e-15)
+            points.append((float(root), "minimum" if gs[i] < 0 else "maximum"))
+        return points
+
+    def local_extremum(self, target: str | int, near: Sequence[float] | float, kind: str) -> np.ndarray:
+        """The local minimum or maximum of the target loss closest to `near` (shape (d,))."""
+        near_point = np.broadcast_to(np.asarray(near, dtype=np.float64), (self.dim,)).copy()
+        if self.dim == 1:
+            x0 = float(near_point[0])
+            for span in (0.05, 0.2, 1.0, 5.0):
+                found = [w for w, k in self.stationary_points(target, x0 - span, x0 + span) if k == kind]
+                if found:
+                    return np.array([min(found, key=lambda w: abs(w - x0))])
+            raise ValueError(f"no local {kind} of {target!r} within 5 of W = {x0}")
+        from scipy.optimize import minimize
+
+        sign = 1.0 if kind == "minimum" else -1.0
+        f, g = self.target_loss(target), self.target_gradient(target)
+        result = minimize(
+            lambda w: sign * float(f(w)), near_point, jac=lambda w: sign * g(w), method="BFGS",
+            options={"gtol": 1e-12, "maxiter": 10_000},
+        )
+        if not np.all(np.isfinite(result.x)) or np.linalg.norm(g(result.x)) > 1e-6:
+            raise ValueError(f"no local {kind} of {target!r} found from {near_point.tolist()}")
+        return result.x
+
+
+# --- the seed's landscapes -----------------------------------------------------------------
+
+
+def _well(a: float, b: float, c: float | Sequence[float], dim: int = 1) -> GaussianWell:
+    return GaussianWell(a=a, b=b, c=np.broadcast_to(np.asarray(c, dtype=np.float64), (dim,)).copy())
+
+
+def _poly(coefficients: Sequence[float], dim: int = 1, axis: int | None = None) -> Polynomial:
+    return Polynomial(coefficients=tuple(coefficients), axis=axis, center=np.zeros(dim))
+
+
+def one_datapoint() -> Landscape:
+    """l0 = -exp(-(W - 2)^2) (seed 000, first figure)."""
+    return Landscape((Datapoint("l0", (_well(-1.0, 1.0, 2.0),)),), dim=1, description="one datapoint")
+
+
+def pit(depth: float = 1.0, width: float = 100.0, center: float = 1.0) -> Landscape:
+    """The pit: l0 = -exp(-(W-2)^2), l1 = -exp(-(W-2)^2) - depth * exp(-width (W-center)^2) (seed 000)."""
+    main = _well(-1.0, 1.0, 2.0)
+    return Landscape(
+        (Datapoint("l0", (main,)), Datapoint("l1", (main, _well(-depth, width, center)))),
+        dim=1,
+        description="the two-datapoint pit",
+    )
+
+
+def case_a() -> Landscape:
+    """Validation case (a): g0 = g1 = dL/dW of the one-datapoint loss (no gradient noise)."""
+    main = _well(-1.0, 1.0, 2.0)
+    return Landscape((Datapoint("l0", (main,)), Datapoint("l1", (main,))), dim=1, description="case (a)")
+
+
+def case_b() -> Landscape:
+    """Validation case (b): g0 = -1, g1 = +1, so G = 0 and S^2 = 1."""
+    return Landscape(
+        (Datapoint("l0", (_poly([0.0, -1.0]),)), Datapoint("l1", (_poly([0.0, 1.0]),))),
+        dim=1,
+        description="case (b)",
+    )
+
+
+def case_c() -> Landscape:
+    """Validation case (c): g0 = 1.2W - 2, g1 = 0.8W - 2; G = W - 2, S^2 = 0.04 W^2.
+
+    The seed prints S^2 = 0.4 W^2; the population variance of (1.2W-2, 0.8W-2) is 0.04 W^2.
+    """
+    return Landscape(
+        (Datapoint("l0", (_poly([0.0, -2.0, 0.6]),)), Datapoint("l1", (_poly([0.0, -2.0, 0.4]),))),
+        dim=1,
+        description="case (c)",
+    )
+
+
+def symmetric_noise() -> Landscape:
+    """g = +-W: l0 = W^2/2, l1 = -W^2/2; G = 0, S^2 = W^2 (the Itô-vs-seed test of SPEC §1)."""
+    return Landscape(
+        (Datapoint("l0", (_poly([0.0, 0.0, 0.5]),)), Datapoint("l1", (_poly([0.0, 0.0, -0.5]),))),
+        dim=1,
+        description="g = +-W",
+    )
+
+
+PRESETS: dict[str, Callable[..., Landscape]] = {
+    "one_datapoint": one_datapoint,
+    "pit": pit,
+    "case_a": case_a,
+    "case_b": case_b,
+    "case_c": case_c,
+    "symmetric_noise": symmetric_noise,
+}
+
+
+# --- the scenario-file form ---------------------------------------------------------------
+
+
+class GaussianSpec(Strict):
+    """a * exp(-b |W - c|^2)."""
+
+    a: Finite
+    b: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    c: Finite | list[Finite] = 0.0
+
+
+class PolynomialSpec(Strict):
+    """sum_m coefficients[m] (W_axis - center)^m; axis None sums the polynomial over every axis."""
+
+    coefficients: Annotated[list[Finite], Field(min_length=1)]
+    axis: Annotated[int, Field(ge=0)] | None = None
+    center: Finite | list[Finite] = 0.0
+
+
+class TermSpec(Strict):
+    """One term of a datapoint's loss: exactly one of `gaussian` or `polynomial`."""
+
+    gaussian: GaussianSpec | None = None
+    polynomial: PolynomialSpec | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TermSpec:
+        if (self.gaussian is None) == (self.polynomial is None):
+            raise ValueError("expected exactly one of 'gaussian' or 'polynomial'")
+        return self
+
+
+def _vector(value: float | list[float], dim: int, what: str) -> np.ndarray:
+    v = np.asarray(value, dtype=np.float64)
+    if v.ndim == 0:
+        return np.full(dim, float(v))
+    if v.shape != (dim,):
+        raise ValueError(f"{what}: expected a number or a list of {dim} numbers (the landscape's dim), got {value}")
+    return v
+
+
+class LandscapeSpec(Strict):
+    """A landscape in a scenario: a `preset` (with `options`), or `datapoints` of terms in `dim` dims."""
+
+    preset: Literal["one_datapoint", "pit", "case_a", "case_b", "case_c", "symmetric_noise"] | None = None
+    options: dict[str, Finite] = Field(default_factory=dict)
+    dim: Annotated[int, Field(ge=1, le=1000)] = 1
+    datapoints: dict[str, list[TermSpec]] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> LandscapeSpec:
+        if (self.preset is None) == (self.datapoints is None):
+            raise ValueError("expected exactly one of 'preset' or 'datapoints'")
+        if self.preset is not None:
+            accepted = list(inspect.signature(PRESETS[self.preset]).parameters)
+            unknown = [k for k in self.options if k not in accepted]
+            if unknown:
+                raise ValueError(
+                    f"unknown option {unknown[0]!r} for preset {self.preset!r}: expected one of {accepted or 'none'}"
+                )
+            if self.dim != 1:
+                raise ValueError(f"preset {self.preset!r} is 1-D: drop 'dim' or give 'datapoints'")
+        else:
+            if self.options:
+                raise ValueError("'options' only applies to a preset")
+            if not self.datapoints:
+                raise ValueError("expected at least one datapoint under 'datapoints'")
+            for name, terms in self.datapoints.items():
+                if not terms:
+                    raise ValueError(f"datapoint {name!r}: expected at least one term, got none")
+            self.build()  # shape errors (c of the wrong length, axis out of range) surface now
+        return self
+
+    def build(self) -> Landscape:
+        """The Landscape this spec describes."""
+        if self.preset is not None:
+            return PRESETS[self.preset](**self.options)
+        d = self.dim
+        datapoints = []
+        for name, terms in (self.datapoints or {}).items():
+            built: list[GaussianWell | Polynomial] = []
+            for t in terms:
+                if t.gaussian is not None:
+                    g = t.gaussian
+                    built.append(GaussianWell(a=g.a, b=g.b, c=_vector(g.c, d, f"datapoint {name!r}: c")))
+                else:
+                    p = t.polynomial
+                    assert p is not None
+                    if p.axis is not None and p.axis >= d:
+                        raise ValueError(f"datapoint {name!r}: polynomial axis {p.axis} is outside 0..{d - 1}")
+                    built.append(
+                        Polynomial(tuple(p.coefficients), p.axis, _vector(p.center, d, f"datapoint {name!r}: center"))
+                    )
+            datapoints.append(Datapoint(name, tuple(built)))
+        return Landscape(tuple(datapoints), dim=d)

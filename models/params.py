@@ -1,0 +1,70 @@
+"""What every world's parameters share: strict pydantic models, declared once per world.
+
+A world's Params class is the single declaration used by scenario files, the CLI, the
+browser sliders and `mesa.batch_run` keyword arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Self
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class FieldError(ValueError):
+    """A cross-field check's failure, naming the key path it is about (for one-line error messages)."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors, NaN and infinity are refused, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Params(Strict):
+    """Base class of every world's parameters."""
+
+    @classmethod
+    def resolve(cls, params: Self | dict[str, Any] | None = None, **overrides: Any) -> Self:
+        """Params from an instance or a mapping, with keyword overrides (sliders, batch_run) on top."""
+        if params is None:
+            base: dict[str, Any] = {}
+        elif isinstance(params, cls):
+            base = params.model_dump(exclude_unset=False)
+        elif isinstance(params, dict):
+            base = dict(params)
+        else:
+            raise TypeError(f"params: expected {cls.__name__}, a mapping or None, got {type(params).__name__}")
+        return cls.model_validate({**base, **overrides})
+
+
+class Grid(Strict):
+    """A list of values given by `linspace: [start, stop, num]` or `logspace: [start_exp, stop_exp, num]`.
+
+    Same conventions as numpy: logspace takes base-10 exponents.
+    """
+
+    linspace: tuple[Finite, Finite, Annotated[int, Field(ge=1)]] | None = None
+    logspace: tuple[Finite, Finite, Annotated[int, Field(ge=1)]] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Grid:
+        if (self.linspace is None) == (self.logspace is None):
+            raise ValueError("expected exactly one of 'linspace' or 'logspace'")
+        return self
+
+    def values(self) -> list[float]:
+        if self.linspace is not None:
+            a, b, n = self.linspace
+            return [float(v) for v in np.linspace(a, b, n)]
+        assert self.logspace is not None
+        a, b, n = self.logspace
+        return [float(v) for v in np.logspace(a, b, n)]

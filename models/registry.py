@@ -1,0 +1,43 @@
+"""Every world by name: its Model class, its Params class, a title, and the seed claims it registers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import mesa
+
+from models.claims import Claim
+from models.params import Params
+
+
+@dataclass(frozen=True)
+class World:
+    name: str
+    title: str
+    model: type[mesa.Model]
+    params: type[Params]
+    claims: Callable[[], list[Claim]]
+
+
+def _sgd() -> World:
+    from models.sgd import SGDModel, SGDParams
+    from models.sgd_claims import claims
+
+    return World("sgd", "SGD walkers on a loss landscape (seed 000)", SGDModel, SGDParams, claims)
+
+
+_FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd}
+registry: dict[str, World] = {name: make() for name, make in _FACTORIES.items()}
+
+
+def world(name: str) -> World:
+    """The world registered under `name`, or a ValueError naming the known ones."""
+    if name not in registry:
+        raise ValueError(f"unknown model {name!r}: expected one of {sorted(registry)}")
+    return registry[name]
+
+
+def all_claims() -> list[Claim]:
+    """Every registered claim, world by world, in registration order."""
+    return [c for w in registry.values() for c in w.claims()]

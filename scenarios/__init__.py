@@ -1,0 +1,260 @@
+"""Scenario files: YAML worlds, validated whole against the parameters their model declares.
+
+    model: sgd                 # a name in models.registry
+    title: Escaping the pit    # shown in the CLI, the report and the browser
+    seed: 20231107
+    params: {...}              # validated by the model's Params (unknown keys are errors)
+    steps: 10000
+    scan:                      # optional: a grid for `optiscape scan`
+      temperature: {logspace: [-3, -1, 25]}
+      repeats: 4
+
+A bad file raises `ScenarioError` with one line: the file, the key path, what was
+expected and what was found. Nothing runs until the whole file is valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from models.params import FieldError, Finite, Grid, Params
+from models.registry import World, registry, world
+
+SHIPPED = Path(str(resources.files(__name__)))
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot run; the message is one line naming file, key path and expectation."""
+
+    def __init__(self, path: Path | str, key: str, message: str) -> None:
+        self.path, self.key, self.message = str(path), key, message
+        super().__init__(f"{path}: {key}: {message}" if key else f"{path}: {message}")
+
+
+class RangeGrid(BaseModel):
+    """`range: [start, stop, step]`, stop excluded, as Python's range (numbers may be floats)."""
+
+    model_config = ConfigDict(extra="forbid")
+    range: tuple[Finite, Finite, Finite]
+
+    def values(self) -> list[float]:
+        start, stop, step = self.range
+        if step == 0 or (stop - start) / step < 0:
+            raise ValueError(f"range {list(self.range)}: expected a non-zero step towards stop")
+        count = int(-(-(stop - start) // step))
+        return [start + i * step for i in range(count)]
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str
+    title: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    seed: Annotated[int, Field(ge=0)]
+    params: dict[str, Any] = Field(default_factory=dict)
+    steps: Annotated[int, Field(ge=0)]
+    scan: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A valid scenario: its world, validated params, seed, steps and (optional) scan grid."""
+
+    path: Path
+    model: str
+    title: str
+    description: str
+    seed: int
+    params: Params
+    steps: int
+    scan: dict[str, list[Any]] | None
+    repeats: int
+
+    @property
+    def world(self) -> World:
+        return world(self.model)
+
+    def build(self, rng: Any = None, **overrides: Any) -> Any:
+        """The model this scenario describes (seeded from the scenario unless `rng` is given)."""
+        return self.world.model(self.params, rng=self.seed if rng is None else rng, **overrides)
+
+    def resolved(self) -> dict[str, Any]:
+        """The scenario with every default filled in (what a run folder records)."""
+        out: dict[str, Any] = {"model": self.model, "title": self.title}
+        if self.description:
+            out["description"] = self.description
+        out.update({"seed": self.seed, "steps": self.steps, "params": self.params.model_dump(mode="json")})
+        if self.scan is not None:
+            out["scan"] = {**self.scan, "repeats": self.repeats}
+        return out
+
+    def grid(self) -> list[dict[str, Any]]:
+        """Every point of the scan grid (the product of the per-parameter values), without repeats."""
+        if not self.scan:
+            return [{}]
+        names = list(self.scan)
+        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*self.scan.values())]
+
+
+_TYPE_TAGS = ("[", "-", "function", "constrained")
+
+
+def _clean_loc(loc: tuple[Any, ...], known_types: set[str]) -> tuple[Any, ...]:
+    """Drop pydantic's union-member tags ('constrained-float', 'list[...]', 'Grid') from a location."""
+    out = []
+    for part in loc:
+        if isinstance(part, str) and (any(t in part for t in _TYPE_TAGS) or part in known_types):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _first_error(exc: ValidationError, prefix: tuple[str, ...], fields_at: Any) -> tuple[str, str]:
+    """(key path, message) for the most useful error of a pydantic ValidationError."""
+    known = {"float", "int", "str", "bool", "dict", "list", "Grid", "Landmark", "tuple", "none", "NoneType"}
+    errors = exc.errors(include_url=False)
+    # In a union, prefer the member whose complaint is about the value rather than its type.
+    errors.sort(key=lambda e: (e["type"].endswith("_type") or e["type"] in ("model_type", "none_required"),))
+    e = errors[0]
+    loc = prefix + _clean_loc(tuple(e["loc"]), known)
+    error = (e.get("ctx") or {}).get("error")
+    if isinstance(error, FieldError):
+        loc = loc + tuple(error.loc)
+        return _key_path(loc), str(error)
+    msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "extra_forbidden":
+        name = loc[-1]
+        allowed = fields_at(loc[:-1])
+        hint = difflib.get_close_matches(str(name), allowed, n=1)
+        guess = f" (did you mean {hint[0]!r}?)" if hint else ""
+        return _key_path(loc), f"unknown key {name!r}{guess}; expected one of {', '.join(allowed)}"
+    if e["type"] == "missing":
+        return _key_path(loc), "missing: this key is required"
+    found = "" if e["type"] == "value_error" else f"; got {_describe(e.get('input'))}"
+    return _key_path(loc), f"{msg[0].lower()}{msg[1:]}{found}"
+
+
+def _fields_of(model: type[BaseModel]) -> Any:
+    """A function from a key path to the field names accepted there (for 'did you mean')."""
+
+    def at(loc: tuple[Any, ...]) -> list[str]:
+        cls: Any = model
+        for part in loc:
+            if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or part not in cls.model_fields:
+                return []
+            ann = cls.model_fields[part].annotation
+            candidates = [a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+            cls = candidates[0] if candidates else None
+        return list(cls.model_fields) if isinstance(cls, type) and issubclass(cls, BaseModel) else []
+
+    return at
+
+
+def _scan_values(name: str, spec: Any, params_cls: type[Params], path: Path) -> list[Any]:
+    if name not in params_cls.model_fields:
+        hint = difflib.get_close_matches(name, list(params_cls.model_fields), n=1)
+        guess = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ScenarioError(path, f"scan.{name}", f"not a parameter of this model{guess}")
+    try:
+        if isinstance(spec, list):
+            if not spec:
+                raise ValueError("expected at least one value")
+            return spec
+        if isinstance(spec, dict) and "range" in spec:
+            return RangeGrid.model_validate(spec).values()
+        if isinstance(spec, dict):
+            return Grid.model_validate(spec).values()
+    except ValidationError as exc:
+        key, message = _first_error(exc, ("scan", name), lambda loc: ["linspace", "logspace", "range"])
+        raise ScenarioError(path, key, message) from None
+    except ValueError as exc:
+        raise ScenarioError(path, f"scan.{name}", str(exc)) from None
+    raise ScenarioError(path, f"scan.{name}",
+                        f"expected a list of values, or one of linspace/logspace/range; got {_describe(spec)}")
+
+
+def parse(data: Any, path: Path | str = "<scenario>") -> Scenario:
+    """Validate an already-loaded YAML document as a scenario."""
+    path = Path(path)
+    if not isinstance(data, dict):
+        raise ScenarioError(path, "", f"expected a mapping of scenario keys (model, title, seed, params, steps), "
+                                      f"got {type(data).__name__}")
+    try:
+        raw = _File.model_validate(data)
+    except ValidationError as exc:
+        key, message = _first_error(exc, (), _fields_of(_File))
+        raise ScenarioError(path, key, message) from None
+    if raw.model not in registry:
+        hint = difflib.get_close_matches(raw.model, list(registry), n=1)
+        guess = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ScenarioError(path, "model", f"unknown model {raw.model!r}{guess}; expected one of {sorted(registry)}")
+    params_cls = registry[raw.model].params
+    try:
+        params = params_cls.model_validate(raw.params)
+    except ValidationError as exc:
+        key, message = _first_error(exc, ("params",), lambda loc: _fields_of(params_cls)(loc[1:]))
+        raise ScenarioError(path, key, message) from None
+    scan, repeats = None, 1
+    if raw.scan is not None:
+        scan_spec = dict(raw.scan)
+        repeats = scan_spec.pop("repeats", 1)
+        if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
+            raise ScenarioError(path, "scan.repeats", f"expected an integer >= 1, got {_describe(repeats)}")
+        scan = {name: _scan_values(name, spec, params_cls, path) for name, spec in scan_spec.items()}
+        for i, point in enumerate(itertools.product(*scan.values())):
+            overrides = dict(zip(scan, point, strict=True))
+            try:
+                params_cls.resolve(params, **overrides)
+            except ValidationError as exc:
+                key, message = _first_error(exc, ("scan",), lambda loc: [])
+                raise ScenarioError(path, key, f"{message} (grid point {i}: {overrides})") from None
+    return Scenario(path, raw.model, raw.title, raw.description, raw.seed, params, raw.steps, scan, repeats)
+
+
+def load(path: Path | str) -> Scenario:
+    """Read and validate a scenario file; a shipped scenario may be named by its stem ('sgd_pit_escape')."""
+    path = Path(path)
+    if not path.exists() and not path.suffix and (SHIPPED / f"{path.name}.yaml").exists():
+        path = SHIPPED / f"{path.name}.yaml"
+    if not path.exists():
+        raise ScenarioError(path, "", "file not found (expected a scenario YAML file, or the name of a shipped "
+                                      "scenario: see `optiscape list`)")
+    if path.is_dir():
+        raise ScenarioError(path, "", "is a directory; expected a scenario YAML file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(path, "", f"cannot be read as UTF-8 text ({exc.__class__.__name__})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ScenarioError(path, "", f"not valid YAML{where}: {problem}") from None
+    return parse(data, path)
+
+
+def shipped() -> list[Path]:
+    """The scenario files that ship with optiscape, sorted by name."""
+    return sorted(SHIPPED.glob("*.yaml"))

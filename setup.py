@@ -1,0 +1,22 @@
+"""Build optiscape: the Cython kernels in _fastcore/ and the console script `optiscape`."""
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+# No -ffast-math, and no contraction into fused multiply-adds: kernels must equal the
+# pure-Python references to the last bit.
+COMPILE_ARGS = ["-O3", "-ffp-contract=off"]
+
+extensions = [
+    Extension(
+        "_fastcore.walkers",
+        ["_fastcore/walkers.pyx"],
+        include_dirs=[numpy.get_include()],
+        extra_compile_args=COMPILE_ARGS,
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    ),
+]
+
+setup(
+    ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}),
+)
