@@ -1,0 +1,216 @@
+"""The browser view: a SolaraViz page for any registered world, served by `solara run optiscape.app`.
+
+The page shows the scenario named by the environment variable OPTISCAPE_SCENARIO (a YAML path,
+or the name of a shipped scenario), `sgd_pit_escape` when it is unset. Every browser session
+builds its own model, seeded from the scenario. Each world registers a page builder in PAGES:
+it turns a scenario into SolaraViz's model parameters (fixed values and user inputs) and plots.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import solara
+import solara.server.settings
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from mesa.visualization import Slider, SolaraViz
+from mesa.visualization.utils import update_counter
+
+import scenarios
+from models.params import Grid
+from scenarios import Scenario
+
+SCENARIO_VARIABLE = "OPTISCAPE_SCENARIO"
+DEFAULT_SCENARIO = "sgd_pit_escape"
+MAX_BROWSER_WALKERS = 20_000  # walkers over all temperatures; more makes each step and plot sluggish
+LANDSCAPE_POINTS = 600
+HISTOGRAM_BINS = 80
+
+# The page must work offline: without this, Solara's server reports usage to mixpanel.com.
+solara.server.settings.telemetry.mixpanel_enable = False
+
+
+def serve_command(scenario_path: str | Path, port: int) -> list[str]:
+    """The argv that serves the page on 127.0.0.1:port; run it with `serve_environment(scenario_path)` set.
+
+    The scenario is loaded here, so a bad file fails with its one-line message before a server starts.
+    """
+    scenarios.load(scenario_path)
+    return [
+        sys.executable, "-m", "solara", "run", "optiscape.app",
+        "--host", "127.0.0.1", "--port", str(port), "--production",
+        "--no-open", "--no-check-version",  # no browser of the server's own, no request to pypi.org
+    ]
+
+
+def serve_environment(scenario_path: str | Path) -> dict[str, str]:
+    """The environment variables `serve_command` needs: the scenario's absolute path, and no telemetry."""
+    path = scenarios.load(scenario_path).path.resolve()
+    return {SCENARIO_VARIABLE: str(path), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
+
+
+# --- what a world's page is made of -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorldPage:
+    """What SolaraViz shows for one world: its model parameters (fixed values and user inputs) and plots."""
+
+    model_params: dict[str, Any]
+    components: list[tuple[Callable[..., Any], int]]
+
+    def input_values(self) -> dict[str, Any]:
+        """The starting value of every user input, by parameter name."""
+        values = {}
+        for name, spec in self.model_params.items():
+            if isinstance(spec, Slider):
+                values[name] = spec.value
+            elif isinstance(spec, dict) and "type" in spec:
+                values[name] = spec["value"]
+        return values
+
+
+# --- the SGD world (seed 000) ---------------------------------------------------------------------
+
+
+def _landscape_curves(model: Any) -> dict[str, Any]:
+    """What the landscape plot computes once per model: W, each l_j, L and the escape region."""
+    landscape = model.landscape
+    low, high = landscape.window()
+    positions = np.linspace(low, high, LANDSCAPE_POINTS)
+    return {
+        "window": (low, high),
+        "W": positions,
+        "losses": {name: landscape.loss(positions, name) for name in landscape.names},
+        "L": landscape.mean_loss(positions),
+        "escape": model.escape_region.contains_all(positions[:, None]),
+    }
+
+
+@solara.component
+def LandscapePlot(model: Any) -> None:
+    """L and every l_j over the landscape's window, with a histogram of the walkers' positions W (1-D)."""
+    update_counter.get()
+    curves = solara.use_memo(lambda: _landscape_curves(model), [model])
+    positions = curves["W"]
+    low, high = curves["window"]
+
+    figure = Figure(figsize=(6.4, 4.4))
+    axes = figure.subplots()
+    for name, loss in curves["losses"].items():
+        axes.plot(positions, loss, linewidth=1, label=name)
+    axes.plot(positions, curves["L"], color="black", linewidth=2, label="L (mean)")
+    if curves["escape"].any():
+        axes.fill_between(positions, 0, 1, where=curves["escape"], transform=axes.get_xaxis_transform(),
+                          color="tab:green", alpha=0.1, label="escape region")
+    axes.set(xlim=(low, high), xlabel="W", ylabel="loss")
+    axes.legend(fontsize=8, loc="lower left")
+
+    walkers = model.position[:, 0]
+    counts, edges = np.histogram(walkers, bins=HISTOGRAM_BINS, range=(low, high))
+    histogram_axes = axes.twinx()
+    histogram_axes.stairs(counts, edges, fill=True, color="tab:red", alpha=0.35)
+    histogram_axes.set_ylabel("walkers")
+    outside = len(walkers) - int(counts.sum())
+    note = f", {outside} outside the plot" if outside else ""
+    axes.set_title(f"Step {model.steps}: {len(walkers)} walkers{note}")
+    solara.FigureMatplotlib(figure, format="png", bbox_inches="tight", dependencies=[model, model.steps])
+
+
+@solara.component
+def WalkerScatterPlot(model: Any) -> None:
+    """The walkers' first two coordinates (W0, W1), now and at the start; coloured by T if several."""
+    update_counter.get()
+    figure = Figure(figsize=(6.4, 4.4))
+    axes = figure.subplots()
+    start, now = model.start_position, model.position
+    axes.scatter(start[:, 0], start[:, 1], s=4, color="lightgrey", label="start")
+    temperatures = model.temperature
+    if temperatures.min() < temperatures.max():
+        points = axes.scatter(now[:, 0], now[:, 1], s=3, c=temperatures, cmap="viridis",
+                              norm=LogNorm(temperatures.min(), temperatures.max()), label="now")
+        figure.colorbar(points, ax=axes, label="T")
+    else:
+        axes.scatter(now[:, 0], now[:, 1], s=3, color="tab:red", label="now")
+    axes.set(xlabel="W0", ylabel="W1", title=f"Step {model.steps}: {len(now)} walkers (first two of W)")
+    axes.legend(fontsize=8, loc="best")
+    solara.FigureMatplotlib(figure, format="png", bbox_inches="tight", dependencies=[model, model.steps])
+
+
+@solara.component
+def EscapeTimeSeriesPlot(model: Any) -> None:
+    """The fraction of walkers escaped and the mean of W0 over the steps collected so far."""
+    update_counter.get()
+    table = model.datacollector.get_model_vars_dataframe()
+    steps = np.arange(len(table)) * model.params.collect_every
+    figure = Figure(figsize=(6.4, 4.4))
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    top.plot(steps, table["escaped_fraction"], color="tab:green")
+    top.set(ylabel="escaped fraction", ylim=(-0.02, 1.02), title=f"Step {model.steps}")
+    bottom.plot(steps, table["mean_W"], color="tab:blue")
+    bottom.set(xlabel="step", ylabel="mean W0")
+    solara.FigureMatplotlib(figure, format="png", bbox_inches="tight", dependencies=[model, model.steps])
+
+
+def sgd_page(scenario: Scenario) -> WorldPage:
+    """The SGD world's page: inputs for T (if single), walkers and method; walker and time-series plots."""
+    params = scenario.params
+    inputs: dict[str, Any] = {}
+    if not isinstance(params.temperature, list | Grid):
+        temperature = float(params.temperature)
+        inputs["temperature"] = Slider("T (step size)", value=temperature, min=temperature / 10,
+                                       max=temperature * 10, step=temperature / 10, dtype=float)
+    most_walkers = max(1, MAX_BROWSER_WALKERS // len(params.temperatures()))
+    walker_step = max(1, most_walkers // 100)
+    inputs["n_walkers"] = Slider("walkers per temperature", value=min(params.n_walkers, most_walkers),
+                                 min=walker_step, max=most_walkers, step=walker_step, dtype=int)
+    if params.method in ("sgd", "gd"):
+        inputs["method"] = {"type": "Select", "label": "method", "value": params.method,
+                            "values": ["sgd", "gd"]}
+    # Every scenario value is passed again on Reset, which calls SGDModel(**these), seeded by the scenario.
+    fixed = {**params.model_dump(), "params": params, "rng": scenario.seed}
+    walkers_plot = LandscapePlot if params.landscape.dim == 1 else WalkerScatterPlot
+    return WorldPage({**fixed, **inputs}, [(walkers_plot, 0), (EscapeTimeSeriesPlot, 0)])
+
+
+PAGES: dict[str, Callable[[Scenario], WorldPage]] = {"sgd": sgd_page}
+
+
+def page_builder(world_name: str) -> Callable[[Scenario], WorldPage]:
+    """The page builder registered for a world, or a ValueError naming the worlds that have one."""
+    if world_name not in PAGES:
+        raise ValueError(f"no browser page for world {world_name!r}: expected one of {sorted(PAGES)}")
+    return PAGES[world_name]
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+@solara.component
+def ScenarioPage(scenario: Scenario) -> None:
+    """SolaraViz for one scenario, with a model of its own for this browser session."""
+    page = solara.use_memo(lambda: page_builder(scenario.model)(scenario), [scenario])
+    model = solara.use_memo(lambda: scenario.build(**page.input_values()), [page])
+    SolaraViz(model, components=page.components, model_params=page.model_params, name=scenario.title)
+
+
+def page_for(scenario_path: str | Path) -> Any:
+    """The page for one scenario file (or shipped scenario name), e.g. to display in Jupyter."""
+    scenario = scenarios.load(scenario_path)
+    page_builder(scenario.model)
+    return ScenarioPage(scenario)
+
+
+@solara.component
+def Page() -> None:
+    """What `solara run optiscape.app` serves: the scenario named by OPTISCAPE_SCENARIO."""
+    path = os.environ.get(SCENARIO_VARIABLE, DEFAULT_SCENARIO)
+    scenario = solara.use_memo(lambda: scenarios.load(path), [path])
+    ScenarioPage(scenario)

@@ -1,0 +1,154 @@
+"""The `optiscape` command: run, list, viz and reproduce.
+
+Bad input (a scenario that does not validate, a missing file) prints one line and exits
+with status 2; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_BAD_INPUT = 2
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list | dict):
+        text = json.dumps(value, default=str)
+        return text if len(text) <= 60 else f"({len(value)} entries, see summary.json)"
+    return str(value)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import scenarios
+    from optiscape.run import run
+
+    scenario = scenarios.load(args.file)
+    if args.steps is not None:
+        scenario = scenarios.Scenario(**{**scenario.__dict__, "steps": args.steps})
+    print(f"{scenario.title}  [{scenario.model}, seed {scenario.seed}, {scenario.steps} steps]")
+    result = run(scenario, Path(args.out) if args.out else None, progress=not args.quiet)
+    width = max(len(k) for k in result.summary)
+    for key, value in result.summary.items():
+        if key in ("scenario", "title"):
+            continue
+        print(f"  {key:<{width}}  {_fmt(value)}")
+    if "escape_probability" in result.summary:
+        import pandas as pd
+
+        table = pd.DataFrame(result.summary["escape_probability"])
+        pivot = table.pivot(index="temperature", columns="horizon", values="escape_probability")
+        print("\nP(escaped within N steps), rows T, columns N:")
+        print(pivot.to_string(float_format=lambda v: f"{v:.4f}"))
+    if "consecutive_steps" in result.summary:
+        import pandas as pd
+
+        print("\nThe consecutive-steps argument: n(T) steps on one datapoint, and P(a run of >= n in N picks):")
+        print(pd.DataFrame(result.summary["consecutive_steps"]).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"\nrun folder: {result.folder}")
+    for path in result.files:
+        print(f"  {path.name}")
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    import scenarios
+
+    paths = scenarios.shipped()
+    width = max(len(p.stem) for p in paths)
+    for path in paths:
+        scenario = scenarios.load(path)
+        print(f"{path.stem:<{width}}  {scenario.model:<6}  {scenario.title}")
+    return 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cmd_viz(args: argparse.Namespace) -> int:
+    import scenarios
+    from optiscape.app import serve_command
+
+    scenario = scenarios.load(args.file)  # validate before starting a server
+    port = args.port or _free_port()
+    command = serve_command(scenario.path.resolve(), port)
+    print(f"{scenario.title}\nserving on http://127.0.0.1:{port}/  (Ctrl-C stops)", flush=True)
+    try:
+        return subprocess.call(command, env={**os.environ, "OPTISCAPE_SCENARIO": str(scenario.path.resolve())})
+    except KeyboardInterrupt:
+        return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from optiscape.report import reproduce
+
+    out = Path(args.out)
+
+    def show(record: dict[str, Any]) -> None:
+        print(f"  {record['verdict']:<10}  {record['id']}  ({record['seconds']:.1f}s)"
+              + (f"  {record['note']}" if record["verdict"] != "reproduced" and record.get("note") else ""),
+              flush=True)
+
+    print(f"measuring seed claims{' (quick)' if args.quick else ''} ...", flush=True)
+    records = reproduce(out, quick=args.quick, only=args.only, on_done=show)
+    failed = [r for r in records if "error" in r]
+    reproduced = sum(r["verdict"] == "reproduced" for r in records)
+    print(f"\n{reproduced} of {len(records)} reproduced; report: {out / 'report.md'}; claims: {out / 'claims.json'}")
+    return 1 if failed else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="optiscape", description="Agent-based worlds of optimizers.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a scenario and write its run folder")
+    r.add_argument("file", help="a scenario YAML file, or the name of a shipped scenario")
+    r.add_argument("--out", help="run folder (default: runs/<scenario>-<time>)")
+    r.add_argument("--steps", type=int, help="override the scenario's number of steps")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=_cmd_run)
+
+    ls = sub.add_parser("list", help="the shipped scenarios with their titles")
+    ls.set_defaults(func=_cmd_list)
+
+    v = sub.add_parser("viz", help="serve a scenario's world in the browser on 127.0.0.1")
+    v.add_argument("file")
+    v.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    v.set_defaults(func=_cmd_viz)
+
+    rep = sub.add_parser("reproduce", help="measure every registered seed claim; write report.md and claims.json")
+    rep.add_argument("--out", default="reports/latest", help="report folder (default: reports/latest)")
+    rep.add_argument("--quick", action="store_true", help="fewer walkers: a faster, noisier report")
+    rep.add_argument("--only", help="only claims whose id starts with this (e.g. 'sgd.')")
+    rep.set_defaults(func=_cmd_reproduce)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from models.sgd import DivergenceError
+    from scenarios import ScenarioError
+
+    try:
+        return args.func(args)
+    except (ScenarioError, DivergenceError, ValueError) as exc:
+        if args.debug:
+            raise
+        print(f"optiscape: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""`optiscape reproduce`: run every registered seed claim; write claims.json and report.md with figures."""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from models.claims import Claim
+from models.registry import all_claims
+from optiscape.figures import draw
+from optiscape.run import jsonable
+
+
+def measure_all(claims: list[Claim], quick: bool, figures: Path | None,
+                on_done: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Measure each claim; one record per claim (a failed measurement is a 'differs' with its error)."""
+    records = []
+    for claim in claims:
+        started = time.perf_counter()
+        record: dict[str, Any] = {"id": claim.id, "world": claim.world, "claim": claim.claim,
+                                  "seed_value": claim.seed_value}
+        try:
+            m = claim.measure(quick)
+            record.update(measured=m.measured, verdict=m.verdict, note=m.note)
+            if m.figure is not None and figures is not None:
+                record["figure"] = draw(m.figure, figures / f"{claim.id}.png").name
+        except Exception as exc:  # a claim that cannot be measured is reported, not hidden
+            record.update(measured=None, verdict="differs", note=f"measurement failed: {exc!r}",
+                          error=traceback.format_exc(limit=3))
+        record["seconds"] = round(time.perf_counter() - started, 2)
+        records.append(record)
+        if on_done is not None:
+            on_done(record)
+    return records
+
+
+def _short(value: Any, width: int = 70) -> str:
+    text = json.dumps(jsonable(value), default=str)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def write_report(records: list[dict[str, Any]], out: Path, quick: bool) -> tuple[Path, Path]:
+    """claims.json (the machine-readable list) and report.md (table, then one section per claim)."""
+    claims_path = out / "claims.json"
+    keys = ("id", "world", "claim", "seed_value", "measured", "verdict", "note")
+    claims_path.write_text(json.dumps([{k: jsonable(r.get(k)) for k in keys} for r in records], indent=2),
+                           encoding="utf-8")
+    reproduced = sum(r["verdict"] == "reproduced" for r in records)
+    lines = ["# optiscape: seed claims against measurements", "",
+             f"{reproduced} of {len(records)} claims reproduced; {len(records) - reproduced} differ."
+             + (" Quick mode: fewer walkers than the full report." if quick else ""), "",
+             "| id | claim | seed | measured | verdict |", "|---|---|---|---|---|"]
+    for r in records:
+        cells = [r["id"], r["claim"], _short(r["seed_value"], 30), _short(r["measured"], 50), r["verdict"]]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    for r in records:
+        lines += ["", f"## `{r['id']}` — {r['verdict']}", "", f"**Seed:** {r['claim']} ({_short(r['seed_value'])})",
+                  "", f"**Measured:** `{_short(r['measured'], 400)}`", ""]
+        if r.get("note"):
+            lines += [f"**Note:** {r['note']}", ""]
+        if r.get("figure"):
+            lines += [f"![{r['id']}](figures/{r['figure']})", ""]
+    report_path = out / "report.md"
+    report_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return claims_path, report_path
+
+
+def reproduce(out: Path, quick: bool = False, only: str | None = None,
+              on_done: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Run the registered claims (those whose id starts with `only`, if given) and write the report."""
+    claims = [c for c in all_claims() if only is None or c.id.startswith(only)]
+    if not claims:
+        raise ValueError(f"no claim id starts with {only!r}")
+    figures = out / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    records = measure_all(claims, quick, figures, on_done)
+    write_report(records, out, quick)
+    return records

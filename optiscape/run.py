@@ -1,0 +1,81 @@
+"""Run one scenario and write its run folder: resolved scenario, Parquet tables, PNG figures, summary."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from tqdm import tqdm
+
+from optiscape.figures import FIGURES
+from scenarios import Scenario
+
+
+@dataclass(frozen=True)
+class RunResult:
+    folder: Path
+    summary: dict[str, Any]
+    files: list[Path]
+
+
+def default_folder(scenario: Scenario, root: Path = Path("runs")) -> Path:
+    return root / f"{scenario.path.stem}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def jsonable(value: Any) -> Any:
+    """Numbers, lists and dicts that json can write (NaN and infinity become null)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def run_model(scenario: Scenario, progress: bool = True) -> Any:
+    """Build the scenario's model and step it `steps` times (or until it stops), with a progress bar."""
+    model = scenario.build()
+    # tqdm's delay hides the bar on runs shorter than a second.
+    with tqdm(total=scenario.steps, desc=scenario.path.stem, unit="step", delay=1.0, disable=not progress,
+              leave=False) as bar:
+        for _ in range(scenario.steps):
+            if not model.running:
+                break
+            model.step()
+            bar.update()
+    return model
+
+
+def run(scenario: Scenario, out: Path | None = None, progress: bool = True) -> RunResult:
+    """Run a scenario and write its run folder."""
+    folder = out or default_folder(scenario)
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    model = run_model(scenario, progress)
+    seconds = time.perf_counter() - started
+    files = [folder / "scenario.yaml"]
+    files[0].write_text(yaml.safe_dump(scenario.resolved(), sort_keys=False), encoding="utf-8")
+    tables = model.tables()
+    for name, table in tables.items():
+        path = folder / f"{name}.parquet"
+        table.to_parquet(path, index=False)
+        files.append(path)
+    draw = FIGURES.get(scenario.model)
+    if draw is not None:
+        files.extend(draw(model, tables, folder))
+    summary = {"scenario": str(scenario.path), "model": scenario.model, "title": scenario.title,
+               "seed": scenario.seed, "seconds": round(seconds, 3), **model.summary()}
+    summary_path = folder / "summary.json"
+    summary_path.write_text(json.dumps(jsonable(summary), indent=2), encoding="utf-8")
+    files.append(summary_path)
+    return RunResult(folder, summary, files)
