@@ -34,37 +34,49 @@ METHOD_GD, METHOD_SGD, METHOD_DATAPOINT = GD, SGD, DATAPOINT
 ESCAPE_NONE, ESCAPE_ABOVE, ESCAPE_BELOW, ESCAPE_OUTSIDE_BALL = NO_ESCAPE, ABOVE, BELOW, OUTSIDE_BALL
 
 
-cdef inline void add_datapoint_gradient(
-    const double* w, Py_ssize_t d, Py_ssize_t j, double* out,
-    const int64_t[::1] well_offsets, const double[::1] well_a, const double[::1] well_b,
-    const double[:, ::1] well_c,
-    const int64_t[::1] poly_offsets, const int64_t[::1] poly_axis,
-    const double[:, ::1] poly_center, const double[:, ::1] poly_coef,
-) noexcept nogil:
-    """out[0:d] += grad l_j(w)."""
+cdef struct Terms:
+    # The flattened landscape (see `models.landscapes.Landscape.kernel_arrays`), as raw pointers.
+    const int64_t* well_offsets
+    const double* well_a
+    const double* well_b
+    const double* well_c        # (n_wells, d), row-major
+    const int64_t* poly_offsets
+    const int64_t* poly_axis
+    const double* poly_center   # (n_polys, d)
+    const double* poly_coef     # (n_polys, width)
+    Py_ssize_t width
+
+
+cdef inline void add_datapoint_gradient(const double* w, Py_ssize_t d, Py_ssize_t j, double* out,
+                                        const Terms* t) noexcept nogil:
+    """out[0:d] += grad l_j(w), term by term (wells first, then polynomials)."""
     cdef Py_ssize_t q, k, m, k0, k1
     cdef double r2, diff, e, b, x, dp
-    for q in range(well_offsets[j], well_offsets[j + 1]):
-        b = well_b[q]
+    cdef const double* c
+    cdef const double* coef
+    for q in range(t.well_offsets[j], t.well_offsets[j + 1]):
+        b = t.well_b[q]
+        c = t.well_c + q * d
         r2 = 0.0
         for k in range(d):
-            diff = w[k] - well_c[q, k]
+            diff = w[k] - c[k]
             r2 = r2 + diff * diff
-        e = well_a[q] * exp(-b * r2)
+        e = t.well_a[q] * exp(-b * r2)
         for k in range(d):
-            out[k] = out[k] + e * (-2.0 * b * (w[k] - well_c[q, k]))
-    for q in range(poly_offsets[j], poly_offsets[j + 1]):
-        if poly_axis[q] < 0:
+            out[k] = out[k] + e * (-2.0 * b * (w[k] - c[k]))
+    for q in range(t.poly_offsets[j], t.poly_offsets[j + 1]):
+        if t.poly_axis[q] < 0:
             k0 = 0
             k1 = d
         else:
-            k0 = poly_axis[q]
+            k0 = t.poly_axis[q]
             k1 = k0 + 1
+        coef = t.poly_coef + q * t.width
         for k in range(k0, k1):
-            x = w[k] - poly_center[q, k]
+            x = w[k] - t.poly_center[q * d + k]
             dp = 0.0
-            for m in range(poly_coef.shape[1] - 1, 0, -1):
-                dp = dp * x + m * poly_coef[q, m]
+            for m in range(t.width - 1, 0, -1):
+                dp = dp * x + m * coef[m]
             out[k] = out[k] + dp
 
 
@@ -134,14 +146,27 @@ def step_walkers(
     cdef double[:, ::1] W = position
     cdef const double[::1] T = temperature
     cdef int64_t[::1] esc = escape_step
+    # Keep the arrays alive (and typed) while the raw pointers in `terms` point into them.
     cdef const int64_t[::1] well_offsets = landscape.well_offsets
-    cdef const double[::1] well_a = landscape.well_a
-    cdef const double[::1] well_b = landscape.well_b
-    cdef const double[:, ::1] well_c = landscape.well_c
+    cdef const double[::1] well_a = np.append(landscape.well_a, 0.0)
+    cdef const double[::1] well_b = np.append(landscape.well_b, 0.0)
+    cdef const double[::1] well_c = np.append(landscape.well_c.ravel(), 0.0)
     cdef const int64_t[::1] poly_offsets = landscape.poly_offsets
-    cdef const int64_t[::1] poly_axis = landscape.poly_axis
-    cdef const double[:, ::1] poly_center = landscape.poly_center
-    cdef const double[:, ::1] poly_coef = landscape.poly_coef
+    cdef const int64_t[::1] poly_axis = np.append(landscape.poly_axis, 0)
+    cdef const double[::1] poly_center = np.append(landscape.poly_center.ravel(), 0.0)
+    cdef const double[::1] poly_coef = np.append(landscape.poly_coef.ravel(), 0.0)
+    if well_offsets.shape[0] != n_data + 1 or poly_offsets.shape[0] != n_data + 1:
+        raise ValueError(f"landscape offsets: expected {n_data + 1} entries (n_data + 1)")
+    cdef Terms terms
+    terms.well_offsets = &well_offsets[0]
+    terms.well_a = &well_a[0]
+    terms.well_b = &well_b[0]
+    terms.well_c = &well_c[0]
+    terms.poly_offsets = &poly_offsets[0]
+    terms.poly_axis = &poly_axis[0]
+    terms.poly_center = &poly_center[0]
+    terms.poly_coef = &poly_coef[0]
+    terms.width = landscape.poly_coef.shape[1]
     cdef const double[::1] ctr = centre
     cdef double[::1] grad = np.zeros(dim)
     cdef int64_t[::1] idx = np.zeros(n_data, dtype=np.int64)
@@ -159,19 +184,16 @@ def step_walkers(
                     grad[k] = 0.0
                 if method == GD:
                     for j in range(nd):
-                        add_datapoint_gradient(&W[i, 0], d, j, &grad[0], well_offsets, well_a, well_b, well_c,
-                                               poly_offsets, poly_axis, poly_center, poly_coef)
+                        add_datapoint_gradient(&W[i, 0], d, j, &grad[0], &terms)
                     scale = <double> nd
                 elif method == DATAPOINT:
-                    add_datapoint_gradient(&W[i, 0], d, datapoint, &grad[0], well_offsets, well_a, well_b, well_c,
-                                           poly_offsets, poly_axis, poly_center, poly_coef)
+                    add_datapoint_gradient(&W[i, 0], d, datapoint, &grad[0], &terms)
                     scale = 1.0
                 elif batch_size == 1:
                     j = <Py_ssize_t> (rng.next_double(rng.state) * nd)
                     if j >= nd:
                         j = nd - 1
-                    add_datapoint_gradient(&W[i, 0], d, j, &grad[0], well_offsets, well_a, well_b, well_c,
-                                           poly_offsets, poly_axis, poly_center, poly_coef)
+                    add_datapoint_gradient(&W[i, 0], d, j, &grad[0], &terms)
                     scale = 1.0
                 else:
                     for j in range(nd):
@@ -183,8 +205,7 @@ def step_walkers(
                         tmp = idx[b]
                         idx[b] = idx[r]
                         idx[r] = tmp
-                        add_datapoint_gradient(&W[i, 0], d, idx[b], &grad[0], well_offsets, well_a, well_b, well_c,
-                                               poly_offsets, poly_axis, poly_center, poly_coef)
+                        add_datapoint_gradient(&W[i, 0], d, idx[b], &grad[0], &terms)
                     scale = <double> batch_size
                 for k in range(d):
                     W[i, k] = W[i, k] - T[i] * (grad[k] / scale)

@@ -83,7 +83,9 @@ class StartSpec(Strict):
     def _exactly_one(self) -> StartSpec:
         given = [k for k in ("at", "normal", "uniform", "local_minimum") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"expected exactly one of 'at', 'normal', 'uniform', 'local_minimum'; got {given or 'none'}")
+            raise ValueError(
+                f"expected exactly one of 'at', 'normal', 'uniform', 'local_minimum'; got {given or 'none'}"
+            )
         if (self.local_minimum is None) != (self.near is None):
             raise ValueError("'local_minimum' and 'near' go together")
         return self

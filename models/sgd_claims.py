@@ -195,7 +195,7 @@ def _curves(quick: bool) -> tuple:
 
 
 def _rises_with_T(quick: bool) -> Measured:
-    coarse, fine, fig_coarse, _ = _curves(quick)
+    coarse, _, fig_coarse, _ = _curves(quick)
     dips = []
     for N, g in coarse.groupby("horizon"):
         p, se = g.p.to_numpy(), g.se.to_numpy()
@@ -211,7 +211,7 @@ def _rises_with_T(quick: bool) -> Measured:
 
 
 def _mc_beats_run_model(quick: bool) -> Measured:
-    coarse, fine, _, fig_fine = _curves(quick)
+    coarse, fine, _, fig_fine = _curves(quick)  # both grids are compared with the run model
     ls = pit()
     (w_min, _), (w_max, _) = ls.stationary_points("l1", 0.5, 1.5)
     worse = []

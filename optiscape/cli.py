@@ -52,7 +52,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         import pandas as pd
 
         print("\nThe consecutive-steps argument: n(T) steps on one datapoint, and P(a run of >= n in N picks):")
-        print(pd.DataFrame(result.summary["consecutive_steps"]).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        table = pd.DataFrame(result.summary["consecutive_steps"])
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"\nrun folder: {result.folder}")
     for path in result.files:
         print(f"  {path.name}")

@@ -8,11 +8,11 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from models.claims import Figure  # noqa: E402
+from models.claims import Figure
 
 
 def draw(figure: Figure, path: Path) -> Path:
@@ -86,7 +86,7 @@ def sgd_figures(model: Any, tables: dict[str, pd.DataFrame], out: Path) -> list[
     traj = tables.get("trajectories")
     if traj is not None and len(traj):
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        for walker, g in traj.groupby("walker"):
+        for _, g in traj.groupby("walker"):
             ax.plot(g.step, g.W0, marker="." if len(g) < 80 else None, label=f"T = {g.temperature.iloc[0]:g}")
         ax.set(xlabel="step", ylabel="W0", title="Trajectories")
         ax.legend(fontsize=8)

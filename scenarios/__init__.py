@@ -133,8 +133,10 @@ def _first_error(exc: ValidationError, prefix: tuple[str, ...], fields_at: Any) 
     """(key path, message) for the most useful error of a pydantic ValidationError."""
     known = {"float", "int", "str", "bool", "dict", "list", "Grid", "Landmark", "tuple", "none", "NoneType"}
     errors = exc.errors(include_url=False)
-    # In a union, prefer the member whose complaint is about the value rather than its type.
-    errors.sort(key=lambda e: (e["type"].endswith("_type") or e["type"] in ("model_type", "none_required"),))
+    # A misspelt key (which also makes its real name "missing") is the error to show; in a union,
+    # prefer the member whose complaint is about the value rather than its type.
+    errors.sort(key=lambda e: (e["type"] != "extra_forbidden",
+                               e["type"].endswith("_type") or e["type"] in ("model_type", "none_required")))
     e = errors[0]
     loc = prefix + _clean_loc(tuple(e["loc"]), known)
     error = (e.get("ctx") or {}).get("error")
@@ -163,7 +165,8 @@ def _fields_of(model: type[BaseModel]) -> Any:
             if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or part not in cls.model_fields:
                 return []
             ann = cls.model_fields[part].annotation
-            candidates = [a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+            members = getattr(ann, "__args__", (ann,))
+            candidates = [a for a in members if isinstance(a, type) and issubclass(a, BaseModel)]
             cls = candidates[0] if candidates else None
         return list(cls.model_fields) if isinstance(cls, type) and issubclass(cls, BaseModel) else []
 

@@ -33,8 +33,10 @@ def _three_d():
     return LandscapeSpec.model_validate({
         "dim": 3,
         "datapoints": {
-            "a": [{"gaussian": {"a": -1.0, "b": 0.7, "c": [0.1, -0.2, 0.3]}}, {"polynomial": {"coefficients": [1, 0.5, 0.2, -0.1]}}],
-            "b": [{"gaussian": {"a": 2.0, "b": 3.0, "c": 1.0}}, {"polynomial": {"coefficients": [0, 1.5], "axis": 2, "center": 0.4}}],
+            "a": [{"gaussian": {"a": -1.0, "b": 0.7, "c": [0.1, -0.2, 0.3]}},
+                  {"polynomial": {"coefficients": [1, 0.5, 0.2, -0.1]}}],
+            "b": [{"gaussian": {"a": 2.0, "b": 3.0, "c": 1.0}},
+                  {"polynomial": {"coefficients": [0, 1.5], "axis": 2, "center": 0.4}}],
             "c": [{"polynomial": {"coefficients": [0, 0, 1.0], "axis": 1}}],
         },
     }).build()

@@ -100,7 +100,7 @@ def test_kernel_validates_its_inputs():
     with pytest.raises(ValueError, match="one per walker"):
         kernel.step_walkers(model.position, model.temperature[:2].copy(), model.escape_step, arrays, model.rng,
                             kernel.METHOD_SGD)
-    with pytest.raises(ValueError, match="batch_size: expected 1..2"):
+    with pytest.raises(ValueError, match=r"batch_size: expected 1\.\.2"):
         kernel.step_walkers(model.position, model.temperature, model.escape_step, arrays, model.rng,
                             kernel.METHOD_SGD, 3)
     with pytest.raises(ValueError, match="method"):

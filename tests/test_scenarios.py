@@ -1,0 +1,97 @@
+"""Scenario files: every shipped one loads; every kind of bad file gets one clear line and exit status 2."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import scenarios
+from optiscape.cli import main
+
+GOOD = """\
+model: sgd
+title: t
+seed: 1
+steps: 10
+params:
+  temperature: 0.05
+  landscape: {preset: pit}
+"""
+
+
+@pytest.mark.parametrize("path", scenarios.shipped(), ids=lambda p: p.stem)
+def test_every_shipped_scenario_validates(path):
+    scenario = scenarios.load(path)
+    assert scenario.title and scenario.model == "sgd"
+    assert scenarios.load(path.stem).path == path  # shipped scenarios load by name too
+
+
+BAD = {
+    "unknown model": (GOOD.replace("model: sgd", "model: sgdd"),
+                      "model: unknown model 'sgdd' (did you mean 'sgd'?); expected one of ['sgd']"),
+    "unknown key": (GOOD + "  colour: red\n", "params.colour: unknown key 'colour'; expected one of landscape"),
+    "misspelled key": (GOOD.replace("temperature:", "temprature:"),
+                       "params.temprature: unknown key 'temprature' (did you mean 'temperature'?)"),
+    "misspelled top-level key": (GOOD.replace("steps:", "step:"), "step: unknown key 'step' (did you mean 'steps'?)"),
+    "wrong type": (GOOD.replace("steps: 10", "steps: many"), "steps: input should be a valid integer"),
+    "negative T": (GOOD.replace("0.05", "-0.1"), "params.temperature: input should be greater than 0; got -0.1"),
+    "NaN T": (GOOD.replace("0.05", ".nan"), "params.temperature: input should be a finite number; got nan"),
+    "empty landscape": (GOOD.replace("{preset: pit}", "{datapoints: {}}"),
+                        "params.landscape: expected at least one datapoint under 'datapoints'"),
+    "datapoint without terms": (GOOD.replace("{preset: pit}", "{datapoints: {a: []}}"),
+                                "params.landscape: datapoint 'a': expected at least one term, got none"),
+    "not YAML": ("model: sgd\n  title: [unclosed\n", "not valid YAML at line"),
+    "not a mapping": ("- just\n- a list\n", "expected a mapping of scenario keys"),
+    "unknown landmark datapoint": (GOOD + "  escape: {above: {local_maximum: l7, near: 1.2}}\n",
+                                   "params.escape: unknown datapoint 'l7'"),
+    "bad scan grid": (GOOD + "scan:\n  temperature: {logspace: [-3, -1]}\n", "scan.temperature.logspace"),
+    "scan of an unknown parameter": (GOOD + "scan:\n  temprature: [0.1]\n",
+                                     "scan.temprature: not a parameter of this model (did you mean 'temperature'?)"),
+    "negative T in a scan": (GOOD + "scan:\n  temperature: [0.1, -1]\n", "scan.temperature: input should be greater"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_scenarios_get_one_line_naming_file_key_and_expectation(case, tmp_path, capsys):
+    text, expected = BAD[case]
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(scenarios.ScenarioError) as info:
+        scenarios.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    assert expected in message
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"optiscape: error: {message}" and "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_missing_file(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml: file not found" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(GOOD.replace("0.05", "-1"))
+    plain = subprocess.run([sys.executable, "-m", "optiscape.cli", "run", str(path)], capture_output=True, text=True)
+    debug = subprocess.run([sys.executable, "-m", "optiscape.cli", "--debug", "run", str(path)], capture_output=True,
+                           text=True)
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr
+    assert debug.returncode != 0 and "Traceback" in debug.stderr and "ScenarioError" in debug.stderr
+
+
+def test_scan_grid_is_the_product(tmp_path):
+    path = tmp_path / "scan.yaml"
+    path.write_text(GOOD + textwrap.dedent("""\
+        scan:
+          temperature: {logspace: [-3, -1, 3]}
+          n_walkers: [10, 20]
+          repeats: 4
+        """))
+    scenario = scenarios.load(path)
+    grid = scenario.grid()
+    assert len(grid) == 6 and scenario.repeats == 4
+    assert grid[0] == {"temperature": pytest.approx(0.001), "n_walkers": 10}
