@@ -396,7 +396,8 @@ class TermSpec(Strict):
         return self
 
 
-def _vector(value: float | list[float], dim: int, what: str) -> np.ndarray:
+def as_vector(value: Any, dim: int, what: str) -> np.ndarray:
+    """A number broadcast to `dim` coordinates, or a list of exactly `dim` numbers."""
     v = np.asarray(value, dtype=np.float64)
     if v.ndim == 0:
         return np.full(dim, float(v))
@@ -448,14 +449,14 @@ class LandscapeSpec(Strict):
             for t in terms:
                 if t.gaussian is not None:
                     g = t.gaussian
-                    built.append(GaussianWell(a=g.a, b=g.b, c=_vector(g.c, d, f"datapoint {name!r}: c")))
+                    built.append(GaussianWell(a=g.a, b=g.b, c=as_vector(g.c, d, f"datapoint {name!r}: c")))
                 else:
                     p = t.polynomial
                     assert p is not None
                     if p.axis is not None and p.axis >= d:
                         raise ValueError(f"datapoint {name!r}: polynomial axis {p.axis} is outside 0..{d - 1}")
                     built.append(
-                        Polynomial(tuple(p.coefficients), p.axis, _vector(p.center, d, f"datapoint {name!r}: center"))
+                        Polynomial(tuple(p.coefficients), p.axis, as_vector(p.center, d, f"datapoint {name!r}: center"))
                     )
             datapoints.append(Datapoint(name, tuple(built)))
         return Landscape(tuple(datapoints), dim=d)

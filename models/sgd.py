@@ -25,7 +25,7 @@ from pydantic import Field, field_validator, model_validator
 from _fastcore import walkers as kernel
 from agents.sgd_walker import SGDWalker
 from models.consecutive_steps import consecutive_steps, run_probability
-from models.landscapes import MEAN, Landscape, LandscapeSpec
+from models.landscapes import MEAN, Landscape, LandscapeSpec, as_vector
 from models.params import FieldError, Finite, Grid, Params, PositiveFinite, Strict
 
 AGENT_OBJECTS_AUTO_LIMIT = 100_000  # above this many walkers, run without one Mesa agent per walker
@@ -95,12 +95,7 @@ class StartSpec(Strict):
         d = landscape.dim
 
         def vec(v: Any, what: str) -> np.ndarray:
-            a = np.asarray(v, dtype=np.float64)
-            if a.ndim == 0:
-                return np.full(d, float(a))
-            if a.shape != (d,):
-                raise ValueError(f"start.{what}: expected a number or {d} numbers (the landscape's dim), got {v}")
-            return a
+            return as_vector(v, d, f"start.{what}")
 
         if self.at is not None:
             return np.tile(vec(self.at, "at"), (n, 1))
@@ -261,7 +256,11 @@ class SGDModel(mesa.Model):
 
     Params = SGDParams
 
-    def __init__(self, params: SGDParams | dict | None = None, *, rng: Any = None, **overrides: Any) -> None:
+    def __init__(
+        self, params: SGDParams | dict | None = None, *, rng: Any = None, scenario: Any = None, **overrides: Any
+    ) -> None:
+        # `scenario` is accepted and ignored: Mesa's SolaraViz Reset passes an empty Mesa Scenario to any
+        # model with **kwargs, and everything a world needs is in its Params.
         super().__init__(rng=rng)
         self.params = p = SGDParams.resolve(params, **overrides)
         self.landscape = p.landscape.build()

@@ -32,13 +32,14 @@ DEFAULT_SCENARIO = "sgd_pit_escape"
 MAX_BROWSER_WALKERS = 20_000  # walkers over all temperatures; more makes each step and plot sluggish
 LANDSCAPE_POINTS = 600
 HISTOGRAM_BINS = 80
+FIGURE_SIZE = (6.4, 4.4)  # inches; margins are fixed, as bbox_inches="tight" adds half again to each frame
 
 # The page must work offline: without this, Solara's server reports usage to mixpanel.com.
 solara.server.settings.telemetry.mixpanel_enable = False
 
 
 def serve_command(scenario_path: str | Path, port: int) -> list[str]:
-    """The argv that serves the page on 127.0.0.1:port; run it with `serve_environment(scenario_path)` set.
+    """The argv that serves the page on 127.0.0.1:port, for OPTISCAPE_SCENARIO set as `serve_environment` gives it.
 
     The scenario is loaded here, so a bad file fails with its one-line message before a server starts.
     """
@@ -51,7 +52,7 @@ def serve_command(scenario_path: str | Path, port: int) -> list[str]:
 
 
 def serve_environment(scenario_path: str | Path) -> dict[str, str]:
-    """The environment variables `serve_command` needs: the scenario's absolute path, and no telemetry."""
+    """The environment for `serve_command`: the scenario's absolute path (telemetry is also off on import)."""
     path = scenarios.load(scenario_path).path.resolve()
     return {SCENARIO_VARIABLE: str(path), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
 
@@ -66,15 +67,17 @@ class WorldPage:
     model_params: dict[str, Any]
     components: list[tuple[Callable[..., Any], int]]
 
-    def input_values(self) -> dict[str, Any]:
-        """The starting value of every user input, by parameter name."""
-        values = {}
+    def initial_arguments(self) -> dict[str, Any]:
+        """The model's keyword arguments before any input is touched: fixed values, and each input's start value."""
+        arguments = {}
         for name, spec in self.model_params.items():
             if isinstance(spec, Slider):
-                values[name] = spec.value
+                arguments[name] = spec.value
             elif isinstance(spec, dict) and "type" in spec:
-                values[name] = spec["value"]
-        return values
+                arguments[name] = spec["value"]
+            else:
+                arguments[name] = spec
+        return arguments
 
 
 # --- the SGD world (seed 000) ---------------------------------------------------------------------
@@ -102,7 +105,8 @@ def LandscapePlot(model: Any) -> None:
     positions = curves["W"]
     low, high = curves["window"]
 
-    figure = Figure(figsize=(6.4, 4.4))
+    figure = Figure(figsize=FIGURE_SIZE)
+    figure.subplots_adjust(left=0.12, right=0.86, bottom=0.12, top=0.92)
     axes = figure.subplots()
     for name, loss in curves["losses"].items():
         axes.plot(positions, loss, linewidth=1, label=name)
@@ -121,14 +125,15 @@ def LandscapePlot(model: Any) -> None:
     outside = len(walkers) - int(counts.sum())
     note = f", {outside} outside the plot" if outside else ""
     axes.set_title(f"Step {model.steps}: {len(walkers)} walkers{note}")
-    solara.FigureMatplotlib(figure, format="png", bbox_inches="tight", dependencies=[model, model.steps])
+    solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
 
 @solara.component
 def WalkerScatterPlot(model: Any) -> None:
     """The walkers' first two coordinates (W0, W1), now and at the start; coloured by T if several."""
     update_counter.get()
-    figure = Figure(figsize=(6.4, 4.4))
+    figure = Figure(figsize=FIGURE_SIZE)
+    figure.subplots_adjust(left=0.12, right=0.95, bottom=0.12, top=0.92)
     axes = figure.subplots()
     start, now = model.start_position, model.position
     axes.scatter(start[:, 0], start[:, 1], s=4, color="lightgrey", label="start")
@@ -141,7 +146,7 @@ def WalkerScatterPlot(model: Any) -> None:
         axes.scatter(now[:, 0], now[:, 1], s=3, color="tab:red", label="now")
     axes.set(xlabel="W0", ylabel="W1", title=f"Step {model.steps}: {len(now)} walkers (first two of W)")
     axes.legend(fontsize=8, loc="best")
-    solara.FigureMatplotlib(figure, format="png", bbox_inches="tight", dependencies=[model, model.steps])
+    solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
 
 @solara.component
@@ -149,14 +154,18 @@ def EscapeTimeSeriesPlot(model: Any) -> None:
     """The fraction of walkers escaped and the mean of W0 over the steps collected so far."""
     update_counter.get()
     table = model.datacollector.get_model_vars_dataframe()
-    steps = np.arange(len(table)) * model.params.collect_every
-    figure = Figure(figsize=(6.4, 4.4))
+    every = model.params.collect_every
+    steps = np.arange(len(table)) * every
+    figure = Figure(figsize=FIGURE_SIZE)
+    figure.subplots_adjust(left=0.14, right=0.95, bottom=0.12, top=0.92)
     top, bottom = figure.subplots(2, 1, sharex=True)
-    top.plot(steps, table["escaped_fraction"], color="tab:green")
-    top.set(ylabel="escaped fraction", ylim=(-0.02, 1.02), title=f"Step {model.steps}")
-    bottom.plot(steps, table["mean_W"], color="tab:blue")
-    bottom.set(xlabel="step", ylabel="mean W0")
-    solara.FigureMatplotlib(figure, format="png", bbox_inches="tight", dependencies=[model, model.steps])
+    marker = "o" if len(table) < 50 else None  # so that a lone first point shows
+    top.plot(steps, table["escaped_fraction"], color="tab:green", marker=marker, markersize=3)
+    top.set(ylabel="escaped fraction", ylim=(-0.02, 1.02), title=f"Collected every {every} steps")
+    bottom.plot(steps, table["mean_W"], color="tab:blue", marker=marker, markersize=3)
+    bottom.set(xlabel="step", ylabel="mean W0", xlim=(0, max(steps[-1], every)))
+    # Redrawn only when a row was collected (every `collect_every` steps), not on every step.
+    solara.FigureMatplotlib(figure, format="png", dependencies=[model, len(table)])
 
 
 def sgd_page(scenario: Scenario) -> WorldPage:
@@ -197,7 +206,8 @@ def page_builder(world_name: str) -> Callable[[Scenario], WorldPage]:
 def ScenarioPage(scenario: Scenario) -> None:
     """SolaraViz for one scenario, with a model of its own for this browser session."""
     page = solara.use_memo(lambda: page_builder(scenario.model)(scenario), [scenario])
-    model = solara.use_memo(lambda: scenario.build(**page.input_values()), [page])
+    # The same arguments as scenario.build() plus the inputs' start values: what Reset passes again.
+    model = solara.use_memo(lambda: scenario.world.model(**page.initial_arguments()), [page])
     SolaraViz(model, components=page.components, model_params=page.model_params, name=scenario.title)
 
 

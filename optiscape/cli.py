@@ -79,14 +79,14 @@ def _free_port() -> int:
 
 def _cmd_viz(args: argparse.Namespace) -> int:
     import scenarios
-    from optiscape.app import serve_command
+    from optiscape.app import serve_command, serve_environment
 
     scenario = scenarios.load(args.file)  # validate before starting a server
     port = args.port or _free_port()
     command = serve_command(scenario.path.resolve(), port)
     print(f"{scenario.title}\nserving on http://127.0.0.1:{port}/  (Ctrl-C stops)", flush=True)
     try:
-        return subprocess.call(command, env={**os.environ, "OPTISCAPE_SCENARIO": str(scenario.path.resolve())})
+        return subprocess.call(command, env={**os.environ, **serve_environment(scenario.path)})
     except KeyboardInterrupt:
         return 0
 

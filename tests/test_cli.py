@@ -52,3 +52,32 @@ def test_reproduce_reports_every_sgd_claim(tmp_path, capsys):
     for line in report.splitlines():
         if line.startswith("!["):
             assert (out / line.split("(")[1].rstrip(")")).exists()
+
+
+def test_viz_serves_the_page_on_loopback_and_prints_the_address():
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "optiscape.cli", "viz", "sgd_pit_escape", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert f"serving on http://127.0.0.1:{port}/" in server.stdout.readline() + server.stdout.readline()
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, "the server exited"
+                assert time.monotonic() < deadline, "the page did not answer within 90 s"
+                time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,0 +1,146 @@
+"""The browser view in a headless Chromium: load the page, press Step, see the step and the plot change."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from optiscape.app import page_builder, serve_command, serve_environment
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCENARIO = "sgd_pit_escape"  # the shipped scenario, seed 20231107
+SERVER_START_SECONDS = 90
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+STEPS = 3
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def page_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The URL of a page server for the shipped pit-escape scenario, run as a subprocess and stopped after."""
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    log = log_path.open("wb")
+    environment = {**os.environ, **serve_environment(SCENARIO)}
+    server = subprocess.Popen(serve_command(SCENARIO, port), env=environment, stdout=log,
+                              stderr=subprocess.STDOUT, cwd=tmp_path)
+
+    def stop() -> None:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+    request.addfinalizer(stop)
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not _port_answers(port):
+        if server.poll() is not None or time.monotonic() > deadline:
+            state = "is not answering" if server.returncode is None else f"exited with {server.returncode}"
+            pytest.fail(f"the page server on 127.0.0.1:{port} {state} (waited {SERVER_START_SECONDS} s at "
+                        f"most); its output:\n{log_path.read_text(errors='replace')}")
+        time.sleep(0.25)
+    return f"http://127.0.0.1:{port}/"
+
+
+def _plot_area(page, index: int) -> np.ndarray:
+    """The pixels of the index-th matplotlib figure on the page, below its title (rows x columns x RGBA)."""
+    png = page.locator("img.widget-image").nth(index).evaluate(
+        "async image => Array.from(new Uint8Array(await (await fetch(image.src)).arrayBuffer()))"
+    )
+    pixels = matplotlib.image.imread(io.BytesIO(bytes(png)), format="png")
+    return pixels[len(pixels) // 10:]  # the title says the step; the rest is axes and data
+
+
+def _wait_for_plot(page, index: int, wanted, seconds: float = 10) -> np.ndarray:
+    """The index-th plot area once `wanted(pixels)` holds, or as it is after `seconds` (images load late)."""
+    deadline = time.monotonic() + seconds
+    pixels = _plot_area(page, index)
+    while not wanted(pixels) and time.monotonic() < deadline:
+        time.sleep(0.25)
+        pixels = _plot_area(page, index)
+    return pixels
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Debian's chromium is not installed at {CHROMIUM}")
+def test_step_redraws_the_walkers_and_reset_restores_them(page_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    console_errors: list[str] = []
+    outside_requests: list[str] = []
+
+    def record_console(message) -> None:
+        if message.type == "error":
+            console_errors.append(message.text)
+
+    def record_request(request) -> None:
+        host = urlparse(request.url).hostname
+        if host is not None and host not in LOOPBACK_HOSTS:
+            outside_requests.append(request.url)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("console", record_console)
+            page.on("pageerror", lambda error: console_errors.append(str(error)))
+            page.on("request", record_request)  # every request, answered or failed
+            page.goto(page_url)
+
+            step_button = page.get_by_role("button", name="Step")
+            expect(step_button).to_be_enabled(timeout=30_000)
+            expect(page.get_by_text("Escaping the pit under SGD")).to_be_visible()
+            expect(page.get_by_text("Time: 0.0")).to_be_visible()
+            expect(page.locator("img.widget-image")).to_have_count(2, timeout=15_000)
+            at_start = _plot_area(page, 0)
+
+            for _ in range(STEPS):
+                step_button.click()
+            expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible(timeout=15_000)
+            after_steps = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, at_start))
+            page.screenshot(path=tmp_path / "page_after_steps.png")
+
+            # Reset rebuilds the world from the scenario (seed 20231107): the walkers are back at the start.
+            page.get_by_role("button", name="Reset").click()
+            expect(page.get_by_text("Time: 0.0")).to_be_visible(timeout=15_000)
+            after_reset = _wait_for_plot(page, 0, lambda pixels: np.array_equal(pixels, at_start))
+        finally:
+            browser.close()
+
+    assert not np.array_equal(after_steps, at_start), "the walker plot did not change after Step"
+    assert np.array_equal(after_reset, at_start), "Reset did not redraw the walkers at their start"
+    assert console_errors == []
+    assert outside_requests == []
+
+
+def test_unknown_world_names_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"no browser page for world 'nope': expected one of \['sgd'\]"):
+        page_builder("nope")
