@@ -170,7 +170,7 @@ def step_walkers(
     cdef const double[::1] ctr = centre
     cdef double[::1] grad = np.zeros(dim)
     cdef int64_t[::1] idx = np.zeros(n_data, dtype=np.int64)
-    cdef Py_ssize_t s, i, k, b, r, j, nd = n_data, n = n_walkers, d = dim
+    cdef Py_ssize_t s, i, k, b, r, j, n_terms, nd = n_data, n = n_walkers, d = dim
     cdef int64_t tmp
     cdef double scale
     cdef Py_ssize_t bad = -1
@@ -182,31 +182,35 @@ def step_walkers(
                     continue
                 for k in range(d):
                     grad[k] = 0.0
+                # How many gradients this step averages; one call site below keeps the gradient inlined.
                 if method == GD:
-                    for j in range(nd):
-                        add_datapoint_gradient(&W[i, 0], d, j, &grad[0], &terms)
-                    scale = <double> nd
+                    n_terms = nd
                 elif method == DATAPOINT:
-                    add_datapoint_gradient(&W[i, 0], d, datapoint, &grad[0], &terms)
-                    scale = 1.0
-                elif batch_size == 1:
-                    j = <Py_ssize_t> (rng.next_double(rng.state) * nd)
-                    if j >= nd:
-                        j = nd - 1
-                    add_datapoint_gradient(&W[i, 0], d, j, &grad[0], &terms)
-                    scale = 1.0
+                    n_terms = 1
                 else:
-                    for j in range(nd):
-                        idx[j] = j
-                    for b in range(batch_size):
+                    n_terms = batch_size
+                    if batch_size > 1:
+                        for j in range(nd):
+                            idx[j] = j
+                for b in range(n_terms):
+                    if method == GD:
+                        j = b
+                    elif method == DATAPOINT:
+                        j = datapoint
+                    elif batch_size == 1:
+                        j = <Py_ssize_t> (rng.next_double(rng.state) * nd)
+                        if j >= nd:
+                            j = nd - 1
+                    else:
                         r = b + <Py_ssize_t> (rng.next_double(rng.state) * (nd - b))
                         if r >= nd:
                             r = nd - 1
                         tmp = idx[b]
                         idx[b] = idx[r]
                         idx[r] = tmp
-                        add_datapoint_gradient(&W[i, 0], d, idx[b], &grad[0], &terms)
-                    scale = <double> batch_size
+                        j = idx[b]
+                    add_datapoint_gradient(&W[i, 0], d, j, &grad[0], &terms)
+                scale = <double> n_terms
                 for k in range(d):
                     W[i, k] = W[i, k] - T[i] * (grad[k] / scale)
                     if bad < 0 and not isfinite(W[i, k]):
