@@ -7,14 +7,17 @@ from setuptools import Extension, setup
 # pure-Python references to the last bit.
 COMPILE_ARGS = ["-O3", "-ffp-contract=off"]
 
+KERNELS = ["walkers", "density"]
+
 extensions = [
     Extension(
-        "_fastcore.walkers",
-        ["_fastcore/walkers.pyx"],
+        f"_fastcore.{name}",
+        [f"_fastcore/{name}.pyx"],
         include_dirs=[numpy.get_include()],
         extra_compile_args=COMPILE_ARGS,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-    ),
+    )
+    for name in KERNELS
 ]
 
 setup(

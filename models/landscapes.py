@@ -141,6 +141,32 @@ class Landscape:
                     out[..., k] += _polynomial_derivative(term.coefficients, X[..., k] - term.center[k])
         return out
 
+    def hessian(self, W: Any, datapoint: str | int) -> np.ndarray:
+        """d^2 l_j / dW^2 for positions (..., d); shape (..., d, d)."""
+        X = self._as_points(W)
+        out = np.zeros((*X.shape, self.dim))
+        eye = np.eye(self.dim)
+        for term in self.datapoints[self.index(datapoint)].terms:
+            if isinstance(term, GaussianWell):
+                diff = X - term.c
+                e = term.a * np.exp(-term.b * np.sum(diff**2, axis=-1))
+                outer = np.einsum("...a,...b->...ab", diff, diff)
+                out += e[..., None, None] * (4.0 * term.b**2 * outer - 2.0 * term.b * eye)
+            else:
+                axes = range(self.dim) if term.axis is None else [term.axis]
+                second = [m * c for m, c in enumerate(term.coefficients)][1:]  # coefficients of p'
+                for k in axes:
+                    out[..., k, k] += _polynomial_derivative(second, X[..., k] - term.center[k])
+        return out
+
+    def gradient_variance_derivative(self, W: Any) -> np.ndarray:
+        """d(S^2)/dW in 1-D: 2 mean_j(g_j g_j') - 2 G G' (needed by the Fokker-Planck drift); shape (...)."""
+        if self.dim != 1:
+            raise ValueError("gradient_variance_derivative is 1-D")
+        g = self.gradients(W)[..., 0]
+        h = np.stack([self.hessian(W, j)[..., 0, 0] for j in range(self.n_data)])
+        return 2.0 * np.mean(g * h, axis=0) - 2.0 * g.mean(axis=0) * h.mean(axis=0)
+
     def losses(self, W: Any) -> np.ndarray:
         """Every l_j(W): shape (n_data, ...)."""
         return np.stack([self.loss(W, j) for j in range(self.n_data)])

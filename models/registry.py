@@ -27,7 +27,15 @@ def _sgd() -> World:
     return World("sgd", "SGD walkers on a loss landscape (seed 000)", SGDModel, SGDParams, claims)
 
 
-_FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd}
+def _density() -> World:
+    from models.density import DensityModel, DensityParams
+    from models.density_claims import claims
+
+    return World("density", "The walker density four ways: chain, Fokker-Planck, seed's rule, Monte Carlo (seed 000)",
+                 DensityModel, DensityParams, claims)
+
+
+_FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd, "density": _density}
 registry: dict[str, World] = {name: make() for name, make in _FACTORIES.items()}
 
 

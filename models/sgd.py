@@ -262,7 +262,7 @@ class SGDModel(mesa.Model):
         # `scenario` is accepted and ignored: Mesa's SolaraViz Reset passes an empty Mesa Scenario to any
         # model with **kwargs, and everything a world needs is in its Params.
         super().__init__(rng=rng)
-        self.params = p = SGDParams.resolve(params, **overrides)
+        self.params = p = type(self).Params.resolve(params, **overrides)
         self.landscape = p.landscape.build()
         self.escape_region = EscapeRegion.from_spec(p.escape, self.landscape)
         self.method_code = {"gd": kernel.METHOD_GD, "sgd": kernel.METHOD_SGD, "datapoint": kernel.METHOD_DATAPOINT}[
@@ -281,15 +281,24 @@ class SGDModel(mesa.Model):
         self.walkers: list[SGDWalker] = [SGDWalker(self, i) for i in range(n)] if use_objects else []
 
         self._trajectory: list[np.ndarray] = []
-        self.datacollector = mesa.DataCollector(
-            model_reporters={
-                "mean_W": lambda m: float(m.position[:, 0].mean()),
-                "std_W": lambda m: float(m.position[:, 0].std()),
-                "mean_loss": lambda m: float(m.landscape.mean_loss(m.position).mean()),
-                "escaped_fraction": lambda m: float(np.mean(m.escape_step >= 0)),
-            }
-        )
+        self._setup_more()
+        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
         self._collect()
+
+    def _setup_more(self) -> None:
+        """A hook for worlds built on this one (the density world adds its densities here)."""
+
+    def _advance_more(self) -> None:
+        """A hook run after the walkers' step, before data are collected."""
+
+    def _reporters(self) -> dict[str, Any]:
+        """The DataCollector's model reporters."""
+        return {
+            "mean_W": lambda m: float(m.position[:, 0].mean()),
+            "std_W": lambda m: float(m.position[:, 0].std()),
+            "mean_loss": lambda m: float(m.landscape.mean_loss(m.position).mean()),
+            "escaped_fraction": lambda m: float(np.mean(m.escape_step >= 0)),
+        }
 
     @property
     def n_walkers(self) -> int:
@@ -323,6 +332,7 @@ class SGDModel(mesa.Model):
                 f"walker {bad} (T = {self.temperature[bad]:g}) left the finite numbers at step {self.steps}: "
                 "the step size is too large for this landscape"
             )
+        self._advance_more()
         if self.steps % p.collect_every == 0:
             self._collect()
         if p.stop_at_escape and self.escape_region.defined and np.all(self.escape_step >= 0):

@@ -38,7 +38,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result = run(scenario, Path(args.out) if args.out else None, progress=not args.quiet)
     width = max(len(k) for k in result.summary)
     for key, value in result.summary.items():
-        if key in ("scenario", "title"):
+        if key in ("scenario", "title", "descriptions", "mean_escape_time", "warnings"):
             continue
         print(f"  {key:<{width}}  {_fmt(value)}")
     if "escape_probability" in result.summary:
@@ -54,6 +54,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("\nThe consecutive-steps argument: n(T) steps on one datapoint, and P(a run of >= n in N picks):")
         table = pd.DataFrame(result.summary["consecutive_steps"])
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if "descriptions" in result.summary:
+        import pandas as pd
+
+        print("\nThe density four ways (with an absorbing edge: what has not escaped yet):")
+        print(pd.DataFrame(result.summary["descriptions"]).T.to_string(float_format=lambda v: f"{v:.5g}"))
+    if "mean_escape_time" in result.summary:
+        print("\nMean escape time (steps):")
+        for name, value in result.summary["mean_escape_time"].items():
+            print(f"  {name:<14} {_fmt(value)}")
+    for warning in result.summary.get("warnings", []):
+        print(f"warning: {warning}")
     print(f"\nrun folder: {result.folder}")
     for path in result.files:
         print(f"  {path.name}")
