@@ -40,6 +40,7 @@ test: $(TESTSTAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[bench]"
 	$(PY) -m bench
 
 clean:

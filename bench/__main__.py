@@ -6,9 +6,9 @@ import json
 import platform
 from pathlib import Path
 
-from bench import walkers
+from bench import density, walkers
 
-BENCHMARKS = [walkers]
+BENCHMARKS = [walkers, density]
 
 
 def main() -> None:
@@ -18,15 +18,15 @@ def main() -> None:
         print(f"running {module.__name__} ...", flush=True)
         results.extend(module.run())
         ratios.extend(module.RATIOS)
-    print(f"\n{'benchmark':<22} {'variant':<14} {'rate':>14}  unit   ({platform.processor() or platform.machine()})")
+    print(f"\n{'benchmark':<32} {'variant':<16} {'rate':>14}  unit   ({platform.processor() or platform.machine()})")
     for r in results:
-        print(f"{r['benchmark']:<22} {r['variant']:<14} {r['rate']:>14,.0f}  {r['unit']}")
-    print(f"\n{'ratio':<44} {'measured':>9} {'target':>8}")
+        print(f"{r['benchmark']:<32} {r['variant']:<16} {r['rate']:>14,.0f}  {r['unit']}")
+    print(f"\n{'ratio':<62} {'measured':>9} {'target':>8}")
     rate = {(r["benchmark"], r["variant"]): r["rate"] for r in results}
     for bench, fast, slow, target in ratios:
         ratio = rate[(bench, fast)] / rate[(bench, slow)]
         mark = "ok" if ratio >= target else "BELOW TARGET"
-        print(f"{bench + ': ' + fast + ' / ' + slow:<44} {ratio:>8.1f}x {target:>7.1f}x  {mark}")
+        print(f"{bench + ': ' + fast + ' / ' + slow:<62} {ratio:>8.1f}x {target:>7.1f}x  {mark}")
     path = Path(__file__).parent / "results.json"
     path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {path}")
