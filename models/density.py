@@ -195,8 +195,19 @@ class DensityModel(SGDModel):
         mean = float(np.dot(m, x) / total)
         return mean, float(math.sqrt(max(np.dot(m, (x - mean) ** 2) / total, 0.0))), total
 
+    def surviving_positions(self) -> np.ndarray:
+        """Walker positions comparable with the densities: with an absorbing edge, only those not yet escaped."""
+        if self.escape_region.defined:
+            return self.position[self.escape_step < 0, 0]
+        return self.position[:, 0]
+
     def _reporters(self) -> dict[str, Any]:
         reporters = super()._reporters()
+        reporters["monte_carlo_mean"] = lambda m: float(np.mean(m.surviving_positions())) if len(
+            m.surviving_positions()) else float("nan")
+        reporters["monte_carlo_std"] = lambda m: float(np.std(m.surviving_positions())) if len(
+            m.surviving_positions()) else float("nan")
+        reporters["monte_carlo_survival"] = lambda m: len(m.surviving_positions()) / m.n_walkers
         for name in self.params.descriptions:
             reporters[f"{name}_mean"] = lambda m, n=name: m.moments(n)[0]
             reporters[f"{name}_std"] = lambda m, n=name: m.moments(n)[1]
@@ -219,9 +230,9 @@ class DensityModel(SGDModel):
         frame: dict[str, Any] = {"W": g.centres}
         for name, m in self.masses.items():
             frame[name] = m / g.width
-        inside = self.position[:, 0]
-        counts, _ = np.histogram(inside, bins=g.faces)
-        frame["monte_carlo"] = counts / (len(inside) * g.width)
+        # Walkers not yet escaped, over all walkers: it integrates to the surviving fraction, as the densities do.
+        counts, _ = np.histogram(self.surviving_positions(), bins=g.faces)
+        frame["monte_carlo"] = counts / (self.n_walkers * g.width)
         return pd.DataFrame(frame)
 
     def escape_time_table(self) -> pd.DataFrame:
@@ -245,8 +256,7 @@ class DensityModel(SGDModel):
         out = super().summary()
         out["grid"] = {"low": self.grid.low, "high": self.grid.high, "cells": self.grid.cells,
                        "low_edge": self.low_boundary, "high_edge": self.high_boundary}
-        # With an absorbing edge, the densities hold the walkers that have not escaped yet.
-        W = self.position[self.escape_step < 0, 0] if self.escape_region.defined else self.position[:, 0]
+        W = self.surviving_positions()
         out["descriptions"] = {"monte_carlo": {"mean": float(W.mean()) if len(W) else float("nan"),
                                                "std": float(W.std()) if len(W) else float("nan"),
                                                "survival": float(np.mean(self.escape_step < 0))}}

@@ -1,4 +1,4 @@
-"""The browser view in a headless Chromium: load the page, press Step, see the step and the plot change."""
+"""The browser view in a headless Chromium: load a world's page, press Step, see the step and the plot change."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import os
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import matplotlib.image
@@ -25,6 +29,20 @@ SCENARIO = "sgd_pit_escape"  # the shipped scenario, seed 20231107
 SERVER_START_SECONDS = 90
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 STEPS = 3
+# Small enough to load and step quickly: the chain, both Fokker-Planck forms and the Gaussian rule on 1500 cells.
+DENSITY_SCENARIO = """\
+model: density
+title: Density in the pit, four ways
+seed: 1
+steps: 100
+params:
+  landscape: {preset: pit}
+  temperature: 0.015
+  n_walkers: 2000
+  start: {local_minimum: l1, near: 1.0}
+  escape: {above: {local_maximum: l1, near: 1.2}}
+  grid: {low: 0.3, cells: 1500}
+"""
 
 
 def _free_port() -> int:
@@ -42,33 +60,75 @@ def _port_answers(port: int) -> bool:
 
 
 @pytest.fixture
-def page_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """The URL of a page server for the shipped pit-escape scenario, run as a subprocess and stopped after."""
-    port = _free_port()
-    log_path = tmp_path / "server.log"
-    log = log_path.open("wb")
-    environment = {**os.environ, **serve_environment(SCENARIO)}
-    server = subprocess.Popen(serve_command(SCENARIO, port), env=environment, stdout=log,
-                              stderr=subprocess.STDOUT, cwd=tmp_path)
+def serve(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[str | Path], str]:
+    """Start a page server for a scenario (a shipped name or a YAML path) as a subprocess, stopped after the test;
+    returns its URL."""
 
-    def stop() -> None:
-        server.terminate()
+    def start(scenario: str | Path) -> str:
+        port = _free_port()
+        log_path = tmp_path / f"server-{port}.log"
+        log = log_path.open("wb")
+        environment = {**os.environ, **serve_environment(scenario)}
+        server = subprocess.Popen(serve_command(scenario, port), env=environment, stdout=log,
+                                  stderr=subprocess.STDOUT, cwd=tmp_path)
+
+        def stop() -> None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            log.close()
+
+        request.addfinalizer(stop)
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while not _port_answers(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                state = "is not answering" if server.returncode is None else f"exited with {server.returncode}"
+                pytest.fail(f"the page server on 127.0.0.1:{port} {state} (waited {SERVER_START_SECONDS} s at "
+                            f"most); its output:\n{log_path.read_text(errors='replace')}")
+            time.sleep(0.25)
+        return f"http://127.0.0.1:{port}/"
+
+    return start
+
+
+@dataclass
+class BrowserRecord:
+    """What a page did besides drawing: console errors and requests to hosts other than this machine."""
+
+    console_errors: list[str] = field(default_factory=list)
+    outside_requests: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _open_page(url: str) -> Iterator[tuple[Any, BrowserRecord]]:
+    """A headless Chromium tab on `url`, and the record of its console errors and outside requests."""
+    from playwright.sync_api import sync_playwright
+
+    record = BrowserRecord()
+
+    def record_console(message) -> None:
+        if message.type == "error":
+            record.console_errors.append(message.text)
+
+    def record_request(request) -> None:
+        host = urlparse(request.url).hostname
+        if host is not None and host not in LOOPBACK_HOSTS:
+            record.outside_requests.append(request.url)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
-
-    request.addfinalizer(stop)
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while not _port_answers(port):
-        if server.poll() is not None or time.monotonic() > deadline:
-            state = "is not answering" if server.returncode is None else f"exited with {server.returncode}"
-            pytest.fail(f"the page server on 127.0.0.1:{port} {state} (waited {SERVER_START_SECONDS} s at "
-                        f"most); its output:\n{log_path.read_text(errors='replace')}")
-        time.sleep(0.25)
-    return f"http://127.0.0.1:{port}/"
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("console", record_console)
+            page.on("pageerror", lambda error: record.console_errors.append(str(error)))
+            page.on("request", record_request)  # every request, answered or failed
+            page.goto(url)
+            yield page, record
+        finally:
+            browser.close()
 
 
 def _plot_area(page, index: int) -> np.ndarray:
@@ -90,57 +150,70 @@ def _wait_for_plot(page, index: int, wanted, seconds: float = 10) -> np.ndarray:
     return pixels
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Debian's chromium is not installed at {CHROMIUM}")
-def test_step_redraws_the_walkers_and_reset_restores_them(page_url: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Debian's chromium is not installed at {CHROMIUM}")
 
-    console_errors: list[str] = []
-    outside_requests: list[str] = []
 
-    def record_console(message) -> None:
-        if message.type == "error":
-            console_errors.append(message.text)
+@needs_chromium
+def test_step_redraws_the_walkers_and_reset_restores_them(serve: Callable[[str | Path], str], tmp_path: Path) -> None:
+    from playwright.sync_api import expect
 
-    def record_request(request) -> None:
-        host = urlparse(request.url).hostname
-        if host is not None and host not in LOOPBACK_HOSTS:
-            outside_requests.append(request.url)
+    with _open_page(serve(SCENARIO)) as (page, record):
+        step_button = page.get_by_role("button", name="Step")
+        expect(step_button).to_be_enabled(timeout=30_000)
+        expect(page.get_by_text("Escaping the pit under SGD")).to_be_visible()
+        expect(page.get_by_text("Time: 0.0")).to_be_visible()
+        expect(page.locator("img.widget-image")).to_have_count(2, timeout=15_000)
+        at_start = _plot_area(page, 0)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("console", record_console)
-            page.on("pageerror", lambda error: console_errors.append(str(error)))
-            page.on("request", record_request)  # every request, answered or failed
-            page.goto(page_url)
+        for _ in range(STEPS):
+            step_button.click()
+        expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible(timeout=15_000)
+        after_steps = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, at_start))
+        page.screenshot(path=tmp_path / "page_after_steps.png")
 
-            step_button = page.get_by_role("button", name="Step")
-            expect(step_button).to_be_enabled(timeout=30_000)
-            expect(page.get_by_text("Escaping the pit under SGD")).to_be_visible()
-            expect(page.get_by_text("Time: 0.0")).to_be_visible()
-            expect(page.locator("img.widget-image")).to_have_count(2, timeout=15_000)
-            at_start = _plot_area(page, 0)
-
-            for _ in range(STEPS):
-                step_button.click()
-            expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible(timeout=15_000)
-            after_steps = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, at_start))
-            page.screenshot(path=tmp_path / "page_after_steps.png")
-
-            # Reset rebuilds the world from the scenario (seed 20231107): the walkers are back at the start.
-            page.get_by_role("button", name="Reset").click()
-            expect(page.get_by_text("Time: 0.0")).to_be_visible(timeout=15_000)
-            after_reset = _wait_for_plot(page, 0, lambda pixels: np.array_equal(pixels, at_start))
-        finally:
-            browser.close()
+        # Reset rebuilds the world from the scenario (seed 20231107): the walkers are back at the start.
+        page.get_by_role("button", name="Reset").click()
+        expect(page.get_by_text("Time: 0.0")).to_be_visible(timeout=15_000)
+        after_reset = _wait_for_plot(page, 0, lambda pixels: np.array_equal(pixels, at_start))
 
     assert not np.array_equal(after_steps, at_start), "the walker plot did not change after Step"
     assert np.array_equal(after_reset, at_start), "Reset did not redraw the walkers at their start"
-    assert console_errors == []
-    assert outside_requests == []
+    assert record.console_errors == []
+    assert record.outside_requests == []
+
+
+@needs_chromium
+def test_step_moves_the_densities_and_a_description_can_be_hidden(serve: Callable[[str | Path], str],
+                                                                  tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    scenario = tmp_path / "density_pit.yaml"
+    scenario.write_text(DENSITY_SCENARIO, encoding="utf-8")
+    with _open_page(serve(scenario)) as (page, record):
+        step_button = page.get_by_role("button", name="Step")
+        expect(step_button).to_be_enabled(timeout=30_000)
+        expect(page.get_by_text("Density in the pit, four ways")).to_be_visible()
+        expect(page.get_by_text("Time: 0.0")).to_be_visible()
+        expect(page.locator("img.widget-image")).to_have_count(2, timeout=15_000)
+        at_start = _plot_area(page, 0)
+
+        for _ in range(STEPS):
+            step_button.click()
+        expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible(timeout=15_000)
+        after_steps = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, at_start))
+        page.screenshot(path=tmp_path / "density_page_after_steps.png")
+
+        # Hiding a description is the page's own choice: the plot is redrawn, the run does not move.
+        page.get_by_role("button", name="seed master").click()
+        without_seed_master = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, after_steps))
+        expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible()
+
+    assert not np.array_equal(after_steps, at_start), "the density plot did not change after Step"
+    assert not np.array_equal(without_seed_master, after_steps), "hiding a description did not redraw the densities"
+    assert record.console_errors == []
+    assert record.outside_requests == []
 
 
 def test_unknown_world_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"no browser page for world 'nope': expected one of \['sgd'\]"):
+    with pytest.raises(ValueError, match=r"no browser page for world 'nope': expected one of \['density', 'sgd'\]"):
         page_builder("nope")
