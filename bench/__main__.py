@@ -20,7 +20,8 @@ def main() -> None:
         ratios.extend(module.RATIOS)
     print(f"\n{'benchmark':<32} {'variant':<16} {'rate':>14}  unit   ({platform.processor() or platform.machine()})")
     for r in results:
-        print(f"{r['benchmark']:<32} {r['variant']:<16} {r['rate']:>14,.0f}  {r['unit']}")
+        rate = f"{r['rate']:,.0f}" if r["rate"] >= 100 else f"{r['rate']:.3g}"
+        print(f"{r['benchmark']:<32} {r['variant']:<16} {rate:>14}  {r['unit']}")
     print(f"\n{'ratio':<62} {'measured':>9} {'target':>8}")
     rate = {(r["benchmark"], r["variant"]): r["rate"] for r in results}
     for bench, fast, slow, target in ratios:

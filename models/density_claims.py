@@ -12,7 +12,14 @@ import numpy as np
 
 from models.claims import Claim, Figure, Measured, Series
 from models.density import DensityModel
-from models.fokker_planck import FokkerPlanck, Grid, arrhenius_fit, continuum_barrier, stationary_density
+from models.fokker_planck import (
+    FokkerPlanck,
+    Grid,
+    arrhenius_fit,
+    continuum_barrier,
+    stability_thresholds,
+    stationary_density,
+)
 from models.landscapes import case_c, pit
 from models.sgd import SGDModel
 from models.transfer import transfer_chain
@@ -135,6 +142,7 @@ def _arrhenius(quick: bool) -> Measured:
     hi = float(ls.local_extremum("mean", 1.17, "maximum")[0])
     barrier = continuum_barrier(ls, lo, hi)
     ito_slope, _ = arrhenius_fit(np.array(temps), np.array(ito))
+    stability = stability_thresholds(ls, lo)
     fig = Figure("Mean steps to escape the pit", "1/T", "mean escape time (steps)", [
         Series("exact chain", [1 / t for t in temps], chain),
         Series("Itô Fokker-Planck", [1 / t for t in temps], ito),
@@ -142,11 +150,15 @@ def _arrhenius(quick: bool) -> Measured:
     measured = {"chain_mean_escape_time": dict(zip([f"{t:.3f}" for t in temps], [round(c, 1) for c in chain],
                                                    strict=True)),
                 "arrhenius_slope": round(slope, 4), "r_squared": round(r2, 5), "ito_slope": round(ito_slope, 4),
-                "continuum_barrier_2G_over_S2": round(barrier, 4)}
+                "continuum_barrier_2G_over_S2": round(barrier, 4),
+                "pit_stability_limit_gd": round(stability["gd"], 5),
+                "pit_stability_limit_sgd_mean_square": round(stability["sgd_mean_square"], 5)}
     return Measured(measured, "reproduced" if r2 > 0.99 else "differs",
                     f"ln(mean escape time) is close to linear in 1/T (R^2 = {r2:.4f}, slope {slope:.3f}); the "
                     f"continuum barrier ∫2G/S^2 predicts a slope of {barrier:.3f} and the Itô equation's times give "
-                    f"{ito_slope:.3f}: the continuum is poor at these step sizes, the exact chain is not", fig)
+                    f"{ito_slope:.3f}: the continuum is poor at these step sizes, the exact chain is not. "
+                    f"The pit loses mean-square linear stability under SGD at T = {stability['sgd_mean_square']:.4f} "
+                    f"(Wu, Ma & E 2018), just where escapes begin; GD's limit is {stability['gd']:.4f}", fig)
 
 
 def _fine_grid(quick: bool) -> Measured:

@@ -47,7 +47,7 @@ def write_report(records: list[dict[str, Any]], out: Path, quick: bool) -> tuple
     """claims.json (the machine-readable list) and report.md (table, then one section per claim)."""
     claims_path = out / "claims.json"
     keys = ("id", "world", "claim", "seed_value", "measured", "verdict", "note")
-    claims_path.write_text(json.dumps([{k: jsonable(r.get(k)) for k in keys} for r in records], indent=2),
+    claims_path.write_text(json.dumps([{k: jsonable(r.get(k)) for k in keys} for r in records], indent=2, ensure_ascii=False),
                            encoding="utf-8")
     reproduced = sum(r["verdict"] == "reproduced" for r in records)
     lines = ["# optiscape: seed claims against measurements", "",
