@@ -47,8 +47,8 @@ def write_report(records: list[dict[str, Any]], out: Path, quick: bool) -> tuple
     """claims.json (the machine-readable list) and report.md (table, then one section per claim)."""
     claims_path = out / "claims.json"
     keys = ("id", "world", "claim", "seed_value", "measured", "verdict", "note")
-    claims_path.write_text(json.dumps([{k: jsonable(r.get(k)) for k in keys} for r in records], indent=2, ensure_ascii=False),
-                           encoding="utf-8")
+    rows = [{k: jsonable(r.get(k)) for k in keys} for r in records]
+    claims_path.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
     reproduced = sum(r["verdict"] == "reproduced" for r in records)
     lines = ["# optiscape: seed claims against measurements", "",
              f"{reproduced} of {len(records)} claims reproduced; {len(records) - reproduced} differ."
