@@ -7,7 +7,7 @@ from setuptools import Extension, setup
 # pure-Python references to the last bit.
 COMPILE_ARGS = ["-O3", "-ffp-contract=off"]
 
-KERNELS = ["walkers", "density"]
+KERNELS = ["walkers", "density", "exprvm"]
 
 extensions = [
     Extension(

@@ -1,0 +1,226 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""A stack machine for `models.expressions` programs: values and forward-mode tangents in one pass.
+
+A program is rows of (opcode, argument): CONST pushes constants[arg], VAR pushes input row
+arg; every other opcode pops its operands and pushes one result. Each batch element runs the
+whole program with its own small stacks (values and tangents side by side).
+"""
+from libc.math cimport cos, exp, fabs, isfinite, log, pow, sin, sqrt, tanh
+from libc.stdint cimport int64_t
+
+import numpy as np
+
+cdef enum:
+    OP_CONST = 0
+    OP_VAR = 1
+    OP_ADD = 2
+    OP_SUB = 3
+    OP_MUL = 4
+    OP_DIV = 5
+    OP_POW = 6
+    OP_NEG = 7
+    OP_LT = 8
+    OP_LE = 9
+    OP_GT = 10
+    OP_GE = 11
+    OP_EQ = 12
+    OP_NE = 13
+    OP_MIN = 14
+    OP_MAX = 15
+    OP_ABS = 16
+    OP_CLIP = 17
+    OP_EXP = 18
+    OP_LOG = 19
+    OP_SIN = 20
+    OP_COS = 21
+    OP_TANH = 22
+    OP_SQRT = 23
+    OP_WHERE = 24
+    OP_SIGN = 25
+
+cdef enum:
+    OK = 0
+    DIVISION_BY_ZERO = 1
+    NOT_FINITE = 2
+
+(CONST, VAR, ADD, SUB, MUL, DIV, POW, NEG, LT, LE, GT, GE, EQ, NE, MIN, MAX, ABS, CLIP, EXP, LOG, SIN, COS, TANH,
+ SQRT, WHERE, SIGN) = range(26)
+ERROR_TEXT = {DIVISION_BY_ZERO: "division by zero", NOT_FINITE: "a non-finite value or derivative (overflow, or "
+              "log/sqrt/power of a number outside its domain)"}
+
+
+cdef int run_one(const int64_t[:, ::1] code, const double[::1] consts, const double[:, ::1] X,
+                 const double[:, ::1] dX, Py_ssize_t i, double* v, double* dv, double* out, double* dout) noexcept nogil:
+    """Run the program on batch element i; returns an error code."""
+    cdef Py_ssize_t pc, top = -1
+    cdef int64_t op
+    cdef double a, da, b, db, c, dc, r
+    cdef int status = OK
+    for pc in range(code.shape[0]):
+        op = code[pc, 0]
+        if op == OP_CONST:
+            top += 1
+            v[top] = consts[code[pc, 1]]
+            dv[top] = 0.0
+            continue
+        if op == OP_VAR:
+            top += 1
+            v[top] = X[code[pc, 1], i]
+            dv[top] = dX[code[pc, 1], i]
+            continue
+        if (OP_ADD <= op <= OP_POW) or (OP_LT <= op <= OP_NE) or op == OP_MIN or op == OP_MAX:
+            b = v[top]
+            db = dv[top]
+            top -= 1
+            a = v[top]
+            da = dv[top]
+            if op == OP_ADD:
+                v[top] = a + b
+                dv[top] = da + db
+            elif op == OP_SUB:
+                v[top] = a - b
+                dv[top] = da - db
+            elif op == OP_MUL:
+                v[top] = a * b
+                dv[top] = da * b + a * db
+            elif op == OP_DIV:
+                if b == 0.0:
+                    status = DIVISION_BY_ZERO
+                v[top] = a / b
+                dv[top] = (da * b - a * db) / (b * b)
+            elif op == OP_POW:
+                r = pow(a, b)
+                v[top] = r
+                dv[top] = b * pow(a, b - 1.0) * da if (da != 0.0 and b != 0.0) else 0.0
+                if db != 0.0:
+                    dv[top] = dv[top] + r * log(a) * db
+            elif op == OP_MIN:
+                if b < a:
+                    v[top] = b
+                    dv[top] = db
+            elif op == OP_MAX:
+                if b > a:
+                    v[top] = b
+                    dv[top] = db
+            else:
+                if op == OP_LT:
+                    r = a < b
+                elif op == OP_LE:
+                    r = a <= b
+                elif op == OP_GT:
+                    r = a > b
+                elif op == OP_GE:
+                    r = a >= b
+                elif op == OP_EQ:
+                    r = a == b
+                else:
+                    r = a != b
+                v[top] = r
+                dv[top] = 0.0
+            if not (isfinite(v[top]) and isfinite(dv[top])) and status == OK:
+                status = NOT_FINITE
+            continue
+        if op == OP_CLIP or op == OP_WHERE:
+            c = v[top]
+            dc = dv[top]
+            top -= 1
+            b = v[top]
+            db = dv[top]
+            top -= 1
+            a = v[top]
+            da = dv[top]
+            if op == OP_CLIP:  # clip(a, lo = b, hi = c)
+                if a < b:
+                    v[top] = b
+                    dv[top] = db
+                elif a > c:
+                    v[top] = c
+                    dv[top] = dc
+            else:  # where(a, b, c)
+                if a != 0.0:
+                    v[top] = b
+                    dv[top] = db
+                else:
+                    v[top] = c
+                    dv[top] = dc
+            continue
+        a = v[top]
+        da = dv[top]
+        if op == OP_NEG:
+            v[top] = -a
+            dv[top] = -da
+        elif op == OP_ABS:
+            v[top] = fabs(a)
+            dv[top] = da if a > 0.0 else (-da if a < 0.0 else 0.0)
+        elif op == OP_EXP:
+            r = exp(a)
+            v[top] = r
+            dv[top] = r * da
+        elif op == OP_LOG:
+            v[top] = log(a)
+            dv[top] = da / a
+        elif op == OP_SIN:
+            v[top] = sin(a)
+            dv[top] = cos(a) * da
+        elif op == OP_COS:
+            v[top] = cos(a)
+            dv[top] = -sin(a) * da
+        elif op == OP_TANH:
+            r = tanh(a)
+            v[top] = r
+            dv[top] = (1.0 - r * r) * da
+        elif op == OP_SQRT:
+            r = sqrt(a)
+            v[top] = r
+            dv[top] = da / (2.0 * r)
+        else:  # OP_SIGN
+            v[top] = 1.0 if a > 0.0 else (-1.0 if a < 0.0 else 0.0)
+            dv[top] = 0.0
+        if not (isfinite(v[top]) and isfinite(dv[top])) and status == OK:
+            status = NOT_FINITE
+    out[0] = v[0]
+    dout[0] = dv[0]
+    if status == OK and not (isfinite(v[0]) and isfinite(dv[0])):
+        status = NOT_FINITE
+    return status
+
+
+def run_program(code, constants, inputs, tangents, Py_ssize_t depth):
+    """Evaluate a program on every column of inputs (n_inputs, batch): (values, tangents, error codes)."""
+    if not isinstance(code, np.ndarray) or code.dtype != np.int64 or code.ndim != 2 or code.shape[1] != 2:
+        raise ValueError("code: expected an (n, 2) int64 array")
+    if code.shape[0] == 0:
+        raise ValueError("code: expected at least one instruction")
+    if inputs.ndim != 2 or tangents.shape != inputs.shape:
+        raise ValueError(f"inputs and tangents: expected equal (n_inputs, batch) arrays, got {inputs.shape} "
+                         f"and {tangents.shape}")
+    if depth < 1:
+        raise ValueError("depth: expected >= 1")
+    if np.any(code[:, 0] < 0) or np.any(code[:, 0] > OP_SIGN):
+        raise ValueError("code: unknown opcode")
+    var_rows = code[code[:, 0] == OP_VAR, 1]
+    if len(var_rows) and (var_rows.min() < 0 or var_rows.max() >= inputs.shape[0]):
+        raise ValueError("code: an input index is outside the inputs")
+    const_rows = code[code[:, 0] == OP_CONST, 1]
+    if len(const_rows) and (const_rows.min() < 0 or const_rows.max() >= constants.shape[0]):
+        raise ValueError("code: a constant index is outside the constants")
+    cdef Py_ssize_t batch = inputs.shape[1]
+    values = np.empty(batch)
+    dvalues = np.empty(batch)
+    errors = np.zeros(batch, dtype=np.int8)
+    stack = np.empty(depth)
+    dstack = np.empty(depth)
+    cdef const int64_t[:, ::1] c = code
+    cdef const double[::1] k = constants
+    cdef const double[:, ::1] X = inputs
+    cdef const double[:, ::1] dX = tangents
+    cdef double[::1] out = values
+    cdef double[::1] dout = dvalues
+    cdef signed char[::1] err = errors
+    cdef double[::1] s = stack
+    cdef double[::1] ds = dstack
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(batch):
+            err[i] = run_one(c, k, X, dX, i, &s[0], &ds[0], &out[i], &dout[i])
+    return values, dvalues, errors
