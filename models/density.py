@@ -38,7 +38,7 @@ class GridSpec(Strict):
 
     low: Finite | None = None
     high: Finite | None = None
-    cells: Annotated[int, Field(ge=3, le=2_000_000)] = 4000
+    cells: Annotated[int, Field(strict=True, ge=3, le=2_000_000)] = 4000
 
 
 class DensityParams(SGDParams):
@@ -46,8 +46,8 @@ class DensityParams(SGDParams):
 
     grid: GridSpec = GridSpec()
     descriptions: Annotated[list[Description], Field(min_length=1)] = Field(default_factory=lambda: list(DESCRIPTIONS))
-    subsamples: Annotated[int, Field(ge=1, le=256)] = 16
-    fp_substeps: Annotated[int, Field(ge=1, le=10_000)] = 10
+    subsamples: Annotated[int, Field(strict=True, ge=1, le=256)] = 16
+    fp_substeps: Annotated[int, Field(strict=True, ge=1, le=10_000)] = 10
 
     @model_validator(mode="after")
     def _density_checks(self) -> DensityParams:
@@ -67,6 +67,7 @@ class DensityParams(SGDParams):
         (low, _), (high, _) = edges
         if not high > low:
             raise FieldError(("grid",), f"expected high > low, got low = {low}, high = {high}")
+        _start_inside(self, landscape, low, high)
         width = (high - low) / self.grid.cells
         for dp in landscape.datapoints:
             for term in dp.terms:
@@ -76,6 +77,23 @@ class DensityParams(SGDParams):
                                      f"width {1 / math.sqrt(2 * term.b):.3g} (b = {term.b:g}) with fewer than "
                                      f"{CELLS_PER_WELL_WIDTH} cells; expected at least {need} cells")
         return self
+
+
+def _start_inside(p: DensityParams, landscape: Any, low: float, high: float) -> None:
+    """Refuse a start distribution that lies mostly outside the grid (before anything runs)."""
+    start = p.start
+    if start.normal is not None:
+        mean, sd = float(np.ravel(start.normal.mean)[0]), start.normal.sd
+        inside = float(norm.cdf((high - mean) / sd) - norm.cdf((low - mean) / sd))
+    elif start.uniform is not None:
+        a, b = float(np.ravel(start.uniform.low)[0]), float(np.ravel(start.uniform.high)[0])
+        inside = max(0.0, min(b, high) - max(a, low)) / (b - a) if b > a else 0.0
+    else:
+        w = float(start.sample(landscape, 1, np.random.default_rng(0))[0, 0])
+        inside = 1.0 if low <= w < high else 0.0
+    if inside < 0.5:
+        raise FieldError(("start",), f"the start lies mostly outside the grid [{low:g}, {high:g}] "
+                                     f"({inside:.0%} inside): expected it within the grid")
 
 
 def grid_edges(p: DensityParams) -> tuple[tuple[float | None, str], tuple[float | None, str]]:
@@ -152,9 +170,16 @@ class DensityModel(SGDModel):
         return masses / total, 1.0 - float(total)
 
     def _range_warnings(self) -> list[str]:
-        """Stated limits: the diffusion approximation far outside its range, and edges that leak."""
+        """Stated limits: the diffusion approximation far outside its range, and a grid too coarse for one step."""
         out = []
         x = self.grid.centres
+        where = self.start_masses > 1e-6
+        move = self.T * np.maximum(np.abs(self.landscape.mean_gradient(x[where])[:, 0]),
+                                   np.sqrt(self.landscape.gradient_variance(x[where])))
+        if move.max() < 4 * self.grid.width:
+            out.append(f"one step moves the start's mass by at most {move.max():.3g}, under 4 cells of width "
+                       f"{self.grid.width:.3g}: the grid's resolution (the chain's split adds up to width^2/4 of "
+                       "variance a step) can dominate the densities; refine the grid")
         dG = np.gradient(self.landscape.mean_gradient(x)[:, 0], x)
         worst = float(np.max(np.abs(self.T * dG)))
         if worst > 0.5 and {"fokker_planck", "seed_master"} & set(self.params.descriptions):
@@ -281,6 +306,19 @@ class DensityModel(SGDModel):
                     out.setdefault("stationary_closed_form", {})[form] = {"mean": mean, "std": sd}
             except ValueError as exc:
                 out["stationary_closed_form"] = f"not defined: {exc}"
-        out["warnings"] = list(self.warnings)
+        warnings = list(self.warnings)
+        if len(W) > 1 and W.std() < 3 * self.grid.width:
+            warnings.append(f"the walkers' spread is {W.std() / self.grid.width:.1f} cells: below what the grid "
+                            "resolves, so the densities show the grid, not the dynamics; refine the grid")
+        for name in self.masses:
+            sd = self.moments(name)[1]
+            if sd < 3 * self.grid.width:
+                warnings.append(f"{name}: the density is only {sd / self.grid.width:.1f} cells wide: the grid "
+                                "limits it; refine the grid")
+        for name, value in out.get("mean_escape_time", {}).items():
+            if isinstance(value, float) and math.isfinite(value) and value > 1e13:
+                warnings.append(f"{name}: a mean escape time above 1e13 steps is beyond what double precision "
+                                "resolves here: read it as > 1e13")
+        out["warnings"] = warnings
         return out
 

@@ -55,12 +55,13 @@ def _symmetric_noise(quick: bool) -> Measured:
     ito, seed = model.moments("fokker_planck")[0], model.moments("seed_master")[0]
     measured = {"monte_carlo_mean": round(float(mc.mean()), 4), "stderr": round(se, 4), "ito_mean": round(ito, 4),
                 "seed_equation_mean": round(seed, 4), "predicted_seed_drift": round(math.exp(T**2 * steps), 4)}
-    ito_ok = abs(ito - 1.0) < 1e-3 and abs(float(mc.mean()) - 1.0) < 4 * se
-    seed_off = abs(seed - float(mc.mean())) > 4 * se
-    verdict = "differs" if (ito_ok and seed_off) else "reproduced"
-    return Measured(measured, verdict,
-                    f"after {steps} steps at T = {T} from W = 1: Monte Carlo and the Itô equation keep E[W] = 1; the "
-                    "seed's equation double-counts the spreading term, which drifts the mean as exp(T^2 t)",
+    # The verdict is the seed's equation against Monte Carlo; the Itô check is reported beside it.
+    seed_ok = abs(seed - float(mc.mean())) < 4 * se
+    ito_ok = abs(ito - float(mc.mean())) < 4 * se
+    return Measured(measured, "reproduced" if seed_ok else "differs",
+                    f"after {steps} steps at T = {T} from W = 1: Monte Carlo keeps E[W] = 1"
+                    + (", and so does the Itô equation" if ito_ok else " (the Itô equation does NOT: check failed)")
+                    + "; the seed's equation double-counts the spreading term, which drifts the mean as exp(T^2 t)",
                     _moments_figure(model, "g = ±W: mean of W", "mean"))
 
 
@@ -82,12 +83,13 @@ def _case_c(quick: bool) -> Measured:
                                        "std": round(math.sqrt(np.trapezoid(p * (x - mean) ** 2, x)), 4)}
     exact = math.sqrt(3 / 0.74 - 4)  # the affine maps W -> 0.4W + 1, 0.6W + 1: E W = 2, E W^2 = 3/0.74
     rows["exact_discrete"] = {"mean": 2.0, "std": round(exact, 4)}
-    seed_off = abs(rows["seed_master"]["std"] - sd) > 4 * se_sd
-    chain_ok = abs(rows["chain"]["std"] - sd) < 4 * se_sd + 1e-3
-    return Measured(rows, "differs" if seed_off and chain_ok else "reproduced",
+    seed_ok = abs(rows["seed_master"]["std"] - sd) < 4 * se_sd and abs(rows["seed_master"]["mean"] - float(
+        mc.mean())) < 4 * sd / math.sqrt(n)
+    return Measured(rows, "reproduced" if seed_ok else "differs",
                     f"stationary spread at T = 0.5 (S^2 = 0.04 W^2; the seed prints 0.4 W^2): Monte Carlo {sd:.4f}, "
                     f"exact chain {rows['chain']['std']}, Itô {rows['fokker_planck']['std']}, the seed's equation "
-                    f"{rows['seed_master']['std']}; T = 0.5 is far from the diffusion limit, so even Itô is 14% narrow",
+                    f"{rows['seed_master']['std']}; T = 0.5 is far from the diffusion limit, so even Itô is "
+                    f"{1 - rows['fokker_planck']['std'] / sd:.0%} narrow",
                     _moments_figure(model, "case (c): standard deviation of W", "std"))
 
 
@@ -108,10 +110,20 @@ def _end_state(quick: bool) -> Measured:
     measured = {"monte_carlo_mean": round(float(W.mean()), 5), "stderr": round(se, 5),
                 "ito_formula_mean": round(means["ito"], 5), "seed_formula_mean": round(means["seed_end_state"], 5)}
     ito_ok = abs(means["ito"] - float(W.mean())) < 4 * se
-    seed_off = abs(means["seed_end_state"] - float(W.mean())) > 4 * se
-    return Measured(measured, "differs" if ito_ok and seed_off else "reproduced",
+    seed_ok = abs(means["seed_end_state"] - float(W.mean())) < 4 * se
+    counts, edges = np.histogram(W, bins=120, range=(1.7, 2.3), density=True)
+    centres = (edges[:-1] + edges[1:]) / 2
+    near = (x > 1.7) & (x < 2.3)
+    fig = Figure("Case (c) at T = 0.05: the end state", "W", "P(W)", [
+        Series("Monte Carlo (after 400 steps)", centres.tolist(), counts.tolist()),
+        Series("Itô: P ∝ S^-2 exp(-∫2G/(T S^2))", x[near][::20].tolist(),
+               stationary_density(case_c(), T, x, "ito")[near][::20].tolist()),
+        Series("the seed: P ∝ S^-1 exp(-∫2G/(T S^2))", x[near][::20].tolist(),
+               stationary_density(case_c(), T, x, "seed_end_state")[near][::20].tolist())])
+    return Measured(measured, "reproduced" if seed_ok else "differs",
                     "the seed's end state, d log P/dW = -(1/2) d log S^2/dW - 2G/(T S^2), is the Stratonovich form; "
-                    "SGD's is Itô's, -d log S^2/dW - 2G/(T S^2) (case (c), T = 0.05, after 400 steps)")
+                    "SGD's is Itô's, -d log S^2/dW - 2G/(T S^2) (case (c), T = 0.05, after 400 steps)"
+                    + ("" if ito_ok else "; the Itô formula does NOT match Monte Carlo either: check failed"), fig)
 
 
 def _pit_grid(cells: int) -> Grid:
@@ -205,13 +217,22 @@ def _solver_stable(quick: bool) -> Measured:
     fp = FokkerPlanck.build(pit(), T, grid, "ito", "reflecting", "reflecting")
     masses = np.zeros(grid.cells)
     masses[grid.cell_of(1.0)] = 1.0
-    fp.step(masses, 1.0, steps)
-    drift = abs(float(masses.sum()) - 1.0)
-    ok = drift < 1e-10 and masses.min() >= 0
-    return Measured({"steps": steps, "mass_drift": drift, "min_mass": float(masses.min())},
+    chunk = steps // 20
+    done, drifts, minima = [], [], []
+    for k in range(20):
+        fp.step(masses, 1.0, chunk)
+        done.append((k + 1) * chunk)
+        drifts.append(abs(float(masses.sum()) - 1.0))
+        minima.append(float(masses.min()))
+    drift = drifts[-1]
+    ok = max(drifts) < 1e-10 and min(minima) >= 0
+    fig = Figure("The Itô equation on the pit (T = 0.015, dt = 1 step): |total mass - 1|", "step",
+                 "|mass - 1| (0 is drawn as 1e-18)", [Series("mass drift", done, [max(v, 1e-18) for v in drifts])],
+                 yscale="log")
+    return Measured({"steps": steps, "mass_drift": drift, "min_mass": min(minima)},
                     "differs" if ok else "reproduced",
                     "the seed's solver failed on the pit; a Scharfetter-Gummel, backward-Euler solver is positive and "
-                    "conserves mass there at any time step: the difficulty was the scheme, not the equation")
+                    "conserves mass there at any time step: the difficulty was the scheme, not the equation", fig)
 
 
 def claims() -> list[Claim]:

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.integrate import cumulative_trapezoid
-from scipy.linalg import solve_banded
 
 from _fastcore import density as kernel
+from models.absorption import mean_absorption_time
 from models.landscapes import Landscape
 
 Form = Literal["ito", "seed"]
@@ -142,11 +143,9 @@ class FokkerPlanck:
         """Expected time (in SGD steps) until the mass leaves through an absorbing boundary: 1^T (-A)^{-1} p0."""
         if self.out_low == 0 and self.out_high == 0:
             return float("inf")
-        banded = np.zeros((3, self.grid.cells))
-        banded[0, 1:] = -self.upper[:-1]
-        banded[1] = -self.diag
-        banded[2, :-1] = -self.lower[1:]
-        return float(np.sum(solve_banded((1, 1), banded, masses)))
+        n = self.grid.cells
+        generator = sp.diags([self.lower[1:], self.diag, self.upper[:-1]], [-1, 0, 1], shape=(n, n), format="csc")
+        return mean_absorption_time(-generator, masses, float(np.max(np.abs(self.diag))))
 
     def stationary(self) -> np.ndarray:
         """The discrete zero-flux state (reflecting boundaries): p_f / p_{f-1} = a_f / b_f; sums to 1."""

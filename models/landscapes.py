@@ -33,6 +33,12 @@ class GaussianWell:
     b: float
     c: np.ndarray  # (d,)
 
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.b) and self.b > 0):
+            raise ValueError(f"a Gaussian well needs a width parameter b > 0 (finite), got {self.b}")
+        if not math.isfinite(self.a) or not np.all(np.isfinite(self.c)):
+            raise ValueError("a Gaussian well needs finite a and c")
+
 
 @dataclass(frozen=True)
 class Polynomial:
@@ -397,7 +403,7 @@ class GaussianSpec(Strict):
     """a * exp(-b |W - c|^2)."""
 
     a: Finite
-    b: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    b: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
     c: Finite | list[Finite] = 0.0
 
 
@@ -405,7 +411,7 @@ class PolynomialSpec(Strict):
     """sum_m coefficients[m] (W_axis - center)^m; axis None sums the polynomial over every axis."""
 
     coefficients: Annotated[list[Finite], Field(min_length=1)]
-    axis: Annotated[int, Field(ge=0)] | None = None
+    axis: Annotated[int, Field(strict=True, ge=0)] | None = None
     center: Finite | list[Finite] = 0.0
 
 
@@ -437,7 +443,7 @@ class LandscapeSpec(Strict):
 
     preset: Literal["one_datapoint", "pit", "case_a", "case_b", "case_c", "symmetric_noise"] | None = None
     options: dict[str, Finite] = Field(default_factory=dict)
-    dim: Annotated[int, Field(ge=1, le=1000)] = 1
+    dim: Annotated[int, Field(strict=True, ge=1, le=1000)] = 1
     datapoints: dict[str, list[TermSpec]] | None = None
 
     @model_validator(mode="after")
@@ -453,6 +459,7 @@ class LandscapeSpec(Strict):
                 )
             if self.dim != 1:
                 raise ValueError(f"preset {self.preset!r} is 1-D: drop 'dim' or give 'datapoints'")
+            self.build()  # option values out of range (a width <= 0) surface now
         else:
             if self.options:
                 raise ValueError("'options' only applies to a preset")

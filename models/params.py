@@ -11,8 +11,8 @@ from typing import Annotated, Any, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
+PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 
 
 class FieldError(ValueError):
@@ -52,8 +52,8 @@ class Grid(Strict):
     Same conventions as numpy: logspace takes base-10 exponents.
     """
 
-    linspace: tuple[Finite, Finite, Annotated[int, Field(ge=1)]] | None = None
-    logspace: tuple[Finite, Finite, Annotated[int, Field(ge=1)]] | None = None
+    linspace: tuple[Finite, Finite, Annotated[int, Field(strict=True, ge=1)]] | None = None
+    logspace: tuple[Finite, Finite, Annotated[int, Field(strict=True, ge=1)]] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Grid:

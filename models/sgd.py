@@ -121,7 +121,7 @@ class EscapeSpec(Strict):
     above: Finite | Landmark | None = None
     below: Finite | Landmark | None = None
     outside: Ball | None = None
-    axis: Annotated[int, Field(ge=0)] = 0
+    axis: Annotated[int, Field(strict=True, ge=0)] = 0
 
     @model_validator(mode="after")
     def _exactly_one(self) -> EscapeSpec:
@@ -146,7 +146,7 @@ class EscapeRegion:
         if spec is None:
             return cls(kernel.ESCAPE_NONE, 0, 0.0, np.zeros(d))
         if spec.outside is not None:
-            c = np.broadcast_to(np.asarray(spec.outside.center, dtype=np.float64), (d,)).copy()
+            c = as_vector(spec.outside.center, d, "escape.outside.center")
             return cls(kernel.ESCAPE_OUTSIDE_BALL, 0, spec.outside.radius, c)
         if spec.axis >= d:
             raise ValueError(f"escape.axis: expected 0..{d - 1}, got {spec.axis}")
@@ -198,16 +198,16 @@ class SGDParams(Params):
     landscape: LandscapeSpec = LandscapeSpec(preset="pit")
     temperature: PositiveFinite | Annotated[list[PositiveFinite], Field(min_length=1)] | Grid = 0.05
     method: Literal["sgd", "gd", "datapoint"] = "sgd"
-    batch_size: Annotated[int, Field(ge=1)] = 1
+    batch_size: Annotated[int, Field(strict=True, ge=1)] = 1
     datapoint: str | int | None = None
-    n_walkers: Annotated[int, Field(ge=1, le=100_000_000)] = 1000
+    n_walkers: Annotated[int, Field(strict=True, ge=1, le=100_000_000)] = 1000
     start: StartSpec = StartSpec(at=0.0)
     escape: EscapeSpec | None = None
     stop_at_escape: bool = False
     engine: Literal["kernel", "numpy", "agents"] = "kernel"
     agent_objects: bool | None = None
-    collect_every: Annotated[int, Field(ge=1)] = 1
-    trajectories: Annotated[int, Field(ge=0, le=1000)] = 0
+    collect_every: Annotated[int, Field(strict=True, ge=1)] = 1
+    trajectories: Annotated[int, Field(strict=True, ge=0, le=1000)] = 0
 
     @field_validator("temperature")
     @classmethod
@@ -293,7 +293,7 @@ class SGDModel(mesa.Model):
 
     def _reporters(self) -> dict[str, Any]:
         """The DataCollector's model reporters."""
-        return {
+        return {  # a diverging walker is reported by step(); these must not warn about it first
             "mean_W": lambda m: float(m.position[:, 0].mean()),
             "std_W": lambda m: float(m.position[:, 0].std()),
             "mean_loss": lambda m: float(m.landscape.mean_loss(m.position).mean()),
@@ -305,7 +305,8 @@ class SGDModel(mesa.Model):
         return len(self.position)
 
     def _collect(self) -> None:
-        self.datacollector.collect(self)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.datacollector.collect(self)
         k = self.params.trajectories
         if k:
             self._trajectory.append(self.position[:k].copy())
@@ -321,7 +322,8 @@ class SGDModel(mesa.Model):
                 self.escape_region.center, p.stop_at_escape,
             )
         elif p.engine == "numpy":
-            bad = self._step_numpy()
+            with np.errstate(over="ignore", invalid="ignore"):
+                bad = self._step_numpy()
         else:
             for walker in self.walkers:
                 walker.step()
@@ -470,6 +472,6 @@ class SGDModel(mesa.Model):
                 f"{T:g}": list(consecutive_steps(
                     self.landscape, self.datapoint_index, T, float(self.start_position[0, 0]),
                     self.escape_region.threshold).positions)
-                for T in np.unique(self.temperature)[:5]
+                for T in np.unique(self.temperature)
             }
         return out

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve
+from scipy.stats import norm
 
 from _fastcore import density as kernel
+from models.absorption import mean_absorption_time
 from models.fokker_planck import Boundary, Grid
 from models.landscapes import Landscape
 
@@ -36,12 +37,9 @@ class Chain:
         return kernel.chain_steps(A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data, masses, n_steps)
 
     def mean_escape_time(self, masses: np.ndarray) -> float:
-        """E[steps until escape] from the starting masses: 1^T (I - A)^{-1} m0 (inf if nothing can escape)."""
-        if np.all(self.escape_probability() <= 0):
-            return float("inf")
+        """E[steps until escape] from the starting masses: 1^T (I - A)^{-1} m0 (inf if some of it never escapes)."""
         n = self.grid.cells
-        y = spsolve((sp.identity(n, format="csc") - self.matrix.tocsc()), masses)
-        return float(np.sum(y))
+        return mean_absorption_time(sp.identity(n, format="csc") - self.matrix.tocsc(), masses, 1.0)
 
     def escape_probability(self) -> np.ndarray:
         """Per source cell, the probability of escaping in one step."""
@@ -95,8 +93,6 @@ def gaussian_rule_chain(landscape: Landscape, temperature: float, grid: Grid, lo
     A = _assemble(grid, targets, sources, weights)
     inside = np.asarray(A.sum(axis=0)).ravel()
     # Split what left the grid between the two edges by the normal tails, and keep the reflecting ones.
-    from scipy.stats import norm
-
     sd = np.sqrt(np.maximum(var, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         below = np.where(sd > 0, norm.cdf((grid.low - mean) / sd), (mean < grid.low).astype(float))

@@ -41,7 +41,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if key in ("scenario", "title", "descriptions", "mean_escape_time", "warnings"):
             continue
         print(f"  {key:<{width}}  {_fmt(value)}")
-    if "escape_probability" in result.summary:
+    if result.summary.get("escape_probability"):
         import pandas as pd
 
         table = pd.DataFrame(result.summary["escape_probability"])
@@ -57,7 +57,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if "descriptions" in result.summary:
         import pandas as pd
 
-        print("\nThe density four ways (with an absorbing edge: what has not escaped yet):")
+        print("\nThe density four ways (where an edge absorbs: what has not escaped yet):")
         print(pd.DataFrame(result.summary["descriptions"]).T.to_string(float_format=lambda v: f"{v:.5g}"))
     if "mean_escape_time" in result.summary:
         print("\nMean escape time (steps):")
@@ -80,6 +80,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
         scenario = scenarios.load(path)
         print(f"{path.stem:<{width}}  {scenario.model:<6}  {scenario.title}")
     return 0
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of steps, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of steps >= 0, got {value}")
+    return value
 
 
 def _free_port() -> int:
@@ -128,7 +138,7 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a scenario and write its run folder")
     r.add_argument("file", help="a scenario YAML file, or the name of a shipped scenario")
     r.add_argument("--out", help="run folder (default: runs/<scenario>-<time>)")
-    r.add_argument("--steps", type=int, help="override the scenario's number of steps")
+    r.add_argument("--steps", type=_non_negative, help="override the scenario's number of steps")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
 

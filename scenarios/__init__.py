@@ -58,9 +58,9 @@ class _File(BaseModel):
     model: str
     title: Annotated[str, Field(min_length=1)]
     description: str = ""
-    seed: Annotated[int, Field(ge=0)]
+    seed: Annotated[int, Field(strict=True, ge=0)]
     params: dict[str, Any] = Field(default_factory=dict)
-    steps: Annotated[int, Field(ge=0)]
+    steps: Annotated[int, Field(strict=True, ge=0)]
     scan: dict[str, Any] | None = None
 
 

@@ -142,6 +142,8 @@ def _params(**changes):
         ({"escape": {"outside": {"center": 1.0, "radius": 0.2}}}, "use 'above' or 'below'"),
         ({"grid": {"low": 0.3, "high": 2.0, "cells": 1500}}, "absorbing high edge"),
         ({"escape": None, "grid": {"low": 0.3, "cells": 1500}}, "expected 'low' and 'high'"),
+        ({"start": {"at": 5.0}}, "the start lies mostly outside the grid"),
+        ({"start": {"normal": {"mean": -3.0, "sd": 0.1}}}, "the start lies mostly outside the grid"),
         ({"landscape": {"dim": 2, "datapoints": {"a": [{"gaussian": {"a": -1, "b": 1, "c": 0}}]}},
           "escape": None, "start": {"at": 0.0}, "grid": {"low": -1, "high": 1}}, "1-D"),
     ],
@@ -170,3 +172,21 @@ def test_kernels_validate_their_inputs():
         kernel.backward_euler_steps(np.zeros(2), np.zeros(3), np.zeros(3), np.ones(3), 1, 0.1, 0.0, 0.0)
     with pytest.raises(ValueError, match="source: expected a contiguous 1-D numpy array of int64"):
         kernel.cloud_in_cell(np.zeros(2), np.zeros(2), np.zeros(2), 0.0, 1.0, 3, False, False)
+
+
+def test_mean_escape_time_is_infinite_when_the_start_can_fall_into_a_trap():
+    # two identical datapoints (S^2 = 0) with a well on each side of the absorbing edge at 1.5: GD from 0.1 never leaves
+    two_wells = {"datapoints": {n: [{"gaussian": {"a": -1, "b": 4, "c": 0}}, {"gaussian": {"a": -1, "b": 4, "c": 3}}]
+                                for n in ("a", "b")}}
+    model = DensityModel(rng=1, landscape=two_wells, temperature=0.05, n_walkers=10, start={"at": 0.1},
+                         escape={"above": 1.5}, grid={"low": -1.5, "cells": 600})
+    assert all(math.isinf(t) for t in model.mean_escape_times().values())
+
+
+def test_a_grid_too_coarse_for_one_step_is_stated():
+    model = DensityModel(rng=1, landscape={"preset": "case_c"}, temperature=0.001, n_walkers=100, start={"at": 0.5},
+                         grid={"low": 0.0, "high": 8.0, "cells": 100})
+    for _ in range(20):
+        model.step()
+    text = " ".join(model.summary()["warnings"])
+    assert "under 4 cells" in text and "refine the grid" in text
