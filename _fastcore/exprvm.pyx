@@ -185,25 +185,37 @@ cdef int run_one(const int64_t[:, ::1] code, const double[::1] consts, const dou
     return status
 
 
-def run_program(code, constants, inputs, tangents, Py_ssize_t depth):
-    """Evaluate a program on every column of inputs (n_inputs, batch): (values, tangents, error codes)."""
+def check_program(code, constants, Py_ssize_t n_inputs, Py_ssize_t depth):
+    """Raise ValueError unless code, constants and depth make a program the VM can run on n_inputs inputs."""
     if not isinstance(code, np.ndarray) or code.dtype != np.int64 or code.ndim != 2 or code.shape[1] != 2:
         raise ValueError("code: expected an (n, 2) int64 array")
     if code.shape[0] == 0:
         raise ValueError("code: expected at least one instruction")
-    if inputs.ndim != 2 or tangents.shape != inputs.shape:
-        raise ValueError(f"inputs and tangents: expected equal (n_inputs, batch) arrays, got {inputs.shape} "
-                         f"and {tangents.shape}")
+    if not isinstance(constants, np.ndarray) or constants.dtype != np.float64 or constants.ndim != 1:
+        raise ValueError("constants: expected a 1-D float64 array")
     if depth < 1:
         raise ValueError("depth: expected >= 1")
     if np.any(code[:, 0] < 0) or np.any(code[:, 0] > OP_SIGN):
         raise ValueError("code: unknown opcode")
     var_rows = code[code[:, 0] == OP_VAR, 1]
-    if len(var_rows) and (var_rows.min() < 0 or var_rows.max() >= inputs.shape[0]):
+    if len(var_rows) and (var_rows.min() < 0 or var_rows.max() >= n_inputs):
         raise ValueError("code: an input index is outside the inputs")
     const_rows = code[code[:, 0] == OP_CONST, 1]
     if len(const_rows) and (const_rows.min() < 0 or const_rows.max() >= constants.shape[0]):
         raise ValueError("code: a constant index is outside the constants")
+
+
+def run_program(code, constants, inputs, tangents, Py_ssize_t depth):
+    """Evaluate a program on every column of inputs (n_inputs, batch): (values, tangents, error codes)."""
+    if inputs.ndim != 2 or tangents.shape != inputs.shape:
+        raise ValueError(f"inputs and tangents: expected equal (n_inputs, batch) arrays, got {inputs.shape} "
+                         f"and {tangents.shape}")
+    check_program(code, constants, inputs.shape[0], depth)
+    return run_checked(code, constants, inputs, tangents, depth)
+
+
+def run_checked(code, constants, inputs, tangents, Py_ssize_t depth):
+    """`run_program` for a program already passed through `check_program` (for these input rows): no checks."""
     cdef Py_ssize_t batch = inputs.shape[1]
     values = np.empty(batch)
     dvalues = np.empty(batch)

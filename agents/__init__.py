@@ -1,5 +1,6 @@
 """Mesa agents: who acts, as views on their world's arrays, with pure-Python reference steps."""
 
+from agents.causal_node import CausalNode
 from agents.sgd_walker import SGDWalker
 
-__all__ = ["SGDWalker"]
+__all__ = ["CausalNode", "SGDWalker"]

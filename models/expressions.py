@@ -98,10 +98,17 @@ class Program:
                                   f"(batch element {int(bad[0])})")
         return values, dvalues
 
+    def __post_init__(self) -> None:
+        vm.check_program(self.code, self.constants, len(self.names), self.depth)
+
     def run(self, X: np.ndarray, dX: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The VM on (n_names, batch) values and tangents: (values, tangents, error codes per element)."""
-        return vm.run_program(self.code, self.constants, np.ascontiguousarray(X, dtype=np.float64),
-                              np.ascontiguousarray(dX, dtype=np.float64), self.depth)
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        dX = np.ascontiguousarray(dX, dtype=np.float64)
+        if X.ndim != 2 or X.shape[0] != len(self.names) or dX.shape != X.shape:
+            raise ValueError(f"inputs and tangents: expected ({len(self.names)}, batch) arrays, got {X.shape} "
+                             f"and {dX.shape}")
+        return vm.run_checked(self.code, self.constants, X, dX, self.depth)
 
     def reference(self, env: Mapping[str, float], tangents: Mapping[str, float] | None = None) -> tuple[float,
                                                                                                        float]:

@@ -35,7 +35,15 @@ def _density() -> World:
                  DensityModel, DensityParams, claims)
 
 
-_FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd, "density": _density}
+def _causal() -> World:
+    from models.causal import CausalModel, CausalParams
+    from models.causal_claims import claims
+
+    return World("causal", "Measures of optimization: Comp and Op on causal graphs (seed 000, Parts 1-4)",
+                 CausalModel, CausalParams, claims)
+
+
+_FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd, "density": _density, "causal": _causal}
 registry: dict[str, World] = {name: make() for name, make in _FACTORIES.items()}
 
 

@@ -21,6 +21,10 @@ EXIT_BAD_INPUT = 2
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
+    if isinstance(value, dict) and all(isinstance(v, int | float | bool | str) for v in value.values()):
+        text = ", ".join(f"{k} {_fmt(v)}" for k, v in value.items())
+        if len(text) <= 110:
+            return text
     if isinstance(value, list | dict):
         text = json.dumps(value, default=str)
         return text if len(text) <= 60 else f"({len(value)} entries, see summary.json)"

@@ -253,4 +253,28 @@ def density_figures(model: Any, tables: dict[str, pd.DataFrame], out: Path) -> l
     return paths
 
 
-FIGURES = {"sgd": sgd_figures, "density": density_figures}
+def causal_figures(model: Any, tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """The causal world's figures: Op of each target over time (exact, and finite δ), and the Op landscape."""
+    series = tables["model"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for m in model.params.targets:
+        ax.plot(series.step, series[f"op_{m}"], label=f"Op(A; n, {m}_t), exact")
+        if f"op_delta_{m}" in series:
+            ax.plot(series.step, series[f"op_delta_{m}"], linestyle="--", label=f"{m}, finite δ")
+    title = f"A = {', '.join(model.params.clamp)}, n = {model.params.perturb}_0"
+    ax.set(xlabel="step", ylabel="Op (nats)", title=title)
+    ax.legend(fontsize=8)
+    paths = [_save(fig, out / "op.png")]
+    landscape = tables.get("landscape")
+    if landscape is not None:
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        x = landscape.iloc[:, 0]
+        for m in model.params.targets:
+            ax.plot(x, 1 - landscape[f"comp_{m}"], label=f"1 - Comp for {m} at step {model.steps}")
+        ax.set(xlabel=landscape.columns[0], ylabel="1 - Comp", title="The optimization landscape over initial values")
+        ax.legend(fontsize=8)
+        paths.append(_save(fig, out / "landscape.png"))
+    return paths
+
+
+FIGURES = {"sgd": sgd_figures, "density": density_figures, "causal": causal_figures}

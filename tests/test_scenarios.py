@@ -30,7 +30,7 @@ def test_every_shipped_scenario_validates(path):
 
 BAD = {
     "unknown model": (GOOD.replace("model: sgd", "model: sgdd"),
-                      "model: unknown model 'sgdd' (did you mean 'sgd'?); expected one of ['density', 'sgd']"),
+                      f"model: unknown model 'sgdd' (did you mean 'sgd'?); expected one of {sorted(registry)}"),
     "unknown key": (GOOD + "  colour: red\n", "params.colour: unknown key 'colour'; expected one of landscape"),
     "misspelled key": (GOOD.replace("temperature:", "temprature:"),
                        "params.temprature: unknown key 'temprature' (did you mean 'temperature'?)"),
