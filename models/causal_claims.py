@@ -10,10 +10,14 @@ from models.causal import CausalModel
 from models.claims import Claim, Figure, Measured, Series
 from models.measures import (
     adjusted_optimizingness,
+    adjusted_optimizingness_linear,
     anti_diagonal,
+    decorrelate,
     entropy_bits,
     epsilon_marginal,
+    linear_thermostat_map,
     optimizing_strength,
+    square_image_corners,
     thermostat,
 )
 
@@ -49,6 +53,40 @@ def _part1(smart: bool, seed_bits: float) -> Measured:
     measured = {"H(F#P0)": round(entropy_bits(system.pushforward(P0)), 3), "optimizing_strength": round(os_bits, 3)}
     ok = abs(os_bits - seed_bits) < 0.05
     return Measured(measured, "reproduced" if ok else "differs", "bits; the seed rounds to one decimal")
+
+
+def _part2_uniform(smart: bool) -> Measured:
+    system = thermostat(smart)
+    current = system.pushforward(np.full((3, 3), 1 / 9))
+    measured = {"H(F#P_t)": round(entropy_bits(system.pushforward(current)), 3),
+                "H(F#D(P_t))": round(entropy_bits(system.pushforward(decorrelate(current))), 3),
+                "OS(P_t)": round(optimizing_strength(system, current), 3),
+                "H(P_t)": round(entropy_bits(current), 3), "H(D(P_t))": round(entropy_bits(decorrelate(current)), 3),
+                "adjusted": round(adjusted_optimizingness(system, np.full((3, 3), 1 / 9)), 3)}
+    if smart:
+        seed = {"H(F#P_t)": 1.0, "H(F#D(P_t))": 2.1, "OS(P_t)": 1.1, "H(P_t)": 2.2, "H(D(P_t))": 3.0, "adjusted": 0.3}
+        off = [k for k, v in seed.items() if abs(measured[k] - v) > 0.05]
+        return Measured(measured, "differs" if off else "reproduced",
+                        f"bits; the seed rounds to one decimal{'; off: ' + ', '.join(off) if off else ''}")
+    ok = abs(measured["OS(P_t)"]) < 1e-12
+    return Measured(measured, "reproduced" if ok else "differs",
+                    "from the uniform P_{t-1}, the dumb thermostat's P_t is not optimizing (OS = 0); its adjusted "
+                    "optimizing-ness, which the seed does not give, is negative")
+
+
+def _continuous_linear(quick: bool) -> Measured:
+    adj = {f"k={k}": adjusted_optimizingness_linear(linear_thermostat_map(k), np.diag([v, v]))
+           for k in (0.01, 0.3, 0.9) for v in (1e-4, 1.0)}
+    corners = square_image_corners(0.1, 0.3)
+    sides = np.diff(np.vstack([corners, corners[:1]]), axis=0)
+    parallelogram = bool(np.allclose(sides[0], -sides[2]) and np.allclose(sides[1], -sides[3]))
+    worst = max(abs(v) for v in adj.values())
+    return Measured({"max_abs_adjusted_bits": worst, "image_of_square_is_parallelogram": parallelogram,
+                     "corners_eps0.1_k0.3": corners.round(4).tolist()},
+                    "reproduced" if worst < 1e-6 and parallelogram else "differs",
+                    "for an invertible linear map H(F#Q) = H(Q) + log2|det M| for every Q, so the adjusted measure "
+                    f"is identically zero, with entropy or with log det Cov (here {worst:.1g} bits: round-off in "
+                    "log det of the nearly singular covariances at k = 0.01)")
 
 
 def _epsilon(quick: bool) -> Measured:
@@ -174,6 +212,14 @@ def claims() -> list[Claim]:
               "bits (1.6 bits after one step, 2.7 decorrelated)", 1.1, lambda q: _part1(False, 1.1)),
         Claim("optimization.part1_smart_thermostat", w, "The smart thermostat's P0 has an optimizing strength of "
               "2.2 bits (entropy zero after one step)", 2.2, lambda q: _part1(True, 2.2)),
+        Claim("optimization.part2_dumb_uniform_not_optimizing", w, "From the maximum-entropy P_{t-1}, the dumb "
+              "thermostat's P_t is not optimizing: decorrelating it gives the same entropy one step on", "OS = 0",
+              lambda q: _part2_uniform(False)),
+        Claim("optimization.part2_smart_adjusted", w, "The smart thermostat from the maximum-entropy P_{t-1}: 1.0 "
+              "against 2.1 bits (1.1), starting from 2.2 against 3.0 (0.8): adjusted optimizing-ness 0.3 bits",
+              {"OS": 1.1, "adjusted": 0.3}, lambda q: _part2_uniform(True)),
+        Claim("optimization.part2_continuous_linear_zero", w, "For the continuous linear thermostat the adjusted "
+              "measure (with log-variances) is always zero", 0.0, _continuous_linear),
         Claim("optimization.part2_epsilon_limit", w, "For the epsilon family, Adj -> (1/2) H(P_{t-1}) as eps -> 0",
               "ratio -> 1", _epsilon),
         Claim("optimization.part3_delta_independent", w, "In the linear thermostat, ln((x-w)/(y-w)) does not depend "

@@ -126,3 +126,42 @@ def epsilon_marginal(eps: float) -> np.ndarray:
     if not 0 <= eps <= 1:
         raise ValueError(f"eps: expected 0 <= eps <= 1, got {eps}")
     return np.array([eps / 2, 1 - eps, eps / 2])
+
+
+# --- the continuous linear thermostat (Part 2) ----------------------------------------------------------------
+
+
+def linear_thermostat_map(k: float) -> np.ndarray:
+    """The map (s^T, s^R) -> (s^R, s^R - k s^T) as a 2x2 matrix (seed 000, Part 2, "The Continuous Thermostat")."""
+    return np.array([[0.0, 1.0], [-k, 1.0]])
+
+
+def gaussian_entropy_bits(cov: np.ndarray) -> float:
+    """Differential entropy of a normal distribution with covariance `cov`, in bits."""
+    cov = np.atleast_2d(np.asarray(cov, dtype=np.float64))
+    sign, logdet = np.linalg.slogdet(2 * np.pi * np.e * cov)
+    if sign <= 0:
+        raise ValueError("covariance: expected a positive-definite matrix")
+    return float(0.5 * logdet / np.log(2))
+
+
+def adjusted_optimizingness_linear(M: np.ndarray, cov_previous: np.ndarray) -> float:
+    """Adj for a linear map acting on a normal P_{t-1} (entropy = log det Cov), with decorrelation = diag(Cov).
+
+    For an invertible map H(F#Q) = H(Q) + log2|det M| for every Q, so Adj is identically zero (SPEC §3).
+    """
+    M = np.asarray(M, dtype=np.float64)
+    previous = np.asarray(cov_previous, dtype=np.float64)
+    if not np.allclose(previous, np.diag(np.diag(previous))):
+        raise ValueError("adjusted optimizing-ness starts from a product distribution: expected a diagonal covariance")
+    current = M @ previous @ M.T
+    decorrelated = np.diag(np.diag(current))
+    strength = gaussian_entropy_bits(M @ decorrelated @ M.T) - gaussian_entropy_bits(M @ current @ M.T)
+    return strength - (gaussian_entropy_bits(decorrelated) - gaussian_entropy_bits(current))
+
+
+def square_image_corners(eps: float, k: float, centre: float = 10.0) -> np.ndarray:
+    """Corners of the eps-square around (centre, centre) after one linear-thermostat step: a parallelogram."""
+    signs = ((1, 1), (1, -1), (-1, -1), (-1, 1))
+    corners = np.array([[centre + a * eps / 2, centre + b * eps / 2] for a, b in signs])
+    return corners @ linear_thermostat_map(k).T

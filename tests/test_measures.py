@@ -66,3 +66,20 @@ def test_bad_distributions_are_refused(P, message):
 def test_adjusted_needs_a_product_distribution():
     with pytest.raises(ValueError, match="product distribution"):
         adjusted_optimizingness(thermostat(), anti_diagonal())
+
+
+def test_part_2_smart_thermostat_from_the_uniform_distribution():
+    system = thermostat(smart=True)
+    uniform = np.full((3, 3), 1 / 9)
+    current = system.pushforward(uniform)
+    assert optimizing_strength(system, current) == pytest.approx(1.108, abs=1e-3)  # the seed's "1.1 bits"
+    assert adjusted_optimizingness(system, uniform) == pytest.approx(0.285, abs=1e-3)  # "0.3 bits"
+
+
+def test_adjusted_measure_of_an_invertible_linear_map_is_zero():
+    from models.measures import adjusted_optimizingness_linear, linear_thermostat_map
+
+    for k in (0.3, 0.9):
+        assert abs(adjusted_optimizingness_linear(linear_thermostat_map(k), np.diag([0.5, 2.0]))) < 1e-12
+    with pytest.raises(ValueError, match="diagonal covariance"):
+        adjusted_optimizingness_linear(linear_thermostat_map(0.3), np.array([[1.0, 0.5], [0.5, 1.0]]))
