@@ -6,9 +6,9 @@ import json
 import platform
 from pathlib import Path
 
-from bench import density, walkers
+from bench import causal, density, walkers
 
-BENCHMARKS = [walkers, density]
+BENCHMARKS = [walkers, density, causal]
 
 
 def main() -> None:
