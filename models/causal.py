@@ -255,6 +255,8 @@ class CausalModel(mesa.Model):
         reporters: dict[str, Any] = {}
         for m in self.params.targets:
             reporters[f"w_{m}"] = lambda model, m=m: float(model.w[m][0])
+            reporters[f"tx_{m}"] = lambda model, m=m: float(model.tx[m][0])
+            reporters[f"ty_{m}"] = lambda model, m=m: float(model.ty[m][0])
             reporters[f"comp_{m}"] = lambda model, m=m: _first_ratio(model.tx[m], model.ty[m])
             reporters[f"op_{m}"] = lambda model, m=m: _op(_first_ratio(model.tx[m], model.ty[m]))
             if self.params.delta is not None:
@@ -266,6 +268,9 @@ class CausalModel(mesa.Model):
         """∫(1 - Comp) over the sweep (trapezoid), and the telescoping value (hi - lo) - [m_t(hi) - m_t(lo)]."""
         if self.params.sweep is None:
             raise ValueError("the integrated measure needs a sweep of initial values")
+        if not (self.params.sweep.variable == self.params.perturb == target):
+            raise ValueError("the integrated measure (and its telescoping value) is for a sweep of n's initial value "
+                             "with m = n: expected sweep.variable, perturb and the target to be one variable")
         s0 = np.asarray(self.params.sweep_values())
         comp = self.exact(target).comp
         return {"integral": float(np.trapezoid(1.0 - comp, s0)),
@@ -293,7 +298,7 @@ class CausalModel(mesa.Model):
                                      "op": float(result.op[0]), "negative_comp": bool(result.negative[0])}
             if self.params.delta is not None:
                 entry["op_finite_delta"] = float(self.finite_delta(m).op[0])
-            if self.params.sweep is not None:
+            if self.params.sweep is not None and self.params.sweep.variable == self.params.perturb == m:
                 entry.update(self.integrated_measure(m))
             out[m] = entry
         return out

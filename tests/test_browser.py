@@ -26,6 +26,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCENARIO = "sgd_pit_escape"  # the shipped scenario, seed 20231107
+CAUSAL_SCENARIO = "causal_linear_thermostat"  # shipped; deterministic, and a step is a few microseconds
 SERVER_START_SECONDS = 90
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 STEPS = 3
@@ -214,6 +215,40 @@ def test_step_moves_the_densities_and_a_description_can_be_hidden(serve: Callabl
     assert record.outside_requests == []
 
 
+@needs_chromium
+def test_step_moves_the_causal_world_and_the_graph_can_show_tangents(serve: Callable[[str | Path], str],
+                                                                     tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    with _open_page(serve(CAUSAL_SCENARIO)) as (page, record):
+        step_button = page.get_by_role("button", name="Step")
+        expect(step_button).to_be_enabled(timeout=30_000)
+        expect(page.get_by_text("The linear thermostat")).to_be_visible()
+        expect(page.get_by_text("Time: 0.0")).to_be_visible()
+        expect(page.locator("img.widget-image")).to_have_count(3, timeout=15_000)  # graph, W over time, Op
+        graph_at_start, op_at_start = _plot_area(page, 0), _plot_area(page, 2)
+
+        for _ in range(STEPS):
+            step_button.click()
+        expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible(timeout=15_000)
+        graph_after_steps = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, graph_at_start))
+        # Op(A; R_0, R_t) is 0 at t = 0 and grows as the thermostat (T, in A) pulls R back: the curve rises.
+        op_after_steps = _wait_for_plot(page, 2, lambda pixels: not np.array_equal(pixels, op_at_start))
+
+        # Colouring the nodes by τ_X is the page's own choice: the graph is redrawn, the run does not move.
+        page.get_by_role("button", name="X tangent").click()
+        by_tangent = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, graph_after_steps))
+        expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible()
+        page.screenshot(path=tmp_path / "causal_page_after_steps.png", full_page=True)
+
+    assert not np.array_equal(graph_after_steps, graph_at_start), "the causal graph did not change after Step"
+    assert not np.array_equal(op_after_steps, op_at_start), "the Op plot did not change after Step"
+    assert not np.array_equal(by_tangent, graph_after_steps), "colouring by the X tangent did not redraw the graph"
+    assert record.console_errors == []
+    assert record.outside_requests == []
+
+
 def test_unknown_world_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"no browser page for world 'nope': expected one of \['density', 'sgd'\]"):
+    with pytest.raises(ValueError, match=r"no browser page for world 'nope': expected one of "
+                                         r"\['causal', 'density', 'sgd'\]"):
         page_builder("nope")
