@@ -54,47 +54,31 @@ def cloud_in_cell(source, position, weight, double low, double width, Py_ssize_t
     cdef double f, frac, high = low + cells * width
     with nogil:
         for k in range(n):
-            if pos[k] < low:
-                if absorb_low:
+            # Beyond an edge: dropped if it absorbs, else kept whole in the edge cell.
+            if pos[k] < low or pos[k] >= high:
+                if (absorb_low if pos[k] < low else absorb_high):
                     continue
                 outside[src[k]] += w[k]
-                tgt_out[count] = 0
-                src_out[count] = src[k]
-                w_out[count] = w[k]
-                count += 1
-                continue
-            if pos[k] >= high:
-                if absorb_high:
-                    continue
-                outside[src[k]] += w[k]
-                tgt_out[count] = cells - 1
-                src_out[count] = src[k]
-                w_out[count] = w[k]
-                count += 1
-                continue
-            f = (pos[k] - low) / width - 0.5  # in units of cells, 0 at the first centre
-            if f <= 0.0:
-                tgt_out[count] = 0
-                src_out[count] = src[k]
-                w_out[count] = w[k]
-                count += 1
-                continue
-            if f >= cells - 1:
-                tgt_out[count] = cells - 1
-                src_out[count] = src[k]
-                w_out[count] = w[k]
-                count += 1
-                continue
-            c = <Py_ssize_t> floor(f)
-            frac = f - c
+                c = 0 if pos[k] < low else cells - 1
+                frac = 0.0
+            else:
+                f = (pos[k] - low) / width - 0.5  # in units of cells, 0 at the first centre
+                if f <= 0.0:
+                    c, frac = 0, 0.0
+                elif f >= cells - 1:
+                    c, frac = cells - 1, 0.0
+                else:
+                    c = <Py_ssize_t> floor(f)
+                    frac = f - c
             tgt_out[count] = c
             src_out[count] = src[k]
             w_out[count] = w[k] * (1.0 - frac)
             count += 1
-            tgt_out[count] = c + 1
-            src_out[count] = src[k]
-            w_out[count] = w[k] * frac
-            count += 1
+            if frac > 0.0:
+                tgt_out[count] = c + 1
+                src_out[count] = src[k]
+                w_out[count] = w[k] * frac
+                count += 1
     return targets_arr[:count], sources_arr[:count], weights_arr[:count], outside_arr
 
 

@@ -209,13 +209,12 @@ class CausalModel(mesa.Model):
         return np.stack(rows)
 
     def _evaluate(self, name: str, X: np.ndarray, dX: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
-        values, tangents, errors = self.programs[name].run(X, dX)
-        bad = np.flatnonzero(errors)
-        if len(bad):
-            from _fastcore.exprvm import ERROR_TEXT
-
-            raise CausalError(f"node {name!r} at t = {t}: {ERROR_TEXT[int(errors[bad[0]])]} "
-                              f"(run {int(bad[0])} of the batch; update {self.programs[name].text!r})")
+        program = self.programs[name]
+        values, tangents, errors = program.run(X, dX)
+        fault = program.first_fault(errors)
+        if fault is not None:
+            raise CausalError(f"node {name!r} at t = {t}: {fault[1]} (run {fault[0]} of the batch; "
+                              f"update {program.text!r})")
         return values, tangents
 
     def step(self) -> None:

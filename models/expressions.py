@@ -92,11 +92,16 @@ class Program:
             if tangents is not None and name in tangents:
                 dX[i] = tangents[name]
         values, dvalues, errors = self.run(X, dX)
-        bad = np.flatnonzero(errors)
-        if len(bad):
-            raise ExpressionError(f"expression {self.text!r}: {vm.ERROR_TEXT[int(errors[bad[0]])]} "
-                                  f"(batch element {int(bad[0])})")
+        fault = self.first_fault(errors)
+        if fault is not None:
+            raise ExpressionError(f"expression {self.text!r}: {fault[1]} (batch element {fault[0]})")
         return values, dvalues
+
+    @staticmethod
+    def first_fault(errors: np.ndarray) -> tuple[int, str] | None:
+        """(batch element, what happened) for the first element the VM flagged, or None."""
+        bad = np.flatnonzero(errors)
+        return (int(bad[0]), vm.ERROR_TEXT[int(errors[bad[0]])]) if len(bad) else None
 
     def __post_init__(self) -> None:
         vm.check_program(self.code, self.constants, len(self.names), self.depth)

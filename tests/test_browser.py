@@ -132,6 +132,27 @@ def _open_page(url: str) -> Iterator[tuple[Any, BrowserRecord]]:
             browser.close()
 
 
+def _wait_until_ready(page, title: str, images: int):
+    """Wait for the Step button, the title, "Time: 0.0" and `images` plots; returns the Step button."""
+    from playwright.sync_api import expect
+
+    step_button = page.get_by_role("button", name="Step")
+    expect(step_button).to_be_enabled(timeout=30_000)
+    expect(page.get_by_text(title)).to_be_visible()
+    expect(page.get_by_text("Time: 0.0")).to_be_visible()
+    expect(page.locator("img.widget-image")).to_have_count(images, timeout=15_000)
+    return step_button
+
+
+def _press_step(page, step_button) -> None:
+    """Press Step STEPS times and wait until the page shows the new time."""
+    from playwright.sync_api import expect
+
+    for _ in range(STEPS):
+        step_button.click()
+    expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible(timeout=15_000)
+
+
 def _plot_area(page, index: int) -> np.ndarray:
     """The pixels of the index-th matplotlib figure on the page, below its title (rows x columns x RGBA)."""
     png = page.locator("img.widget-image").nth(index).evaluate(
@@ -159,16 +180,9 @@ def test_step_redraws_the_walkers_and_reset_restores_them(serve: Callable[[str |
     from playwright.sync_api import expect
 
     with _open_page(serve(SCENARIO)) as (page, record):
-        step_button = page.get_by_role("button", name="Step")
-        expect(step_button).to_be_enabled(timeout=30_000)
-        expect(page.get_by_text("Escaping the pit under SGD")).to_be_visible()
-        expect(page.get_by_text("Time: 0.0")).to_be_visible()
-        expect(page.locator("img.widget-image")).to_have_count(2, timeout=15_000)
+        step_button = _wait_until_ready(page, "Escaping the pit under SGD", 2)
         at_start = _plot_area(page, 0)
-
-        for _ in range(STEPS):
-            step_button.click()
-        expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible(timeout=15_000)
+        _press_step(page, step_button)
         after_steps = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, at_start))
         page.screenshot(path=tmp_path / "page_after_steps.png")
 
@@ -191,16 +205,9 @@ def test_step_moves_the_densities_and_a_description_can_be_hidden(serve: Callabl
     scenario = tmp_path / "density_pit.yaml"
     scenario.write_text(DENSITY_SCENARIO, encoding="utf-8")
     with _open_page(serve(scenario)) as (page, record):
-        step_button = page.get_by_role("button", name="Step")
-        expect(step_button).to_be_enabled(timeout=30_000)
-        expect(page.get_by_text("Density in the pit, four ways")).to_be_visible()
-        expect(page.get_by_text("Time: 0.0")).to_be_visible()
-        expect(page.locator("img.widget-image")).to_have_count(2, timeout=15_000)
+        step_button = _wait_until_ready(page, "Density in the pit, four ways", 2)
         at_start = _plot_area(page, 0)
-
-        for _ in range(STEPS):
-            step_button.click()
-        expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible(timeout=15_000)
+        _press_step(page, step_button)
         after_steps = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, at_start))
         page.screenshot(path=tmp_path / "density_page_after_steps.png")
 
@@ -221,16 +228,9 @@ def test_step_moves_the_causal_world_and_the_graph_can_show_tangents(serve: Call
     from playwright.sync_api import expect
 
     with _open_page(serve(CAUSAL_SCENARIO)) as (page, record):
-        step_button = page.get_by_role("button", name="Step")
-        expect(step_button).to_be_enabled(timeout=30_000)
-        expect(page.get_by_text("The linear thermostat")).to_be_visible()
-        expect(page.get_by_text("Time: 0.0")).to_be_visible()
-        expect(page.locator("img.widget-image")).to_have_count(3, timeout=15_000)  # graph, W over time, Op
+        step_button = _wait_until_ready(page, "The linear thermostat", 3)  # graph, W over time, Op
         graph_at_start, op_at_start = _plot_area(page, 0), _plot_area(page, 2)
-
-        for _ in range(STEPS):
-            step_button.click()
-        expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible(timeout=15_000)
+        _press_step(page, step_button)
         graph_after_steps = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, graph_at_start))
         # Op(A; R_0, R_t) is 0 at t = 0 and grows as the thermostat (T, in A) pulls R back: the curve rises.
         op_after_steps = _wait_for_plot(page, 2, lambda pixels: not np.array_equal(pixels, op_at_start))

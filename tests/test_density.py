@@ -190,3 +190,66 @@ def test_a_grid_too_coarse_for_one_step_is_stated():
         model.step()
     text = " ".join(model.summary()["warnings"])
     assert "under 4 cells" in text and "refine the grid" in text
+
+
+def test_density_kernels_equal_their_python_references():
+    rng = np.random.default_rng(5)
+    grid = Grid(0.0, 1.0, 20)
+    # cloud_in_cell: a plain loop splitting each point between the two nearest centres
+    source = rng.integers(0, 20, 200).astype(np.int64)
+    position = rng.uniform(-0.2, 1.2, 200)
+    weight = rng.random(200)
+    t, s, w, outside = kernel.cloud_in_cell(source, position, weight, 0.0, grid.width, 20, False, True)
+    kernel_matrix = np.zeros((20, 20))
+    np.add.at(kernel_matrix, (t, s), w)
+    reference = np.zeros((20, 20))
+    kept = np.zeros(20)
+    for src, x, wt in zip(source, position, weight, strict=True):
+        if x >= 1.0:
+            continue  # the high edge absorbs
+        if x < 0.0:
+            reference[0, src] += wt
+            kept[src] += wt
+            continue
+        f = min(max(x / grid.width - 0.5, 0.0), 19.0)
+        c = min(int(np.floor(f)), 18)
+        reference[c, src] += wt * (1 - (f - c))
+        reference[c + 1, src] += wt * (f - c)
+    np.testing.assert_allclose(kernel_matrix, reference, atol=1e-15)
+    np.testing.assert_allclose(outside, kept, atol=1e-15)
+
+    # chain_steps: repeated sparse mat-vec, losses = mass before - mass after
+    chain = transfer_chain(pit(), 0.02, Grid(0.3, BARRIER, 300), "reflecting", "absorbing")
+    masses = rng.random(300)
+    masses /= masses.sum()
+    expected = masses.copy()
+    losses = []
+    for _ in range(7):
+        after = chain.matrix @ expected
+        losses.append(expected.sum() - after.sum())
+        expected = after
+    lost = chain.step(masses, 7)
+    np.testing.assert_allclose(masses, expected, atol=1e-15)
+    np.testing.assert_allclose(lost, losses, atol=1e-15)
+
+    # backward_euler_steps: a dense solve of (I - dt A) p_new = p per step
+    fp = FokkerPlanck.build(pit(), 0.02, Grid(0.3, BARRIER, 200), "ito", "reflecting", "absorbing")
+    A = np.diag(fp.diag) + np.diag(fp.lower[1:], -1) + np.diag(fp.upper[:-1], 1)
+    p = rng.random(200)
+    expected = p.copy()
+    for _ in range(5):
+        expected = np.linalg.solve(np.eye(200) - 0.5 * A, expected)
+    fp.step(p, 0.5, 5)
+    np.testing.assert_allclose(p, expected, rtol=1e-10, atol=1e-14)
+
+    # gaussian_rule_entries: normal CDF differences over the target cells
+    from scipy.stats import norm
+
+    centre = grid.centres
+    mean, var = centre - 0.05, np.full(20, 0.01)
+    t, s, w = kernel.gaussian_rule_entries(centre, mean, var, 0.0, grid.width)
+    matrix = np.zeros((20, 20))
+    np.add.at(matrix, (t, s), w)
+    edges = grid.faces
+    reference = np.diff(norm.cdf((edges[:, None] - mean[None, :]) / 0.1), axis=0)
+    np.testing.assert_allclose(matrix, reference, atol=1e-12)
