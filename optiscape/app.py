@@ -38,6 +38,7 @@ from optiscape.figures import (
     has_absorbing_edge,
     walker_density,
 )
+from optiscape.plugins import resolve
 from scenarios import Scenario
 
 SCENARIO_VARIABLE = "OPTISCAPE_SCENARIO"
@@ -469,14 +470,20 @@ def causal_page(scenario: Scenario) -> WorldPage:
     return WorldPage(fixed, [(CausalGraphPlot, 0), (CausalTrajectoryPlot, 0), (CausalOpPlot, 0)])
 
 
-PAGES: dict[str, Callable[[Scenario], WorldPage]] = {"sgd": sgd_page, "density": density_page, "causal": causal_page}
+# A world whose page lives in a module of its own registers it as "module:function"; it is
+# imported on first use, so that module may import this one's shared pieces.
+PAGES: dict[str, Callable[[Scenario], WorldPage] | str] = {
+    "sgd": sgd_page,
+    "density": density_page,
+    "causal": causal_page,
+}
 
 
 def page_builder(world_name: str) -> Callable[[Scenario], WorldPage]:
     """The page builder registered for a world, or a ValueError naming the worlds that have one."""
     if world_name not in PAGES:
         raise ValueError(f"no browser page for world {world_name!r}: expected one of {sorted(PAGES)}")
-    return PAGES[world_name]
+    return resolve(PAGES[world_name])
 
 
 # --- the page ----------------------------------------------------------------------------------

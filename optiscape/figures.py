@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from models.claims import Figure
+from optiscape.plugins import resolve
 
 # The density world's descriptions (models.density.DESCRIPTIONS) and its walkers, as figures and the page name them.
 DESCRIPTION_LABELS = {
@@ -277,4 +279,15 @@ def causal_figures(model: Any, tables: dict[str, pd.DataFrame], out: Path) -> li
     return paths
 
 
-FIGURES = {"sgd": sgd_figures, "density": density_figures, "causal": causal_figures}
+# A world whose figures live in a module of its own registers them as "module:function".
+FIGURES: dict[str, Callable | str] = {
+    "sgd": sgd_figures,
+    "density": density_figures,
+    "causal": causal_figures,
+}
+
+
+def figure_maker(world_name: str) -> Callable | None:
+    """The function drawing a world's run figures, or None when the world has none."""
+    ref = FIGURES.get(world_name)
+    return None if ref is None else resolve(ref)

@@ -14,7 +14,7 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from optiscape.figures import FIGURES
+from optiscape.figures import figure_maker
 from scenarios import Scenario
 
 
@@ -70,7 +70,7 @@ def run(scenario: Scenario, out: Path | None = None, progress: bool = True) -> R
         path = folder / f"{name}.parquet"
         table.to_parquet(path, index=False)
         files.append(path)
-    draw = FIGURES.get(scenario.model)
+    draw = figure_maker(scenario.model)
     if draw is not None:
         files.extend(draw(model, tables, folder))
     summary = {"scenario": str(scenario.path), "model": scenario.model, "title": scenario.title,
