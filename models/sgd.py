@@ -457,6 +457,9 @@ class SGDModel(mesa.Model):
             out["escape_threshold"] = self.escape_region.threshold
             out["escaped_fraction"] = float(np.mean(self.escape_step >= 0))
             out["escape_probability"] = self.escape_table().to_dict(orient="records")
+            # Over every walker (one scan point usually has one T): a column per horizon in a scan's table.
+            out["escaped_within"] = {str(N): float(np.mean((self.escape_step >= 0) & (self.escape_step <= N)))
+                                     for N in self.horizons()}
         if self.landscape.dim == 1:
             lo, hi = self.landscape.window()
             out["stationary_points"] = {

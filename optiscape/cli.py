@@ -1,7 +1,8 @@
-"""The `optiscape` command: run, list, viz and reproduce.
+"""The `optiscape` command: run, scan, list, viz and reproduce.
 
 Bad input (a scenario that does not validate, a missing file) prints one line and exits
-with status 2; `--debug` shows the traceback instead.
+with status 2; `--debug` shows the traceback instead. `scan` exits with 1 when some points
+failed or the scan could not finish, and with 130 when interrupted (finished points are kept).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 EXIT_BAD_INPUT = 2
+EXIT_SOME_FAILED = 1
+EXIT_INTERRUPTED = 130
 
 
 def _fmt(value: Any) -> str:
@@ -73,6 +76,57 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for path in result.files:
         print(f"  {path.name}")
     return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes >= 1, got {value}")
+    return value
+
+
+def _report_scan(result: Any, where: str) -> None:
+    s = result.summary
+    print(f"{s['finished']} of {s['points']} points ({s['ran_now']} run now, {s['reused']} already in the folder) "
+          f"on {s['backend']} in {s['seconds']:.1f}s; {len(s['failed'])} failed")
+    for entry in s["failed"][:10]:
+        print(f"  point {entry['point']} {_fmt(entry['values'])} (repeat {entry['repeat']}): {entry['error']}")
+    if len(s["failed"]) > 10:
+        print(f"  ... and {len(s['failed']) - 10} more (see summary.json)")
+    if s["stopped"] and s["stopped"] != "interrupted":
+        print(f"stopped: {s['stopped']}")
+    if where:
+        print(f"scan folder: {where}  (results.parquet, summary.json, scan.yaml, points/)")
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    import scenarios
+    from optiscape.run import default_folder
+    from optiscape.scans import ScanError, ScanInterrupted, run_scan, scan_points
+
+    scenario = scenarios.load(args.file)
+    if not scenario.scan:
+        raise ValueError(f"{scenario.path}: no scan: block; expected a grid such as `scan: {{temperature: "
+                         f"{{logspace: [-3, -1, 25]}}, repeats: 4}}` (see the README)")
+    out = Path(args.out) if args.out else default_folder(scenario, Path("scans"))
+    grid = ", ".join(f"{name} x{len(values)}" for name, values in scenario.scan.items())
+    print(f"{scenario.title}  [{scenario.model}, seed {scenario.seed}, {scenario.steps} steps; {grid}, "
+          f"repeats {scenario.repeats}: {len(scan_points(scenario))} points]", flush=True)
+    try:
+        result = run_scan(scenario, out, processes=args.processes, scheduler=args.scheduler,
+                          progress=not args.quiet)
+    except ScanInterrupted as stop:
+        _report_scan(stop.result, str(out))
+        print("interrupted: finished points are saved; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ScanError as exc:
+        print(f"optiscape: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    _report_scan(result, str(out))
+    return 0 if result.complete and not result.failed else EXIT_SOME_FAILED
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -145,6 +199,15 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--steps", type=_non_negative, help="override the scenario's number of steps")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
+
+    sc = sub.add_parser("scan", help="run every point of a scenario's scan: grid; write one table")
+    sc.add_argument("file", help="a scenario YAML file with a scan: block, or the name of a shipped one")
+    sc.add_argument("--out", help="scan folder (default: scans/<scenario>-<time>); an existing folder of the "
+                                  "same scan is resumed")
+    sc.add_argument("--processes", type=_positive, help="local worker processes (default: the machine's cores)")
+    sc.add_argument("--scheduler", help="a Dask scheduler address (tcp://HOST:PORT): run the points there")
+    sc.add_argument("--quiet", action="store_true", help="no progress bar")
+    sc.set_defaults(func=_cmd_scan)
 
     ls = sub.add_parser("list", help="the shipped scenarios with their titles")
     ls.set_defaults(func=_cmd_list)

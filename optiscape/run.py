@@ -42,12 +42,18 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def run_model(scenario: Scenario, progress: bool = True) -> Any:
-    """Build the scenario's model and step it `steps` times (or until it stops), with a progress bar."""
-    model = scenario.build()
+def run_model(scenario: Scenario, progress: bool = True, rng: Any = None, **overrides: Any) -> Any:
+    """Build the scenario's model (seeded from the scenario unless `rng` is given, with parameter
+    `overrides`) and step it `steps` times (or until it stops), with a progress bar."""
+    model = scenario.build(rng, **overrides)
+    if not progress:  # no tqdm at all: even a disabled bar starts tqdm's monitor thread (scans fork after this)
+        for _ in range(scenario.steps):
+            if not model.running:
+                break
+            model.step()
+        return model
     # tqdm's delay hides the bar on runs shorter than a second.
-    with tqdm(total=scenario.steps, desc=scenario.path.stem, unit="step", delay=1.0, disable=not progress,
-              leave=False) as bar:
+    with tqdm(total=scenario.steps, desc=scenario.path.stem, unit="step", delay=1.0, leave=False) as bar:
         for _ in range(scenario.steps):
             if not model.running:
                 break

@@ -7,7 +7,8 @@
     steps: 10000
     scan:                      # optional: a grid for `optiscape scan`
       temperature: {logspace: [-3, -1, 25]}
-      repeats: 4
+      repeats: 4                # runs per grid point, each with its own seed
+      series: false             # true: the scan's table has a row per collected step
 
 A bad file raises `ScenarioError` with one line: the file, the key path, what was
 expected and what was found. Nothing runs until the whole file is valid.
@@ -77,6 +78,7 @@ class Scenario:
     steps: int
     scan: dict[str, list[Any]] | None
     repeats: int
+    series: bool = False  # a scan's table: one row per collected step (True) or per point and repeat
 
     @property
     def world(self) -> World:
@@ -93,7 +95,7 @@ class Scenario:
             out["description"] = self.description
         out.update({"seed": self.seed, "steps": self.steps, "params": self.params.model_dump(mode="json")})
         if self.scan is not None:
-            out["scan"] = {**self.scan, "repeats": self.repeats}
+            out["scan"] = {**self.scan, "repeats": self.repeats, "series": self.series}
         return out
 
     def grid(self) -> list[dict[str, Any]]:
@@ -217,12 +219,16 @@ def parse(data: Any, path: Path | str = "<scenario>") -> Scenario:
     except ValidationError as exc:
         key, message = _first_error(exc, ("params",), lambda loc: _fields_of(params_cls)(loc[1:]))
         raise ScenarioError(path, key, message) from None
-    scan, repeats = None, 1
+    scan, repeats, series = None, 1, False
     if raw.scan is not None:
         scan_spec = dict(raw.scan)
         repeats = scan_spec.pop("repeats", 1)
         if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
             raise ScenarioError(path, "scan.repeats", f"expected an integer >= 1, got {_describe(repeats)}")
+        series = scan_spec.pop("series", False)
+        if not isinstance(series, bool):
+            raise ScenarioError(path, "scan.series", f"expected true (one row per collected step) or false (one row "
+                                                     f"per point and repeat), got {_describe(series)}")
         scan = {name: _scan_values(name, spec, params_cls, path) for name, spec in scan_spec.items()}
         for i, point in enumerate(itertools.product(*scan.values())):
             overrides = dict(zip(scan, point, strict=True))
@@ -231,7 +237,7 @@ def parse(data: Any, path: Path | str = "<scenario>") -> Scenario:
             except ValidationError as exc:
                 key, message = _first_error(exc, ("scan",), lambda loc: [])
                 raise ScenarioError(path, key, f"{message} (grid point {i}: {overrides})") from None
-    return Scenario(path, raw.model, raw.title, raw.description, raw.seed, params, raw.steps, scan, repeats)
+    return Scenario(path, raw.model, raw.title, raw.description, raw.seed, params, raw.steps, scan, repeats, series)
 
 
 def load(path: Path | str) -> Scenario:
