@@ -240,3 +240,13 @@ def test_scan_needs_a_scan_block_and_a_reachable_scheduler(tmp_path, monkeypatch
     with pytest.raises(ScanError, match=unreachable):
         run_scan(write(tmp_path, "unreachable"), tmp_path / "b", scheduler="tcp://127.0.0.1:9")
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
+def test_the_cli_runs_a_scan_on_a_dask_scheduler(dask_scheduler, tmp_path):
+    path = write(tmp_path, "cli_dask", steps=100)
+    process = cli("scan", str(path), "--out", str(tmp_path / "out"), "--scheduler", dask_scheduler, "--quiet")
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    assert f"6 of 6 points (6 run now, 0 already in the folder) on dask {dask_scheduler}" in stdout
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / TABLE), run_scan(path, processes=1).table)
