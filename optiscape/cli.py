@@ -78,16 +78,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of processes, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of processes >= 1, got {value}")
-    return value
-
-
 def _report_scan(result: Any, where: str) -> None:
     s = result.summary
     print(f"{s['finished']} of {s['points']} points ({s['ran_now']} run now, {s['reused']} already in the folder) "
@@ -140,14 +130,19 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of steps, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of steps >= 0, got {value}")
-    return value
+def _whole_number(what: str, least: int) -> Any:
+    """An argparse type: a whole number of `what`, at least `least`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number of {what}, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expected a number of {what} >= {least}, got {value}")
+        return value
+
+    return parse
 
 
 def _free_port() -> int:
@@ -196,7 +191,7 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a scenario and write its run folder")
     r.add_argument("file", help="a scenario YAML file, or the name of a shipped scenario")
     r.add_argument("--out", help="run folder (default: runs/<scenario>-<time>)")
-    r.add_argument("--steps", type=_non_negative, help="override the scenario's number of steps")
+    r.add_argument("--steps", type=_whole_number("steps", 0), help="override the scenario's number of steps")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
 
@@ -204,7 +199,8 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("file", help="a scenario YAML file with a scan: block, or the name of a shipped one")
     sc.add_argument("--out", help="scan folder (default: scans/<scenario>-<time>); an existing folder of the "
                                   "same scan is resumed")
-    sc.add_argument("--processes", type=_positive, help="local worker processes (default: the machine's cores)")
+    sc.add_argument("--processes", type=_whole_number("processes", 1),
+                    help="local worker processes (default: the machine's cores)")
     sc.add_argument("--scheduler", help="a Dask scheduler address (tcp://HOST:PORT): run the points there")
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
     sc.set_defaults(func=_cmd_scan)
