@@ -323,6 +323,7 @@ class MetaoptModel(mesa.Model):
         self.inside = np.concatenate([self.inside, np.zeros(total, dtype=np.uint8)])
         self.spawn = np.concatenate([self.spawn, np.zeros(total, dtype=np.int8)])
         self.algorithms.extend(agents)
+        self.max_generation = max(getattr(self, "max_generation", 0), int(generation.max()))
         for k in range(count):
             uid = int(uids[k])
             self.lineage.add_node(uid, born=int(self.steps), died=-1, generation=int(generation[k]),
@@ -528,6 +529,11 @@ class MetaoptModel(mesa.Model):
     def n_algorithms(self) -> int:
         return len(self.uid)
 
+    @property
+    def lineage_depth(self) -> int:
+        """The deepest generation that ever lived (0: only the scenario's algorithms)."""
+        return self.max_generation
+
     def _reporters(self) -> dict[str, Any]:
         threshold = self.params.generality_threshold
 
@@ -542,7 +548,7 @@ class MetaoptModel(mesa.Model):
             **{f"mean_{t}": mean(t) for t in TRAITS},
             "max_generality": lambda m: float(np.max(m.generality)) if m.n_algorithms else float("nan"),
             "general_algorithms": lambda m: int(np.sum(m.generality >= threshold)),
-            "lineage_depth": lambda m: int(max((d for _, d in m.lineage.nodes(data="generation")), default=0)),
+            "lineage_depth": lambda m: m.lineage_depth,
             "spawned": lambda m: m.spawned_last_step,
             "removed": lambda m: m.removed_last_step,
             "phi_leader": lambda m: int(m.uid[int(np.nanargmax(m.phi))]) if m.n_algorithms and
@@ -552,12 +558,14 @@ class MetaoptModel(mesa.Model):
     def _collect(self) -> None:
         self.datacollector.collect(self)
         if self.n_algorithms:
-            for t in TRAITS:
-                values = getattr(self, t)
-                q = np.quantile(values, [0.1, 0.25, 0.5, 0.75, 0.9])
-                self.trait_rows.append({"step": int(self.steps), "trait": t, "mean": float(values.mean()),
-                                        **{f"q{int(k * 100)}": float(v) for k, v in
-                                           zip((0.1, 0.25, 0.5, 0.75, 0.9), q, strict=True)}})
+            levels = (0.1, 0.25, 0.5, 0.75, 0.9)
+            stacked = np.stack([getattr(self, t).astype(np.float64) for t in TRAITS])
+            quantiles = np.quantile(stacked, levels, axis=1)  # (levels, traits)
+            means = stacked.mean(axis=1)
+            for j, t in enumerate(TRAITS):
+                self.trait_rows.append({"step": int(self.steps), "trait": t, "mean": float(means[j]),
+                                        **{f"q{round(k * 100)}": float(quantiles[i, j]) for i, k in
+                                           enumerate(levels)}})
 
     def algorithm_table(self) -> pd.DataFrame:
         """The living algorithms, one row each: traits, birth, lineage, φ, and their explorers' mean L."""
@@ -594,7 +602,7 @@ class MetaoptModel(mesa.Model):
             "explorers_alive": len(self.owner),
             "algorithms_ever": self.lineage.number_of_nodes(),
             "best_fitness": -self.best_value,
-            "lineage_depth": int(max((d for _, d in self.lineage.nodes(data="generation")), default=0)),
+            "lineage_depth": self.lineage_depth,
             "generality_threshold": p.generality_threshold,
             "first_general_offspring_step": self.first_general_step,
             "takeoff_jump": self.takeoff_jump,
