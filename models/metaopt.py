@@ -243,6 +243,7 @@ class MetaoptModel(mesa.Model):
         self.phi = np.zeros(0)
         self.phi_sum = np.zeros(0)
         self.phi_count = np.zeros(0, dtype=np.int64)
+        self.best_loss = np.zeros(0)  # the lowest L any of its explorers has evaluated
         self.cos_angle = self.sin_angle = self.niche_radius2 = self.p_first = self.p_second = np.zeros(0)
         # per-explorer rows
         self.position = np.zeros((0, d))
@@ -258,6 +259,8 @@ class MetaoptModel(mesa.Model):
         self.first_general_step: int | None = None
         self.takeoff_jump: float | None = None
         self.max_offspring_generality = -math.inf
+        self.largest_jump = 0.0
+        self.generality_records: list[tuple[int, float]] = []  # (step, G) each time an offspring beat the record
         self.spawned_last_step = self.removed_last_step = 0
         self.spawn_counts = {"first": 0, "second": 0, "visits_general": 0, "visits_specific": 0}
         self.leaders: list[dict[str, Any]] = []
@@ -311,7 +314,8 @@ class MetaoptModel(mesa.Model):
         grow = {"uid": uids, "explorer_start": starts, "n_explorers": n, "angle": angle, "speed": speed,
                 "generality": generality, "reproduction": reproduction, "birth_step": np.full(count, self.steps),
                 "generation": generation, "parent": parents, "offspring": np.zeros(count, dtype=np.int64),
-                "phi": np.full(count, np.nan), "phi_sum": np.zeros(count), "phi_count": np.zeros(count, np.int64)}
+                "phi": np.full(count, np.nan), "phi_sum": np.zeros(count), "phi_count": np.zeros(count, np.int64),
+                "best_loss": np.full(count, np.inf)}
         for name, extra in grow.items():
             current = getattr(self, name)
             setattr(self, name, np.concatenate([current, np.asarray(extra, dtype=current.dtype)]))
@@ -362,7 +366,7 @@ class MetaoptModel(mesa.Model):
             self.algorithms[row].remove()
         keep_explorers = keep[self.owner]
         for name in ("uid", "n_explorers", "angle", "speed", "generality", "reproduction", "birthplace",
-                     "birth_step", "generation", "parent", "offspring", "phi", "phi_sum", "phi_count"):
+                     "birth_step", "generation", "parent", "offspring", "phi", "phi_sum", "phi_count", "best_loss"):
             setattr(self, name, getattr(self, name)[keep])
         new_row = np.cumsum(keep) - 1
         for name in ("position", "values", "inside", "spawn"):
@@ -418,6 +422,7 @@ class MetaoptModel(mesa.Model):
             self.running = False
 
     def _record_fitness(self) -> None:
+        np.minimum.at(self.best_loss, self.owner, self.values)
         best = int(np.argmin(self.values))
         if self.values[best] < self.best_value:
             self.best_value = float(self.values[best])
@@ -494,9 +499,13 @@ class MetaoptModel(mesa.Model):
             child["generality"][index] = g_child
             self.offspring[row] += 1
             if g_child > self.max_offspring_generality:
+                # the most general offspring so far: how far it jumps above the previous record is the
+                # take-off's sharpness (hard: one jump from 0 to 1; soft: many small steps)
+                previous = self.max_offspring_generality if math.isfinite(self.max_offspring_generality) else 0.0
+                self.largest_jump = max(self.largest_jump, g_child - previous)
+                self.generality_records.append((int(self.steps), g_child))
                 if g_child >= p.generality_threshold and self.first_general_step is None:
                     self.first_general_step = int(self.steps)
-                    previous = self.max_offspring_generality if math.isfinite(self.max_offspring_generality) else 0.0
                     self.takeoff_jump = g_child - previous
                 self.max_offspring_generality = g_child
         self.spawned_last_step = count
@@ -573,7 +582,8 @@ class MetaoptModel(mesa.Model):
         mean_value = np.bincount(self.owner, weights=self.values, minlength=self.n_algorithms) / counts
         return pd.DataFrame({"algorithm": self.uid, **{t: getattr(self, t) for t in TRAITS},
                              "born": self.birth_step, "generation": self.generation, "parent": self.parent,
-                             "offspring": self.offspring, "phi": self.phi, "mean_loss": mean_value})
+                             "offspring": self.offspring, "phi": self.phi, "mean_loss": mean_value,
+                             "best_loss": self.best_loss})
 
     def lineage_table(self) -> pd.DataFrame:
         """Every algorithm that ever lived: who spawned it, when, with which traits, and when it died (-1: alive)."""
@@ -606,6 +616,8 @@ class MetaoptModel(mesa.Model):
             "generality_threshold": p.generality_threshold,
             "first_general_offspring_step": self.first_general_step,
             "takeoff_jump": self.takeoff_jump,
+            "largest_generality_jump": self.largest_jump,
+            "most_general_offspring": None if not self.generality_records else self.generality_records[-1][1],
         }
         if self.leaders:
             out["last_leader"] = self.leaders[-1]

@@ -184,6 +184,7 @@ def test_binary_model_spawn_counts_match_p_g_and_p_s_over_a_run():
 def test_offspring_generality_follows_the_beta_law(parent_g):
     params = {"landscape": {"function": "sphere", "dim": 2}, "generality_model": "scalar",
               "beta_law": {"alpha": (0.5, 2.0), "beta": (40.0, 12.0)},
+              "variation": {"max_explorers": 1},
               "algorithms": [{"n_explorers": 3000, "angle": 45.0, "generality": parent_g, "reproduction": 1.0}]}
     model = _run(params, "kernel", 1, seed=23)
     children = model.generality[model.generation == 1]
@@ -196,6 +197,7 @@ def test_offspring_generality_follows_the_beta_law(parent_g):
 def test_offspring_generality_can_be_capped_at_the_parents():
     params = {"landscape": {"function": "sphere", "dim": 2}, "cap_offspring_generality": True,
               "beta_law": {"alpha": (5.0, 5.0), "beta": (5.0, 5.0)},
+              "variation": {"max_explorers": 1},
               "algorithms": [{"n_explorers": 500, "generality": 0.3, "reproduction": 1.0}]}
     children = _run(params, "kernel", 1).generality[1:]
     assert children.max() == 0.3 and np.mean(children == 0.3) > 0.5  # Beta(5, 5) is mostly above 0.3
