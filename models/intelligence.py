@@ -47,7 +47,7 @@ class IntelligenceParams(Params):
     """Parameters of the intelligence-density world (ε is the seed's "effectively similar" threshold)."""
 
     epsilon: PositiveFinite = 1.0
-    initial: Annotated[list[InitialBeing], Field(min_length=1)] = [InitialBeing()]
+    initial: Annotated[list[InitialBeing], Field(min_length=1, default_factory=lambda: [InitialBeing()])]
     growth: Growth = Growth()
     release_every: Annotated[int, Field(strict=True, ge=1)] = 1
     policy: Literal["keep", "retire"] = "keep"

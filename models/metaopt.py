@@ -122,7 +122,7 @@ class Variation(Strict):
 
 
 class Niche(Strict):
-    """The niche of an algorithm: a ball around its birthplace of radius base + scale · G / (1 - G); all of F at G = 1."""
+    """An algorithm's niche: a ball around its birthplace, radius base + scale · G / (1 - G); all of F at G = 1."""
 
     base: NonNegative = 1.0
     scale: NonNegative = 1.0
@@ -157,7 +157,7 @@ class MetaoptParams(Params):
     """Parameters of the meta-optimization world (seed 001 §2; SPEC §4)."""
 
     landscape: FunctionSpec = FunctionSpec()
-    algorithms: Annotated[list[AlgorithmSpec], Field(min_length=1)] = [AlgorithmSpec()]
+    algorithms: Annotated[list[AlgorithmSpec], Field(min_length=1, default_factory=lambda: [AlgorithmSpec()])]
     explorer_spread: NonNegative = 0.0
     generality_model: Literal["binary", "scalar"] = "scalar"
     p_general: Probability = 0.0005
@@ -467,7 +467,7 @@ class MetaoptModel(mesa.Model):
         self.phi_count[:] = 0
 
     def _spawn_offspring(self) -> None:
-        """A new algorithm at each point where an explorer's spawn draw succeeded (seed 001 §2.2.4), in explorer order."""
+        """A new algorithm where an explorer's spawn draw succeeded (seed 001 §2.2.4), in explorer order."""
         p = self.params
         events = np.flatnonzero(self.spawn)
         if len(events) == 0:
@@ -520,7 +520,7 @@ class MetaoptModel(mesa.Model):
         remove: list[int] = []
         if p.selection is not None and self.steps % p.selection.every == 0:
             old = [r for r in order if not born_now[r]]
-            count = min(int(math.ceil(p.selection.fraction * len(old))), len(old) - 1)
+            count = min(math.ceil(p.selection.fraction * len(old)), len(old) - 1)
             remove.extend(old[:max(count, 0)])
         if p.compute_budget is not None:
             total = int(self.n_explorers.sum()) - int(self.n_explorers[remove].sum())

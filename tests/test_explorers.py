@@ -96,7 +96,7 @@ def _one_step_moves(angle: float, dim: int, n: int, seed: int = 3, generality: f
     before = X.copy()
     c, s = angle_cos_sin(np.array([angle]))
     radius2 = np.array([-1.0 if generality >= 1 else 0.25])
-    kernel.step_explorers(X, np.zeros(n, dtype=np.int64), c, s, np.array([0.5]), np.tile(np.arange(1.0, dim + 1), (1, 1)),
+    kernel.step_explorers(X, np.zeros(n, dtype=np.int64), c, s, np.array([0.5]), np.arange(1.0, dim + 1)[None, :],
                           radius2, np.zeros(1), np.zeros(1), landscape.kernel_arrays(), rng, np.zeros(n),
                           np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.int8))
     return X - before, landscape.gradient(before)

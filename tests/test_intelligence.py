@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from models.intelligence import IntelligenceModel, IntelligenceParams, can_exterminate, exterminable, \
-    loss_probability_keep
+from models.intelligence import (
+    IntelligenceModel,
+    IntelligenceParams,
+    can_exterminate,
+    exterminable,
+    loss_probability_keep,
+)
 from tests.conftest import mc_tolerance
 
 

@@ -52,11 +52,14 @@ def _scenario(tmp_path, params: str):
 
 
 @pytest.mark.parametrize("params, message", [
-    ("  algorithms: [{angle: 120.0}]\n", "params.algorithms[0].angle: input should be less than or equal to 90; got 120.0"),
-    ("  algorithms: [{generality: 2.0}]\n", "params.algorithms[0].generality: input should be less than or equal to 1; got 2.0"),
+    ("  algorithms: [{angle: 120.0}]\n",
+     "params.algorithms[0].angle: input should be less than or equal to 90; got 120.0"),
+    ("  algorithms: [{generality: 2.0}]\n",
+     "params.algorithms[0].generality: input should be less than or equal to 1; got 2.0"),
     ("  algorithms: [{n_explorers: -1}]\n", "params.algorithms[0].n_explorers: input should be greater than or equal "
                                             "to 1; got -1"),
-    ("  algorithms: [{speed: -1.0}]\n", "params.algorithms[0].speed: input should be greater than or equal to 0; got -1.0"),
+    ("  algorithms: [{speed: -1.0}]\n",
+     "params.algorithms[0].speed: input should be greater than or equal to 0; got -1.0"),
     ("  beta_law: {alpha: [1.0, 0.0]}\n", "params.beta_law.alpha: Beta parameters must be positive"),
     ("  landscape: {function: expression, dim: 2, expression: 'x0 + z'}\n",
      "params.landscape: expression 'x0 + z': unknown name (expected one of: x0, x1): 'z' at column 6"),
@@ -74,8 +77,9 @@ def test_a_bad_scenario_gets_one_line_naming_the_key(tmp_path, params, message):
 def test_a_landscape_expression_that_fails_during_a_run_stops_it_naming_the_expression_and_point():
     model = MetaoptModel({"landscape": {"function": "expression", "dim": 2, "expression": "sqrt(x0) + x1**2"},
                           "algorithms": [{"n_explorers": 1, "speed": 0.5, "start": {"at": [0.3, 1.0]}}]}, rng=1)
-    with pytest.raises(LandscapeError, match=r"landscape expression 'sqrt\(x0\) \+ x1\*\*2' fails at x = \[-0\.\d+, [\d.]+\]: "
-                       r"a non-finite value or derivative \(overflow, or log/sqrt/power of a number outside its domain\)"):
+    with pytest.raises(LandscapeError, match=r"landscape expression 'sqrt\(x0\) \+ x1\*\*2' fails at "
+                                             r"x = \[-0\.\d+, [\d.]+\]: a non-finite value or derivative "
+                                             r"\(overflow, or log/sqrt/power of a number outside its domain\)"):
         for _ in range(5):
             model.step()
 
