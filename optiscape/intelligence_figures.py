@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ def draw_line(ax: Any, model: Any) -> None:
     beings = sorted(model.beings, key=lambda b: b.level)
     levels = np.array([b.level for b in beings])
     eps = model.params.epsilon
-    for low, high in zip(levels[:-1], levels[1:], strict=True):
+    for low, high in itertools.pairwise(levels):
         if high - low >= eps:
             ax.axvspan(low, high, color="tab:orange", alpha=0.25)
     for kind in sorted({b.kind for b in beings}):
