@@ -10,8 +10,15 @@ import pytest
 
 from optiscape.app import page_builder
 from tests import test_browser
-from tests.test_browser import STEPS, _open_page, _plot_area, _press_step, _wait_for_plot, _wait_until_ready, \
-    needs_chromium
+from tests.test_browser import (
+    STEPS,
+    _open_page,
+    _plot_area,
+    _press_step,
+    _wait_for_plot,
+    _wait_until_ready,
+    needs_chromium,
+)
 
 serve = test_browser.serve  # the page-server fixture, shared
 
