@@ -26,7 +26,7 @@ def _examples(quick: bool) -> Measured:
 
 def _policies(quick: bool) -> Measured:
     """P(humans lost within T releases), keep against retire, over ε and the mean growth per version."""
-    repeats, versions = (40, 100) if quick else (200, 200)
+    repeats, versions = (30, 80) if quick else (100, 150)
     epsilons, growth = [1.0, 2.0], [0.1, 0.15, 0.25, 0.5]
     rows: dict[str, dict[str, float]] = {}
     keep_mc, keep_exact, retire_mc, ratio = [], [], [], []

@@ -200,3 +200,22 @@ def test_tables_and_summary():
     summary = model.summary()
     assert summary["algorithms_ever"] == len(tables["lineage"])
     assert -summary["best_fitness"] <= tables["algorithms"]["mean_loss"].min() + 1e-12
+
+
+def test_the_readme_runs_write_the_run_folders(tmp_path, capsys):
+    from optiscape.cli import main
+
+    out = tmp_path / "metaopt"
+    assert main(["run", "metaopt_watch_2d", "--out", str(out), "--steps", "15", "--quiet"]) == 0
+    for name in ("model.parquet", "algorithms.parquet", "lineage.parquet", "leaders.parquet", "traits.parquet",
+                 "landscape.png", "lineage.png", "traits.png", "timeseries.png", "lineage.graphml", "lineage.json",
+                 "summary.json"):
+        assert (out / name).exists(), name
+    lineage = nx.read_graphml(out / "lineage.graphml", node_type=int)
+    summary = json.loads((out / "summary.json").read_text())
+    assert lineage.number_of_nodes() == summary["algorithms_ever"]
+    out = tmp_path / "intelligence"
+    assert main(["run", "intelligence_retire_versions", "--out", str(out), "--steps", "20", "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["humans_alive"] is False and summary["humans_lost_at_step"] is not None
+    assert (out / "line.png").exists() and (out / "events.parquet").exists()
