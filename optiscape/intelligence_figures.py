@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from optiscape.figures import _save
+
 KIND_COLOURS = {"ai": "tab:blue", "humans": "tab:red"}
 
 
@@ -49,13 +51,6 @@ def draw_history(axes: Any, table: pd.DataFrame) -> None:
                 color="tab:red")
     bottom.set(xlabel="step", ylabel="count")
     bottom.legend(fontsize=8)
-
-
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
 def intelligence_figures(model: Any, tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:

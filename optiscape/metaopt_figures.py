@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.collections import LineCollection
 
 from models.metaopt import TRAIT_LABELS, TRAITS
+from optiscape.figures import _save
 
 CONTOUR_POINTS = 160  # per axis
 MAX_TREE_NODES = 3000  # the lineage plot draws the latest-born this many (older ones are summarised in the title)
@@ -53,14 +54,20 @@ def _safe_value(model: Any, point: np.ndarray) -> float:
         return float("nan")
 
 
-def draw_landscape(ax: Any, model: Any, grid: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
-    """Contours of L with every explorer, coloured by its algorithm (the first two axes)."""
+def draw_landscape(ax: Any, model: Any, grid: tuple[np.ndarray, np.ndarray, np.ndarray], contours: bool = True) -> None:
+    """L with every explorer coloured by its algorithm (the first two axes): filled contours, or, for the page
+    (redrawn every step), the same quantile bands as one image, which is much cheaper to draw."""
     X, Y, L = grid
     finite = L[np.isfinite(L)]
     if finite.size:
-        levels = np.quantile(finite, np.linspace(0, 1, 16))
-        ax.contourf(X, Y, L, levels=np.unique(levels), cmap="Greys", alpha=0.6)
-        ax.contour(X, Y, L, levels=np.unique(levels), colors="grey", linewidths=0.4)
+        levels = np.unique(np.quantile(finite, np.linspace(0, 1, 16)))
+        if contours:
+            ax.contourf(X, Y, L, levels=levels, cmap="Greys", alpha=0.6)
+            ax.contour(X, Y, L, levels=levels, colors="grey", linewidths=0.4)
+        else:
+            bands = np.digitize(L, levels).astype(float)
+            ax.imshow(np.where(np.isfinite(L), bands, np.nan), extent=(X.min(), X.max(), Y.min(), Y.max()),
+                      origin="lower", cmap="Greys", alpha=0.6, aspect="auto", interpolation="nearest")
     if len(model.owner):
         colours = plt.get_cmap("tab20")(model.uid[model.owner] % 20)
         ax.scatter(model.position[:, 0], model.position[:, 1], s=6, c=colours, linewidths=0)
@@ -119,13 +126,6 @@ def draw_traits(axes: Any, model: Any) -> None:
         ax.tick_params(labelsize=7)
     for ax in np.ravel(axes)[len(TRAITS):]:
         ax.set_axis_off()
-
-
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
 def metaopt_figures(model: Any, tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:

@@ -23,7 +23,7 @@ def MetaoptLandscapePlot(model: Any) -> None:
     grid = solara.use_memo(lambda: landscape_grid(model, landscape_window(model)), [model])
     figure = Figure(figsize=FIGURE_SIZE)
     figure.subplots_adjust(left=0.12, right=0.95, bottom=0.12, top=0.92)
-    draw_landscape(figure.subplots(), model, grid)
+    draw_landscape(figure.subplots(), model, grid, contours=False)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
 

@@ -24,14 +24,28 @@ serve = test_browser.serve  # the page-server fixture, shared
 
 pytestmark = pytest.mark.browser
 
-METAOPT_SCENARIO = "metaopt_watch_2d"  # shipped: 12 algorithms on 40 wells in 2-D, a compute budget of 1500
+# Small enough to step quickly on a loaded machine: 4 algorithms on 20 wells, a compute budget of 200 explorers.
+METAOPT_SCENARIO = """\
+model: metaopt
+title: Meta-optimization, small
+seed: 3
+steps: 100
+params:
+  landscape: {function: wells, dim: 2, wells: 20, seed: 7}
+  algorithms:
+    - {count: 4, n_explorers: 5, angle: 40.0, speed: 0.08, generality: 0.5, reproduction: 0.02,
+       start: {low: -4.0, high: 4.0}}
+  compute_budget: 200
+"""
 INTELLIGENCE_SCENARIO = "intelligence_retire_versions"  # shipped: humans are lost within a few steps
 
 
 @needs_chromium
 def test_step_moves_the_explorers_and_grows_the_lineage(serve: Callable[[str | Path], str], tmp_path: Path) -> None:
-    with _open_page(serve(METAOPT_SCENARIO)) as (page, record):
-        step_button = _wait_until_ready(page, "Meta-optimization in 2-D", 3)  # landscape, lineage, traits
+    scenario = tmp_path / "metaopt_small.yaml"
+    scenario.write_text(METAOPT_SCENARIO, encoding="utf-8")
+    with _open_page(serve(scenario)) as (page, record):
+        step_button = _wait_until_ready(page, "Meta-optimization, small", 3)  # landscape, lineage, traits
         landscape_at_start, lineage_at_start = _plot_area(page, 0), _plot_area(page, 1)
         _press_step(page, step_button)
         landscape_after = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, landscape_at_start))
