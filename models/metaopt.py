@@ -3,7 +3,8 @@
 Each algorithm (an `agents.OptimizationAlgorithm`) has the seed's traits: N explorers in function space F
 (R^d, `models.landscapes.FunctionLandscape`), a stochasticity angle S, a speed V, a generality G and a
 reproduction R. Every step every explorer is evaluated once and moves by V at angle S to the descent
-direction (blind, S = 90°, outside its algorithm's niche, a ball around its birthplace whose radius grows
+direction (the seed, §2.2.2, measures S from +∇L, which would make descent 180°; SPEC §4 measures it from
+-∇L), blind (S = 90°) outside its algorithm's niche (a ball around its birthplace whose radius grows
 with G); at the point it visits, it may spawn a new algorithm there (binary model: general algorithms only,
 general offspring with p_g, specific with p_s; scalar model: with probability R, offspring G ~ Beta(α(G),
 β(G))). Offspring inherit N, S, V, R with variation whose size grows with the parent's G (seed footnote 2).
@@ -154,7 +155,11 @@ class Selection(Strict):
 
 
 class MetaoptParams(Params):
-    """Parameters of the meta-optimization world (seed 001 §2; SPEC §4)."""
+    """Parameters of the meta-optimization world (seed 001 §2; SPEC §4).
+
+    In the binary model the spawn probabilities per visited point are p_general and p_specific (general
+    algorithms only); R is inherited and varied but unused there. In the scalar model it is R (or R·G).
+    """
 
     landscape: FunctionSpec = FunctionSpec()
     algorithms: Annotated[list[AlgorithmSpec], Field(min_length=1, default_factory=lambda: [AlgorithmSpec()])]
@@ -467,7 +472,10 @@ class MetaoptModel(mesa.Model):
         self.phi_count[:] = 0
 
     def _spawn_offspring(self) -> None:
-        """A new algorithm where an explorer's spawn draw succeeded (seed 001 §2.2.4), in explorer order."""
+        """A new algorithm where an explorer's spawn draw succeeded (seed 001 §2.2.4), in explorer order.
+
+        It is born at the point the explorer moved to this step (the point it visits), which is its birthplace.
+        """
         p = self.params
         events = np.flatnonzero(self.spawn)
         if len(events) == 0:
