@@ -252,17 +252,18 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
             gn = sqrt(gn)
             step = V[a]
             if gn > 0:
-                # d_k = -g_k / gn; u = z - (z . d) d, normalised
+                # d_k = -g_k / gn (kept in g); u = z - (z . d) d, normalised
                 proj = 0.0
                 for k in range(d):
-                    proj = proj + z[k] * (-g[k] / gn)
+                    g[k] = -g[k] / gn
+                    proj = proj + z[k] * g[k]
                 un = 0.0
                 for k in range(d):
-                    z[k] = z[k] - proj * (-g[k] / gn)
+                    z[k] = z[k] - proj * g[k]
                     un = un + z[k] * z[k]
                 un = sqrt(un)
                 for k in range(d):
-                    X[i, k] = X[i, k] + step * (c * (-g[k] / gn) + s * (z[k] / un if un > 0 else 0.0))
+                    X[i, k] = X[i, k] + step * (c * g[k] + s * (z[k] / un if un > 0 else 0.0))
             else:
                 zn = 0.0
                 for k in range(d):
