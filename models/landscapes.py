@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from models.params import Finite, Strict
+from models.params import Finite, PositiveFinite, Strict
 
 MEAN = "mean"  # the name that selects L, the mean of the per-datapoint losses
 
@@ -493,3 +493,256 @@ class LandscapeSpec(Strict):
                     )
             datapoints.append(Datapoint(name, tuple(built)))
         return Landscape(tuple(datapoints), dim=d)
+
+
+# --- function space F (seed 001 §2.1; SPEC §4) ----------------------------------------------------
+#
+# Landscapes L on R^d for the meta-optimization world: fitness = -L. Each has a vectorised value
+# and analytic gradient (numpy), a per-point reference in plain Python floats in the same
+# floating-point order as `_fastcore.explorers`, and the flat arrays that kernel reads.
+
+FUNCTIONS = ("sphere", "rastrigin", "ackley", "rosenbrock", "wells", "expression")
+RASTRIGIN_A = 10.0
+ACKLEY_A, ACKLEY_B = 20.0, 0.2
+TWO_PI = 2.0 * math.pi
+
+
+class LandscapeError(ValueError):
+    """A landscape that cannot be evaluated where an explorer stands (an expression's fault, a non-finite value)."""
+
+
+@dataclass(frozen=True)
+class FunctionLandscape:
+    """L: R^d -> R, one of FUNCTIONS (seed 001 §2.1, "a landscape defined by a function L : F -> R").
+
+    sphere: sum x_k^2. rastrigin: 10 d + sum (x_k^2 - 10 cos 2πx_k). ackley: -20 exp(-0.2 sqrt(sum x_k^2 / d))
+    - exp(sum cos(2πx_k) / d) + 20 + e. rosenbrock: sum_{k<d-1} 100 (x_{k+1} - x_k^2)^2 + (1 - x_k)^2.
+    wells: sum_m a_m exp(-b_m |x - c_m|^2) + bowl |x|^2 (a seeded random mixture, see `random_wells`).
+    expression: a `models.expressions` program in the names x0..x{d-1}; its gradient is exact (forward-mode
+    tangents, one VM pass per coordinate).
+    """
+
+    function: str
+    dim: int
+    wells: tuple[GaussianWell, ...] = ()
+    bowl: float = 0.0
+    program: Any = None  # models.expressions.Program for "expression"
+
+    def __post_init__(self) -> None:
+        if self.function not in FUNCTIONS:
+            raise ValueError(f"function: expected one of {list(FUNCTIONS)}, got {self.function!r}")
+        if self.dim < 2:
+            raise ValueError(f"dim: expected at least 2 (moves orthogonal to the gradient need room), got {self.dim}")
+        if self.function == "wells" and not self.wells:
+            raise ValueError("a 'wells' landscape needs at least one well")
+        if self.function == "expression" and self.program is None:
+            raise ValueError("an 'expression' landscape needs a compiled program")
+
+    @property
+    def description(self) -> str:
+        if self.function == "expression":
+            return f"L = {self.program.text} in d = {self.dim}"
+        extra = f" ({len(self.wells)} wells, bowl {self.bowl:g})" if self.function == "wells" else ""
+        return f"{self.function} in d = {self.dim}{extra}"
+
+    def _points(self, X: Any) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 0 or X.shape[-1] != self.dim:
+            raise ValueError(f"positions: expected last axis of length {self.dim}, got shape {X.shape}")
+        return X
+
+    def value_and_gradient(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(L(X), ∇L(X)) for positions (..., d): shapes (...) and (..., d)."""
+        X = self._points(X)
+        d, f = self.dim, self.function
+        if f == "sphere":
+            return np.sum(X * X, axis=-1), 2.0 * X
+        if f == "rastrigin":
+            angle = TWO_PI * X
+            value = RASTRIGIN_A * d + np.sum(X * X - RASTRIGIN_A * np.cos(angle), axis=-1)
+            return value, 2.0 * X + (RASTRIGIN_A * TWO_PI) * np.sin(angle)
+        if f == "ackley":
+            angle = TWO_PI * X
+            r = np.sqrt(np.sum(X * X, axis=-1) / d)
+            e1, e2 = np.exp(-ACKLEY_B * r), np.exp(np.sum(np.cos(angle), axis=-1) / d)
+            value = -ACKLEY_A * e1 - e2 + ACKLEY_A + math.e
+            with np.errstate(divide="ignore", invalid="ignore"):
+                c1 = np.where(r > 0, (ACKLEY_A * ACKLEY_B) * e1 / (d * r), 0.0)
+            return value, c1[..., None] * X + (e2 * TWO_PI / d)[..., None] * np.sin(angle)
+        if f == "rosenbrock":
+            t = X[..., 1:] - X[..., :-1] ** 2
+            s = 1.0 - X[..., :-1]
+            value = np.sum(100.0 * t * t + s * s, axis=-1)
+            grad = np.zeros_like(X)
+            grad[..., :-1] += -400.0 * X[..., :-1] * t - 2.0 * s
+            grad[..., 1:] += 200.0 * t
+            return value, grad
+        if f == "wells":
+            value = self.bowl * np.sum(X * X, axis=-1)
+            grad = 2.0 * self.bowl * X
+            for well in self.wells:
+                diff = X - well.c
+                e = well.a * np.exp(-well.b * np.sum(diff * diff, axis=-1))
+                value = value + e
+                grad = grad + e[..., None] * (-2.0 * well.b * diff)
+            return value, grad
+        return self._expression(X)
+
+    def _expression(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        shape = X.shape[:-1]
+        flat = np.ascontiguousarray(X.reshape(-1, self.dim).T)  # (d, batch): one row per name x0..x{d-1}
+        grad = np.empty((flat.shape[1], self.dim))
+        value = np.empty(flat.shape[1])
+        for k in range(self.dim):
+            tangent = np.zeros_like(flat)
+            tangent[k] = 1.0
+            value, grad[:, k], errors = self.program.run(flat, tangent)
+            fault = self.program.first_fault(errors)
+            if fault is not None:
+                point = flat[:, fault[0]].tolist()
+                raise LandscapeError(f"landscape expression {self.program.text!r} fails at x = {point}: {fault[1]}")
+        return value.reshape(shape), grad.reshape((*shape, self.dim))
+
+    def value(self, X: Any) -> np.ndarray:
+        """L(X) for positions (..., d)."""
+        return self.value_and_gradient(X)[0]
+
+    def gradient(self, X: Any) -> np.ndarray:
+        """∇L(X) for positions (..., d)."""
+        return self.value_and_gradient(X)[1]
+
+    # --- the pure-Python reference (same floating-point order as _fastcore.explorers) ----------
+
+    def point_value_and_gradient(self, x: Sequence[float]) -> tuple[float, list[float]]:
+        """(L(x), ∇L(x)) at one point in plain Python floats, term by term as the kernel sums them."""
+        d, f = self.dim, self.function
+        g = [0.0] * d
+        if f == "sphere":
+            v = 0.0
+            for k in range(d):
+                v = v + x[k] * x[k]
+                g[k] = 2.0 * x[k]
+            return v, g
+        if f == "rastrigin":
+            v = RASTRIGIN_A * d
+            for k in range(d):
+                v = v + (x[k] * x[k] - RASTRIGIN_A * math.cos(TWO_PI * x[k]))
+                g[k] = 2.0 * x[k] + (RASTRIGIN_A * TWO_PI) * math.sin(TWO_PI * x[k])
+            return v, g
+        if f == "ackley":
+            s1, s2 = 0.0, 0.0
+            for k in range(d):
+                s1 = s1 + x[k] * x[k]
+                s2 = s2 + math.cos(TWO_PI * x[k])
+            r = math.sqrt(s1 / d)
+            e1, e2 = math.exp(-ACKLEY_B * r), math.exp(s2 / d)
+            c1 = (ACKLEY_A * ACKLEY_B) * e1 / (d * r) if r > 0 else 0.0
+            c2 = e2 * TWO_PI / d
+            for k in range(d):
+                g[k] = c1 * x[k] + c2 * math.sin(TWO_PI * x[k])
+            return -ACKLEY_A * e1 - e2 + ACKLEY_A + math.e, g
+        if f == "rosenbrock":
+            v = 0.0
+            for k in range(d - 1):
+                t = x[k + 1] - x[k] * x[k]
+                s = 1.0 - x[k]
+                v = v + (100.0 * t * t + s * s)
+                g[k] = g[k] + (-400.0 * x[k] * t - 2.0 * s)
+                g[k + 1] = g[k + 1] + 200.0 * t
+            return v, g
+        if f == "wells":
+            v = 0.0
+            for well in self.wells:
+                c = well.c
+                r2 = 0.0
+                for k in range(d):
+                    diff = x[k] - float(c[k])
+                    r2 = r2 + diff * diff
+                e = well.a * math.exp(-well.b * r2)
+                v = v + e
+                for k in range(d):
+                    g[k] = g[k] + e * (-2.0 * well.b * (x[k] - float(c[k])))
+            for k in range(d):
+                v = v + self.bowl * x[k] * x[k]
+                g[k] = g[k] + 2.0 * self.bowl * x[k]
+            return v, g
+        env = {f"x{k}": float(x[k]) for k in range(d)}
+        v = 0.0
+        for k in range(d):
+            v, g[k] = self.program.reference(env, {f"x{k}": 1.0})
+        return v, g
+
+    @cached_property
+    def _kernel_arrays(self) -> SimpleNamespace:
+        m = len(self.wells)
+        return SimpleNamespace(
+            code=FUNCTIONS.index(self.function), dim=self.dim, bowl=float(self.bowl),
+            well_a=np.array([w.a for w in self.wells], dtype=np.float64),
+            well_b=np.array([w.b for w in self.wells], dtype=np.float64),
+            well_c=np.array([w.c for w in self.wells], dtype=np.float64).reshape(m, self.dim),
+        )
+
+    def kernel_arrays(self) -> SimpleNamespace:
+        """What `_fastcore.explorers` reads: the function's code (index in FUNCTIONS), the wells and the bowl."""
+        return self._kernel_arrays
+
+    def global_minimum(self) -> tuple[np.ndarray, float] | None:
+        """(x*, L(x*)) where it is known in closed form (sphere, Rastrigin, Ackley at 0; Rosenbrock at 1), else None."""
+        if self.function in ("sphere", "rastrigin", "ackley"):
+            return np.zeros(self.dim), 0.0
+        if self.function == "rosenbrock":
+            return np.ones(self.dim), 0.0
+        return None
+
+
+def random_wells(dim: int, count: int, seed: int, box: float = 5.0, depth: tuple[float, float] = (0.5, 1.5),
+                 width: tuple[float, float] = (0.3, 1.5)) -> tuple[GaussianWell, ...]:
+    """`count` Gaussian wells a exp(-b |x - c|^2): c uniform in [-box, box]^d, depth -a uniform in `depth`,
+    width 1/sqrt(b) uniform in `width`; drawn from numpy's default_rng(seed), which is the landscape's own
+    seed (the same landscape for every model seed)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-box, box, size=(count, dim))
+    depths = rng.uniform(depth[0], depth[1], size=count)
+    widths = rng.uniform(width[0], width[1], size=count)
+    return tuple(GaussianWell(a=-float(a), b=1.0 / float(w) ** 2, c=c) for a, w, c in zip(depths, widths, centres,
+                                                                                           strict=True))
+
+
+class FunctionSpec(Strict):
+    """A function-space landscape in a scenario: `function` in `dim` dimensions (wells and expression take options).
+
+    wells: `wells` (count), `seed`, `box`, `depth` [low, high], `width` [low, high], `bowl` (a q |x|^2 term that
+    keeps L bounded below). expression: `expression`, in the names x0..x{dim-1}.
+    """
+
+    function: Literal["sphere", "rastrigin", "ackley", "rosenbrock", "wells", "expression"] = "rastrigin"
+    dim: Annotated[int, Field(strict=True, ge=2, le=2000)] = 2
+    expression: str | None = None
+    wells: Annotated[int, Field(strict=True, ge=1, le=100_000)] = 30
+    seed: Annotated[int, Field(strict=True, ge=0)] = 0
+    box: PositiveFinite = 5.0
+    depth: tuple[PositiveFinite, PositiveFinite] = (0.5, 1.5)
+    width: tuple[PositiveFinite, PositiveFinite] = (0.3, 1.5)
+    bowl: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)] = 0.01
+
+    @model_validator(mode="after")
+    def _check(self) -> FunctionSpec:
+        if (self.function == "expression") != (self.expression is not None):
+            raise ValueError("'expression' goes with function 'expression' (and that function needs one)")
+        for name, (low, high) in (("depth", self.depth), ("width", self.width)):
+            if high < low:
+                raise ValueError(f"{name}: expected [low, high] with low <= high, got [{low}, {high}]")
+        self.build()  # an expression that does not compile fails now, naming the piece
+        return self
+
+    def build(self) -> FunctionLandscape:
+        """The FunctionLandscape this spec describes."""
+        if self.function == "expression":
+            from models.expressions import compile_expression
+
+            program = compile_expression(self.expression or "", [f"x{k}" for k in range(self.dim)])
+            return FunctionLandscape("expression", self.dim, program=program)
+        if self.function == "wells":
+            wells = random_wells(self.dim, self.wells, self.seed, self.box, self.depth, self.width)
+            return FunctionLandscape("wells", self.dim, wells=wells, bowl=self.bowl)
+        return FunctionLandscape(self.function, self.dim)

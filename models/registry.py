@@ -43,7 +43,24 @@ def _causal() -> World:
                  CausalModel, CausalParams, claims)
 
 
-_FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd, "density": _density, "causal": _causal}
+def _metaopt() -> World:
+    from models.metaopt import MetaoptModel, MetaoptParams
+    from models.metaopt_claims import claims
+
+    return World("metaopt", "Meta-optimization: algorithms that spawn, vary and propagate (seed 001 §2)",
+                 MetaoptModel, MetaoptParams, claims)
+
+
+def _intelligence() -> World:
+    from models.intelligence import IntelligenceModel, IntelligenceParams
+    from models.intelligence_claims import claims
+
+    return World("intelligence", "Intelligence density: who may exterminate whom on the intelligence line "
+                 "(seed 001 appendix B)", IntelligenceModel, IntelligenceParams, claims)
+
+
+_FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd, "density": _density, "causal": _causal,
+                                              "metaopt": _metaopt, "intelligence": _intelligence}
 registry: dict[str, World] = {name: make() for name, make in _FACTORIES.items()}
 
 

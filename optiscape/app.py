@@ -476,6 +476,8 @@ PAGES: dict[str, Callable[[Scenario], WorldPage] | str] = {
     "sgd": sgd_page,
     "density": density_page,
     "causal": causal_page,
+    "metaopt": "optiscape.metaopt_page:metaopt_page",
+    "intelligence": "optiscape.intelligence_page:intelligence_page",
 }
 
 

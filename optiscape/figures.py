@@ -284,6 +284,8 @@ FIGURES: dict[str, Callable | str] = {
     "sgd": sgd_figures,
     "density": density_figures,
     "causal": causal_figures,
+    "metaopt": "optiscape.metaopt_figures:metaopt_figures",
+    "intelligence": "optiscape.intelligence_figures:intelligence_figures",
 }
 
 
