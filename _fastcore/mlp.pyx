@@ -22,6 +22,50 @@ from libc.stdint cimport int8_t, int64_t, uint8_t
 
 import numpy as np
 
+# The three loops that run over a row of W1 (n_hidden long): in C with `restrict`, so that the compiler may
+# vectorise them (each element is its own sum: no reassociation, the same numbers as the scalar loop).
+cdef extern from *:
+    """
+    #include <math.h>
+    static inline void mlp_accumulate(Py_ssize_t n, double a, const double* restrict x, double* restrict y) {
+        for (Py_ssize_t i = 0; i < n; i++) y[i] = y[i] + a * x[i];
+    }
+    static inline void mlp_update(Py_ssize_t n, double lr, double a, const double* restrict d, double* restrict w) {
+        for (Py_ssize_t i = 0; i < n; i++) w[i] = w[i] - lr * (d[i] * a);
+    }
+    static inline void mlp_tally(Py_ssize_t n, double lr, double a, const double* restrict d, double* restrict t) {
+        for (Py_ssize_t i = 0; i < n; i++) t[i] = t[i] + fabs(lr * (d[i] * a));
+    }
+    static inline void mlp_update_tally(Py_ssize_t n, double lr, double a, const double* restrict d,
+                                        double* restrict w, double* restrict t) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double step = lr * (d[i] * a);
+            w[i] = w[i] - step;
+            t[i] = t[i] + fabs(step);
+        }
+    }
+    """
+    void mlp_accumulate(Py_ssize_t n, double a, const double* x, double* y) noexcept nogil
+    void mlp_update(Py_ssize_t n, double lr, double a, const double* d, double* w) noexcept nogil
+    void mlp_update_tally(Py_ssize_t n, double lr, double a, const double* d, double* w, double* t) noexcept nogil
+    void mlp_tally(Py_ssize_t n, double lr, double a, const double* d, double* t) noexcept nogil
+
+cdef enum:
+    TALLY_BLOCK = 32  # examples whose W1 tallies are added together, row by row (see flush_tallies)
+
+
+cdef void flush_tallies(Py_ssize_t count, Py_ssize_t I, Py_ssize_t H, double lr, const double* xs, const double* dzs,
+                        const int8_t* groups, double* ta, double* tb) noexcept nogil:
+    """Add |lr dz1_b x_b[j]| to row j of W1's tally for the `count` examples held, in their order.
+
+    Each tally element receives the same additions in the same order as if each example added its own at once;
+    only the loops are swapped, so that a tally row stays in cache while the block's examples add to it.
+    """
+    cdef Py_ssize_t j, b
+    for j in range(I):
+        for b in range(count):
+            mlp_tally(H, lr, xs[b * I + j], dzs + b * H, (ta if groups[b] == 0 else tb) + j * H)
+
 cdef enum:
     SOFTPLUS = 0
     SIGMOID = 1
@@ -143,6 +187,11 @@ def train_examples(
     cdef double[::1] out_loss = losses
     cdef int8_t[::1] out_correct = correct
     cdef double[::1] x = np.empty(n_inputs)
+    cdef double[::1] x_next = np.empty(n_inputs)
+    cdef double[::1] block_x = np.empty(TALLY_BLOCK * n_inputs)
+    cdef double[::1] block_dz = np.empty(TALLY_BLOCK * n_hidden)
+    cdef int8_t[::1] block_group = np.empty(TALLY_BLOCK, dtype=np.int8)
+    cdef Py_ssize_t held = 0
     cdef double[::1] z1 = np.empty(n_hidden)
     cdef double[::1] h = np.empty(n_hidden)
     cdef double[::1] fp1 = np.empty(n_hidden)
@@ -158,29 +207,27 @@ def train_examples(
     cdef double* W2 = W1 + off_w2
     cdef double* b2 = W1 + off_b2
     cdef double* tally
-    cdef double* wrow
-    cdef double* trow
     cdef const uint8_t* prow
     cdef Py_ssize_t k, e, i, j, o, best, target
-    cdef double lr = learning_rate, xj, acc, value, slope, step, top, total, ell
+    cdef double lr = learning_rate, acc, value, step, top, total, ell
     cdef int g
     cdef Py_ssize_t bad = -1
 
     with nogil:
-        for k in range(n_order):
-            e = ord_[k]
-            target = tc[e]
-            prow = &px[e, 0]
+        # z1 = x W1 (without b1) of the first example; every later example's is summed while the previous
+        # example's update sweeps W1 (one pass over W1 per example, not two). Either way z1[i] adds
+        # x_j W1[j, i] for j = 0, 1, ... in order, with W1 as updated by the examples before.
+        if n_order > 0:
+            prow = &px[ord_[0], 0]
             for j in range(I):
                 x[j] = pv[prow[j]]
-            # forward: z1 = x W1 + b1, accumulated input by input (the inner loop runs along a contiguous row)
             for i in range(H):
                 z1[i] = 0.0
             for j in range(I):
-                xj = x[j]
-                wrow = W1 + j * H
-                for i in range(H):
-                    z1[i] = z1[i] + xj * wrow[i]
+                mlp_accumulate(H, x[j], W1 + j * H, &z1[0])
+        for k in range(n_order):
+            e = ord_[k]
+            target = tc[e]
             for i in range(H):
                 z1[i] = z1[i] + b1[i]
                 h[i] = activate(hidden_activation, z1[i], &fp1[i])
@@ -241,21 +288,36 @@ def train_examples(
                 b2[o] = b2[o] - step
                 if g >= 0:
                     tally[off_b2 + o] = tally[off_b2 + o] + fabs(step)
-            for i in range(H):
-                step = lr * dz1[i]
-                b1[i] = b1[i] - step
-                if g >= 0:
-                    tally[off_b1 + i] = tally[off_b1 + i] + fabs(step)
-            for j in range(I):
-                xj = x[j]
-                wrow = W1 + j * H
-                if g >= 0:
-                    trow = tally + j * H
-                    for i in range(H):
-                        step = lr * (dz1[i] * xj)
-                        wrow[i] = wrow[i] - step
-                        trow[i] = trow[i] + fabs(step)
-                else:
-                    for i in range(H):
-                        wrow[i] = wrow[i] - lr * (dz1[i] * xj)
+            # b1 as a row whose input is 1 (lr * (dz1 * 1.0) is lr * dz1 exactly), then W1 row by row, each
+            # updated row added into the next example's z1
+            if g >= 0:
+                mlp_update_tally(H, lr, 1.0, &dz1[0], b1, tally + off_b1)
+            else:
+                mlp_update(H, lr, 1.0, &dz1[0], b1)
+            if g >= 0:  # W1's tallies wait in a block (flush_tallies)
+                for j in range(I):
+                    block_x[held * I + j] = x[j]
+                for i in range(H):
+                    block_dz[held * H + i] = dz1[i]
+                block_group[held] = g
+                held = held + 1
+                if held == TALLY_BLOCK:
+                    flush_tallies(held, I, H, lr, &block_x[0], &block_dz[0], &block_group[0], &ta[0], &tb[0])
+                    held = 0
+            if k + 1 < n_order:
+                prow = &px[ord_[k + 1], 0]
+                for j in range(I):
+                    x_next[j] = pv[prow[j]]
+                for i in range(H):
+                    z1[i] = 0.0
+                for j in range(I):
+                    mlp_update(H, lr, x[j], &dz1[0], W1 + j * H)
+                    mlp_accumulate(H, x_next[j], W1 + j * H, &z1[0])
+                for j in range(I):
+                    x[j] = x_next[j]
+            else:
+                for j in range(I):
+                    mlp_update(H, lr, x[j], &dz1[0], W1 + j * H)
+        if held > 0:
+            flush_tallies(held, I, H, lr, &block_x[0], &block_dz[0], &block_group[0], &ta[0], &tb[0])
     return bad
