@@ -107,7 +107,7 @@ def _mnist_cached(directory: str, stamp: tuple[float, ...]) -> DigitData:
     path = Path(directory)
     train = _pair(path, MNIST_FILES["train_images"], MNIST_FILES["train_labels"])
     test = _pair(path, MNIST_FILES["test_images"], MNIST_FILES["test_labels"])
-    side = int(round(np.sqrt(train[0].shape[1])))
+    side = round(float(np.sqrt(train[0].shape[1])))
     if test[0].shape[1] != train[0].shape[1]:
         raise DataError(f"{path}: training images have {train[0].shape[1]} pixels, test images "
                         f"{test[0].shape[1]}; expected the same size")
@@ -125,7 +125,8 @@ def load_mnist(directory: str | Path) -> DigitData:
 
 @functools.lru_cache(maxsize=1)
 def load_digits() -> DigitData:
-    """scikit-learn's bundled 8x8 digits (1797 images, levels 0-16): the first 1437 to train on, the last 360 to test."""
+    """scikit-learn's bundled 8x8 digits (1797 images, levels 0-16): the first 1437 to train on, the last 360 to
+    test."""
     from sklearn.datasets import load_digits as sklearn_digits
 
     bunch = sklearn_digits()

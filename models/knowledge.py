@@ -60,8 +60,8 @@ class KnowledgeParams(Params):
     data_dir: str | None = None
     train_examples: Annotated[int, Field(strict=True, ge=2)] | None = None
     phase1_examples: Annotated[int, Field(strict=True, ge=1)] | None = None
-    class_a: DigitPair = [1, 7]
-    class_b: DigitPair = [6, 8]
+    class_a: DigitPair = Field(default_factory=lambda: [1, 7])
+    class_b: DigitPair = Field(default_factory=lambda: [6, 8])
     hidden: Annotated[int, Field(strict=True, ge=1, le=4096)] = 100
     activation: Literal["softplus", "sigmoid", "relu"] = "softplus"
     output_activation: Literal["same", "linear", "softplus", "sigmoid", "relu"] = "same"
@@ -359,7 +359,7 @@ class KnowledgeModel(mesa.Model):
             dev_r = np.nanmax(np.abs(r_w - r_b), initial=0.0) if len(blank) else math.nan
             dev_q = np.nanmax(np.abs(q_w - q_b), initial=0.0) if len(blank) else math.nan
         n_weights = self.layout.n_inputs * self.layout.n_hidden
-        return {"always_blank_pixels": int(len(blank)), "weights_from_blank_pixels": int(len(blank) * shape[1]),
+        return {"always_blank_pixels": len(blank), "weights_from_blank_pixels": int(len(blank) * shape[1]),
                 "share_of_input_weights": len(blank) * shape[1] / n_weights,
                 "max_abs_r_minus_bias_r": float(dev_r), "max_abs_q_minus_bias_q": float(dev_q)}
 
@@ -462,11 +462,11 @@ class KnowledgeModel(mesa.Model):
             return out
         table = self.analysis()["correlations"]
         own = table[~table.control & (table.r_seed == 0)].set_index("group")
-        out["r_squared"] = {g: float(own.loc[g, "r_squared"]) for g in GROUPS}
-        out["p_value"] = {g: float(own.loc[g, "p_value"]) for g in GROUPS}
+        out["r_squared"] = {g: round(float(own.loc[g, "r_squared"]), 4) for g in GROUPS}
+        out["p_value"] = {g: float(f"{own.loc[g, 'p_value']:.3g}") for g in GROUPS}
         control = table[table.control & (table.r_seed == 0)].set_index("group")
         if len(control):
-            out["control_r_squared"] = {g: float(control.loc[g, "r_squared"]) for g in GROUPS}
+            out["control_r_squared"] = {g: round(float(control.loc[g, "r_squared"]), 4) for g in GROUPS}
         out["clusters"] = self.analysis()["clusters"]
         out["test_accuracy"] = {run.name: self.test_accuracy(run) for run in self.runs}
         return out

@@ -43,7 +43,16 @@ def _causal() -> World:
                  CausalModel, CausalParams, claims)
 
 
-_FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd, "density": _density, "causal": _causal}
+def _knowledge() -> World:
+    from models.knowledge import KnowledgeModel, KnowledgeParams
+    from models.knowledge_claims import claims
+
+    return World("knowledge", "Knowledge localization: where does a change of data change the weights? (seed 000)",
+                 KnowledgeModel, KnowledgeParams, claims)
+
+
+_FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd, "density": _density, "causal": _causal,
+                                              "knowledge": _knowledge}
 registry: dict[str, World] = {name: make() for name, make in _FACTORIES.items()}
 
 

@@ -284,6 +284,7 @@ FIGURES: dict[str, Callable | str] = {
     "sgd": sgd_figures,
     "density": density_figures,
     "causal": causal_figures,
+    "knowledge": "optiscape.knowledge_figures:knowledge_figures",
 }
 
 

@@ -82,14 +82,15 @@ def test_kernel_gradient_matches_finite_differences():
         e[index] = 1e-6
         numeric = (loss(problem["theta"] + e) - loss(problem["theta"] - e)) / 2e-6
         assert gradient[index] == pytest.approx(numeric, rel=1e-6, abs=1e-9)
-    np.testing.assert_allclose(after["tally_a"], np.abs(after["theta"] - problem["theta"]), rtol=0, atol=1e-15)  # |θ_new - θ_old| is |step| rounded at θ
+    # |θ_new - θ_old| is |step| rounded at θ's scale
+    np.testing.assert_allclose(after["tally_a"], np.abs(after["theta"] - problem["theta"]), rtol=0, atol=1e-15)
 
 
 def test_kernel_reports_the_first_non_finite_loss():
     problem = _problem(64, 10, 400, seed=5)
     # a softplus output only dies (its slope goes to 0) at a large rate; a linear one diverges
     fast, bad_fast = _run(kernel.train_examples, problem, 50.0, "softplus", "linear", "squared")
-    slow, bad_slow = _run(train_examples_numpy, problem, 50.0, "softplus", "linear", "squared")
+    _, bad_slow = _run(train_examples_numpy, problem, 50.0, "softplus", "linear", "squared")
     assert bad_fast == bad_slow >= 0
     assert not np.isfinite(fast["losses"][bad_fast]) and np.all(np.isfinite(fast["losses"][:bad_fast]))
 
@@ -257,7 +258,7 @@ def test_mnist_loader_errors(tmp_path):
         read_idx(tiny, 0x803)
     mismatch = _fake_mnist(tmp_path / "n")
     _idx(mismatch / "train-labels-idx1-ubyte.gz", 0x801, (39,), bytes(39))
-    with pytest.raises(DataError, match="has 40 images but train-labels-idx1-ubyte.gz has 39 labels"):
+    with pytest.raises(DataError, match=r"has 40 images but train-labels-idx1-ubyte\.gz has 39 labels"):
         load_mnist(mismatch)
 
 
