@@ -180,12 +180,12 @@ class KnowledgeModel(mesa.Model):
 
     def __init__(
         self, params: KnowledgeParams | dict | None = None, *, rng: Any = None, scenario: Any = None,
-        data: DigitData | None = None, **overrides: Any,
+        dataset: DigitData | None = None, **overrides: Any,
     ) -> None:
         # `scenario` is accepted and ignored, as in SGDModel (Mesa's SolaraViz Reset passes one).
         super().__init__(rng=rng)
         self.params = p = type(self).Params.resolve(params, **overrides)
-        self.data = data if data is not None else load_data(p)
+        self.data = dataset if dataset is not None else load_data(p)
         labels = self.data.train_labels
         n_train = len(labels) if p.train_examples is None else p.train_examples
         if n_train > len(labels):
@@ -273,6 +273,10 @@ class KnowledgeModel(mesa.Model):
     @property
     def finished(self) -> bool:
         return all(run.finished for run in self.runs)
+
+    def seed_finished(self, seed: int) -> bool:
+        """Whether a seed's phase 1 and its four forks have all finished (its r and q are final)."""
+        return all(run.finished for run in self.runs if run.seed_index == seed)
 
     def diverged(self, run: TrainingRun, position: int) -> None:
         """Called by a run whose loss became non-finite at `position` of its examples."""

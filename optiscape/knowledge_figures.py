@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from models.knowledge import Regression
+
 SCATTER_POINTS = 20_000  # at most this many weights in a scatter (an even subsample beyond)
 
 
@@ -49,15 +51,16 @@ def draw_scatter(axes: Any, model: Any, group: str, seed: int = 0) -> None:
     if len(idx) > SCATTER_POINTS:
         idx = idx[:: len(idx) // SCATTER_POINTS + 1]
     size = 2 if len(idx) > 1000 else 8
-    if model.params.seeds > 1:
-        axes.scatter(model.relative_updating(seed)[idx], model.relative_difference((seed + 1) % model.params.seeds)
-                     [idx], s=size, color="lightgrey", label="control: q of another seed")
-    axes.scatter(model.relative_updating(seed)[idx], model.relative_difference(seed)[idx], s=size, alpha=0.6,
-                 color="tab:blue", label="same network")
-    row = model.analysis()["correlations"]
-    row = row[(row.group == group) & (row.r_seed == seed) & ~row.control].iloc[0]
-    axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="r = a / (a + b): relative updating by 1s/7s",
-             ylabel="q = c / (c + d)", title=f"{group}: R² = {row.r_squared:.3f}, p = {row.p_value:.2g}")
+    other = (seed + 1) % model.params.seeds
+    r = model.relative_updating(seed)
+    if other != seed and model.seed_finished(other):
+        axes.scatter(r[idx], model.relative_difference(other)[idx], s=size, color="lightgrey",
+                     label="control: q of another seed")
+    q = model.relative_difference(seed)
+    axes.scatter(r[idx], q[idx], s=size, alpha=0.6, color="tab:blue", label="same network")
+    fit = Regression.of(r[model.layout.group(group)], q[model.layout.group(group)])
+    axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="r = a / (a + b): relative updating by class A",
+             ylabel="q = c / (c + d)", title=f"{group}: R² = {fit.r_squared:.3f}, p = {fit.p_value:.2g}")
     axes.legend(fontsize=7, loc="upper left")
 
 
@@ -65,10 +68,10 @@ def draw_heatmap(figure: Figure, axes: Any, model: Any) -> None:
     """The per-pixel correlation of r and q over each pixel's outgoing weights; always-blank pixels outlined."""
     corr = model.pixel_correlation(0)
     image = axes.imshow(corr, cmap="coolwarm", vmin=-1, vmax=1)
-    blank = model.always_blank.reshape(corr.shape)
-    axes.contour(blank.astype(float), levels=[0.5], colors="black", linewidths=0.6)
+    rows, columns = np.nonzero(model.always_blank.reshape(corr.shape))
+    axes.scatter(columns, rows, marker=".", s=4 if corr.shape[0] > 16 else 30, color="black")
     figure.colorbar(image, ax=axes, label="correlation of r and q")
-    axes.set(title="Per pixel (outlined: always blank)", xticks=[], yticks=[])
+    axes.set(title="Per input pixel (dots: always blank)", xticks=[], yticks=[])
 
 
 def knowledge_figures(model: Any, tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
