@@ -26,7 +26,7 @@ SEED = 20220601  # the seed of every claim's networks (the same as the shipped s
 SEED_EXPERIMENT: dict[str, Any] = {"data": "mnist", "hidden": 100, "activation": "softplus",
                                    "output_activation": "same", "loss": "squared", "learning_rate": 0.001,
                                    "seeds": 2, "examples_per_step": 2000}
-QUICK_MNIST: dict[str, Any] = {"train_examples": 24000}
+QUICK_MNIST: dict[str, Any] = {"train_examples": 24000, "phase1_examples": 12000}
 # The digits variant: 8x8 images, far fewer examples, so half the training set is phase 1 and both phases run
 # 10 epochs.
 DIGITS_VARIANT: dict[str, Any] = {"data": "digits", "hidden": 100, "activation": "softplus",
