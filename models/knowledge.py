@@ -204,13 +204,13 @@ class KnowledgeModel(mesa.Model):
         # class A digits train towards output 0 ([1, 0]), class B digits towards output 1 ([0, 1]).
         self.target_class = np.where(np.isin(labels, p.class_b), 1, 0).astype(np.int64)
 
-        phase1 = self._select(0, n1, p.class_a + p.class_b, "phase 1")
+        phase1 = self._select(0, n1, p.class_a + p.class_b)
         self._require(phase1, 0, n1, "phase 1")
         phase1 = np.tile(phase1, p.phase1_epochs)
         groups = np.where(np.arange(len(phase1)) >= int(p.tally_from * len(phase1)), self.target_class[phase1], -1)
         fork_examples = []
         for name, a, b in forks(p.class_a, p.class_b):
-            chosen = self._select(n1, n_train, a + b, f"fork {name}")
+            chosen = self._select(n1, n_train, a + b)
             self._require(chosen, n1, n_train, f"phase 2 (fork {name})", a, b)
             fork_examples.append((name, np.tile(chosen, p.phase2_epochs)))
         self.fork_names = [name for name, _ in fork_examples]
@@ -239,7 +239,8 @@ class KnowledgeModel(mesa.Model):
         )
         self.datacollector.collect(self)
 
-    def _select(self, lo: int, hi: int, digits: list[int], what: str) -> np.ndarray:
+    def _select(self, lo: int, hi: int, digits: list[int]) -> np.ndarray:
+        """Indices of the training examples in [lo, hi) whose label is one of `digits`, in data order."""
         return lo + np.flatnonzero(np.isin(self.data.train_labels[lo:hi], digits))
 
     def _require(self, chosen: np.ndarray, lo: int, hi: int, what: str, a: list[int] | None = None,
