@@ -39,6 +39,14 @@ cdef extern from *:
     static inline void mlp_update(Py_ssize_t n, double lr, double a, const double* restrict d, double* restrict w) {
         for (Py_ssize_t i = 0; i < n; i++) w[i] = w[i] - lr * (d[i] * a);
     }
+    static inline void mlp_update_accumulate(Py_ssize_t n, double lr, double a, const double* restrict d,
+                                             double* restrict w, double b, double* restrict z) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double updated = w[i] - lr * (d[i] * a);
+            w[i] = updated;
+            z[i] = z[i] + b * updated;
+        }
+    }
     static inline void mlp_tally(Py_ssize_t n, double lr, double a, const double* restrict d, double* restrict t) {
         for (Py_ssize_t i = 0; i < n; i++) t[i] = t[i] + fabs(lr * (d[i] * a));
     }
@@ -55,6 +63,8 @@ cdef extern from *:
     void mlp_update(Py_ssize_t n, double lr, double a, const double* d, double* w) noexcept nogil
     void mlp_update_tally(Py_ssize_t n, double lr, double a, const double* d, double* w, double* t) noexcept nogil
     void mlp_tally(Py_ssize_t n, double lr, double a, const double* d, double* t) noexcept nogil
+    void mlp_update_accumulate(Py_ssize_t n, double lr, double a, const double* d, double* w, double b,
+                               double* z) noexcept nogil
 
 cdef enum:
     TALLY_BLOCK = 32  # examples whose W1 tallies are added together, row by row (see flush_tallies)
@@ -309,8 +319,7 @@ def train_examples(
                 for i in range(H):
                     z1[i] = 0.0
                 for j in range(I):
-                    mlp_update(H, lr, x[j], &dz1[0], W1 + j * H)
-                    mlp_accumulate(H, x_next[j], W1 + j * H, &z1[0])
+                    mlp_update_accumulate(H, lr, x[j], &dz1[0], W1 + j * H, x_next[j], &z1[0])
                 for j in range(I):
                     x[j] = x_next[j]
             else:
