@@ -6,9 +6,9 @@ import json
 import platform
 from pathlib import Path
 
-from bench import causal, density, metaopt, scans, walkers
+from bench import causal, density, knowledge, metaopt, scans, walkers
 
-BENCHMARKS = [walkers, density, causal, metaopt, scans]
+BENCHMARKS = [walkers, density, causal, metaopt, knowledge, scans]
 
 
 def main() -> None:

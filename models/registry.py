@@ -59,8 +59,17 @@ def _intelligence() -> World:
                  "(seed 001 appendix B)", IntelligenceModel, IntelligenceParams, claims)
 
 
+def _knowledge() -> World:
+    from models.knowledge import KnowledgeModel, KnowledgeParams
+    from models.knowledge_claims import claims
+
+    return World("knowledge", "Knowledge localization: where does a change of data change the weights? (seed 000)",
+                 KnowledgeModel, KnowledgeParams, claims)
+
+
 _FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd, "density": _density, "causal": _causal,
-                                              "metaopt": _metaopt, "intelligence": _intelligence}
+                                              "metaopt": _metaopt, "intelligence": _intelligence,
+                                              "knowledge": _knowledge}
 registry: dict[str, World] = {name: make() for name, make in _FACTORIES.items()}
 
 

@@ -478,6 +478,7 @@ PAGES: dict[str, Callable[[Scenario], WorldPage] | str] = {
     "causal": causal_page,
     "metaopt": "optiscape.metaopt_page:metaopt_page",
     "intelligence": "optiscape.intelligence_page:intelligence_page",
+    "knowledge": "optiscape.knowledge_page:knowledge_page",
 }
 
 

@@ -41,6 +41,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenario = scenarios.load(args.file)
     if args.steps is not None:
         scenario = scenarios.Scenario(**{**scenario.__dict__, "steps": args.steps})
+    if args.data_dir is not None:
+        scenario = scenarios.with_data_dir(scenario, args.data_dir)
     print(f"{scenario.title}  [{scenario.model}, seed {scenario.seed}, {scenario.steps} steps]")
     result = run(scenario, Path(args.out) if args.out else None, progress=not args.quiet)
     width = max(len(k) for k in result.summary)
@@ -175,6 +177,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
               + (f"  {record['note']}" if record["verdict"] != "reproduced" and record.get("note") else ""),
               flush=True)
 
+    if args.data_dir is not None:  # the knowledge claims read MNIST from here (models.knowledge_claims)
+        os.environ["OPTISCAPE_MNIST_DIR"] = str(Path(args.data_dir).expanduser().resolve())
     print(f"measuring seed claims{' (quick)' if args.quick else ''} ...", flush=True)
     records = reproduce(out, quick=args.quick, only=args.only, on_done=show)
     failed = [r for r in records if "error" in r]
@@ -193,6 +197,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="run folder (default: runs/<scenario>-<time>)")
     r.add_argument("--steps", type=_whole_number("steps", 0), help="override the scenario's number of steps")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--data-dir", help="a directory holding the four MNIST IDX files (worlds that read data)")
     r.set_defaults(func=_cmd_run)
 
     sc = sub.add_parser("scan", help="run every point of a scenario's scan: grid; write one table")
@@ -217,6 +222,8 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="reports/latest", help="report folder (default: reports/latest)")
     rep.add_argument("--quick", action="store_true", help="fewer walkers: a faster, noisier report")
     rep.add_argument("--only", help="only claims whose id starts with this (e.g. 'sgd.')")
+    rep.add_argument("--data-dir", help="MNIST's four IDX files: the knowledge claims run on it (else on the 8x8 "
+                     "digits)")
     rep.set_defaults(func=_cmd_reproduce)
     return p
 

@@ -286,6 +286,7 @@ FIGURES: dict[str, Callable | str] = {
     "causal": causal_figures,
     "metaopt": "optiscape.metaopt_figures:metaopt_figures",
     "intelligence": "optiscape.intelligence_figures:intelligence_figures",
+    "knowledge": "optiscape.knowledge_figures:knowledge_figures",
 }
 
 

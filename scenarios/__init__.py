@@ -240,6 +240,18 @@ def parse(data: Any, path: Path | str = "<scenario>") -> Scenario:
     return Scenario(path, raw.model, raw.title, raw.description, raw.seed, params, raw.steps, scan, repeats, series)
 
 
+def with_data_dir(scenario: Scenario, data_dir: str | Path) -> Scenario:
+    """The scenario reading its data set from `data_dir` (`--data-dir`); a one-line error if its world reads none."""
+    if "data_dir" not in type(scenario.params).model_fields:
+        raise ScenarioError(scenario.path, "--data-dir", f"the {scenario.model!r} world reads no data set")
+    try:
+        params = type(scenario.params).resolve(scenario.params, data_dir=str(data_dir))
+    except ValidationError as exc:
+        key, message = _first_error(exc, ("params",), lambda loc: [])
+        raise ScenarioError(scenario.path, key, message) from None
+    return Scenario(**{**scenario.__dict__, "params": params})
+
+
 def load(path: Path | str) -> Scenario:
     """Read and validate a scenario file; a shipped scenario may be named by its stem ('sgd_pit_escape')."""
     path = Path(path)

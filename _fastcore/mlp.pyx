@@ -1,0 +1,330 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Per-example SGD for the small MLP of seed 000, "Knowledge Localization: Tentatively Positive Results on OCR".
+
+inputs -> n_hidden -> n_outputs, one example at a time, in the order given: forward, backward, the update
+theta -= learning_rate * grad, and the per-parameter tallies of |update| (the seed's a and b) in one pass.
+
+Parameter layout (one flat float64 vector per network, `models.knowledge.Layout` names the slices):
+    W1 (n_inputs, n_hidden)   input-major: the weights going out of input pixel j are row j, contiguous
+    b1 (n_hidden,)
+    W2 (n_hidden, n_outputs)
+    b2 (n_outputs,)
+z1 = x W1 + b1, h = f(z1), z2 = h W2 + b2, y = g(z2). Losses: "squared" L = 1/2 sum_k (y_k - t_k)^2;
+"cross_entropy" L = -log softmax(y)_t. t is one-hot (the seed's labels [1, 0] / [0, 1]).
+
+Memory traffic decides the speed at 784-100-2 (W1 and its two tallies are 1.9 MB): each example sweeps W1 once,
+updating a row and adding it at once into the next example's z1, and W1's tallies are added TALLY_BLOCK examples
+at a time, row by row. Neither changes a number: every element sees the same operations in the same order.
+
+Inputs arrive as uint8 pixel levels and a 256-entry table of their values (x = (level + 1) / 256 for MNIST),
+so the data set is held once, as bytes. The kernel draws nothing: examples run in the order given. The numpy
+reference is `agents.training_run.train_examples_numpy`; it sums the dot products in another order (BLAS), so
+the two agree to round-off (1e-12, tests/test_knowledge.py), not to the bit.
+"""
+from libc.math cimport exp, fabs, isfinite, log, log1p
+from libc.stdint cimport int8_t, int64_t, uint8_t
+
+import numpy as np
+
+from _fastcore.walkers import _check  # shape, dtype and contiguity, one message for every kernel
+
+# The three loops that run over a row of W1 (n_hidden long): in C with `restrict`, so that the compiler may
+# vectorise them (each element is its own sum: no reassociation, the same numbers as the scalar loop).
+cdef extern from *:
+    """
+    #include <math.h>
+    static inline void mlp_accumulate(Py_ssize_t n, double a, const double* restrict x, double* restrict y) {
+        for (Py_ssize_t i = 0; i < n; i++) y[i] = y[i] + a * x[i];
+    }
+    static inline void mlp_update(Py_ssize_t n, double lr, double a, const double* restrict d, double* restrict w) {
+        for (Py_ssize_t i = 0; i < n; i++) w[i] = w[i] - lr * (d[i] * a);
+    }
+    static inline void mlp_update_accumulate(Py_ssize_t n, double lr, double a, const double* restrict d,
+                                             double* restrict w, double b, double* restrict z) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double updated = w[i] - lr * (d[i] * a);
+            w[i] = updated;
+            z[i] = z[i] + b * updated;
+        }
+    }
+    static inline void mlp_tally(Py_ssize_t n, double lr, double a, const double* restrict d, double* restrict t) {
+        for (Py_ssize_t i = 0; i < n; i++) t[i] = t[i] + fabs(lr * (d[i] * a));
+    }
+    static inline void mlp_update_tally(Py_ssize_t n, double lr, double a, const double* restrict d,
+                                        double* restrict w, double* restrict t) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double step = lr * (d[i] * a);
+            w[i] = w[i] - step;
+            t[i] = t[i] + fabs(step);
+        }
+    }
+    """
+    void mlp_accumulate(Py_ssize_t n, double a, const double* x, double* y) noexcept nogil
+    void mlp_update(Py_ssize_t n, double lr, double a, const double* d, double* w) noexcept nogil
+    void mlp_update_tally(Py_ssize_t n, double lr, double a, const double* d, double* w, double* t) noexcept nogil
+    void mlp_tally(Py_ssize_t n, double lr, double a, const double* d, double* t) noexcept nogil
+    void mlp_update_accumulate(Py_ssize_t n, double lr, double a, const double* d, double* w, double b,
+                               double* z) noexcept nogil
+
+cdef enum:
+    TALLY_BLOCK = 32  # examples whose W1 tallies are added together, row by row (see flush_tallies)
+
+
+cdef void flush_tallies(Py_ssize_t count, Py_ssize_t I, Py_ssize_t H, double lr, const double* xs, const double* dzs,
+                        const int8_t* groups, double* ta, double* tb) noexcept nogil:
+    """Add |lr dz1_b x_b[j]| to row j of W1's tally for the `count` examples held, in their order.
+
+    Each tally element receives the same additions in the same order as if each example added its own at once;
+    only the loops are swapped, so that a tally row stays in cache while the block's examples add to it.
+    """
+    cdef Py_ssize_t j, b
+    for j in range(I):
+        for b in range(count):
+            mlp_tally(H, lr, xs[b * I + j], dzs + b * H, (ta if groups[b] == 0 else tb) + j * H)
+
+cdef enum:
+    SOFTPLUS = 0
+    SIGMOID = 1
+    RELU = 2
+    LINEAR = 3
+
+cdef enum:
+    SQUARED = 0
+    CROSS_ENTROPY = 1
+
+ACTIVATIONS = {"softplus": SOFTPLUS, "sigmoid": SIGMOID, "relu": RELU, "linear": LINEAR}
+LOSSES = {"squared": SQUARED, "cross_entropy": CROSS_ENTROPY}
+
+cdef enum:
+    OUTPUTS_CAP = 16
+
+MAX_OUTPUTS = OUTPUTS_CAP
+
+
+cdef inline double sigmoid(double z) noexcept nogil:
+    cdef double e
+    if z >= 0.0:
+        return 1.0 / (1.0 + exp(-z))
+    e = exp(z)
+    return e / (1.0 + e)
+
+
+cdef inline double activate(int kind, double z, double* slope) noexcept nogil:
+    """f(z), and f'(z) into slope."""
+    cdef double s
+    if kind == SOFTPLUS:  # log(1 + e^z) = max(z, 0) + log1p(e^-|z|); its derivative is the sigmoid
+        slope[0] = sigmoid(z)
+        return (z if z > 0.0 else 0.0) + log1p(exp(-fabs(z)))
+    if kind == SIGMOID:
+        s = sigmoid(z)
+        slope[0] = s * (1.0 - s)
+        return s
+    if kind == RELU:
+        slope[0] = 1.0 if z > 0.0 else 0.0
+        return z if z > 0.0 else 0.0
+    slope[0] = 1.0
+    return z
+
+
+def parameter_count(Py_ssize_t n_inputs, Py_ssize_t n_hidden, Py_ssize_t n_outputs):
+    """The length of a network's flat parameter vector."""
+    return n_inputs * n_hidden + n_hidden + n_hidden * n_outputs + n_outputs
+
+
+def train_examples(
+    theta, tally_a, tally_b, pixels, pixel_values, target_class, order, tally_group, double learning_rate,
+    Py_ssize_t n_hidden, int hidden_activation, int output_activation, int loss, losses, correct,
+):
+    """Train one network on the examples `order` (indices into `pixels`), one at a time; update `theta` in place.
+
+    theta: (P,) float64, see the layout above. tally_a, tally_b: (P,) float64; at position k, |update| of every
+    parameter is added to tally_a if tally_group[k] == 0, to tally_b if 1, to neither if -1.
+    pixels: (N, n_inputs) uint8; pixel_values: (256,) float64, x = pixel_values[pixel].
+    target_class: (N,) int64 in 0..n_outputs-1. order: (K,) int64; tally_group: (K,) int8.
+    losses: (K,) float64 out, the loss of each example before its update; correct: (K,) int8 out, whether the
+    prediction before the update (argmax y, first on ties) was the target.
+    Returns the first position k whose loss was not finite (training stops there), or -1.
+    """
+    _check("theta", theta, np.float64, 1)
+    _check("tally_a", tally_a, np.float64, 1)
+    _check("tally_b", tally_b, np.float64, 1)
+    _check("pixels", pixels, np.uint8, 2)
+    _check("pixel_values", pixel_values, np.float64, 1)
+    _check("target_class", target_class, np.int64, 1)
+    _check("order", order, np.int64, 1)
+    _check("tally_group", tally_group, np.int8, 1)
+    _check("losses", losses, np.float64, 1)
+    _check("correct", correct, np.int8, 1)
+    n_examples, n_inputs = pixels.shape
+    n_params = theta.shape[0]
+    n_outputs = (n_params - n_inputs * n_hidden - n_hidden) // (n_hidden + 1) if n_hidden >= 0 else -1
+    if n_hidden < 1 or n_outputs < 1 or parameter_count(n_inputs, n_hidden, n_outputs) != n_params:
+        raise ValueError(f"theta: expected n_inputs * n_hidden + n_hidden + n_hidden * n_outputs + n_outputs "
+                         f"parameters for {n_inputs} inputs and {n_hidden} hidden units, got {n_params}")
+    if n_outputs > MAX_OUTPUTS:
+        raise ValueError(f"theta: expected at most {MAX_OUTPUTS} outputs, got {n_outputs}")
+    if tally_a.shape[0] != n_params or tally_b.shape[0] != n_params:
+        raise ValueError(f"tally_a, tally_b: expected {n_params} entries (one per parameter)")
+    if pixel_values.shape[0] != 256:
+        raise ValueError(f"pixel_values: expected 256 entries (one per uint8 level), got {pixel_values.shape[0]}")
+    if target_class.shape[0] != n_examples:
+        raise ValueError(f"target_class: expected {n_examples} entries (one per example), got {target_class.shape[0]}")
+    cdef Py_ssize_t n_order = order.shape[0]
+    if tally_group.shape[0] != n_order or losses.shape[0] != n_order or correct.shape[0] != n_order:
+        raise ValueError(f"tally_group, losses, correct: expected {n_order} entries (one per position of order)")
+    if n_order and (order.min() < 0 or order.max() >= n_examples):
+        raise ValueError(f"order: expected example indices in 0..{n_examples - 1}")
+    if n_examples and (target_class.min() < 0 or target_class.max() >= n_outputs):
+        raise ValueError(f"target_class: expected classes in 0..{n_outputs - 1}")
+    if n_order and (tally_group.min() < -1 or tally_group.max() > 1):
+        raise ValueError("tally_group: expected -1 (no tally), 0 (tally_a) or 1 (tally_b)")
+    if hidden_activation not in (SOFTPLUS, SIGMOID, RELU, LINEAR) or output_activation not in (
+            SOFTPLUS, SIGMOID, RELU, LINEAR):
+        raise ValueError(f"activations: expected one of {ACTIVATIONS}")
+    if loss not in (SQUARED, CROSS_ENTROPY):
+        raise ValueError(f"loss: expected one of {LOSSES}")
+
+    cdef double[::1] th = theta
+    cdef double[::1] ta = tally_a
+    cdef double[::1] tb = tally_b
+    cdef const uint8_t[:, ::1] px = pixels
+    cdef const double[::1] pv = pixel_values
+    cdef const int64_t[::1] tc = target_class
+    cdef const int64_t[::1] ord_ = order
+    cdef const int8_t[::1] grp = tally_group
+    cdef double[::1] out_loss = losses
+    cdef int8_t[::1] out_correct = correct
+    cdef double[::1] x = np.empty(n_inputs)
+    cdef double[::1] x_next = np.empty(n_inputs)
+    cdef double[::1] block_x = np.empty(TALLY_BLOCK * n_inputs)
+    cdef double[::1] block_dz = np.empty(TALLY_BLOCK * n_hidden)
+    cdef int8_t[::1] block_group = np.empty(TALLY_BLOCK, dtype=np.int8)
+    cdef Py_ssize_t held = 0
+    cdef double[::1] z1 = np.empty(n_hidden)
+    cdef double[::1] h = np.empty(n_hidden)
+    cdef double[::1] fp1 = np.empty(n_hidden)
+    cdef double[::1] dz1 = np.empty(n_hidden)
+    cdef double z2[OUTPUTS_CAP]
+    cdef double y[OUTPUTS_CAP]
+    cdef double gp[OUTPUTS_CAP]
+    cdef double dz2[OUTPUTS_CAP]
+    cdef Py_ssize_t H = n_hidden, I = pixels.shape[1], O = n_outputs
+    cdef Py_ssize_t off_b1 = I * H, off_w2 = I * H + H, off_b2 = I * H + H + H * O
+    cdef double* W1 = &th[0]
+    cdef double* b1 = W1 + off_b1
+    cdef double* W2 = W1 + off_w2
+    cdef double* b2 = W1 + off_b2
+    cdef double* tally
+    cdef const uint8_t* prow
+    cdef Py_ssize_t k, e, i, j, o, best, target
+    cdef double lr = learning_rate, acc, value, step, top, total, ell
+    cdef int g
+    cdef Py_ssize_t bad = -1
+
+    with nogil:
+        # z1 = x W1 (without b1) of the first example; every later example's is summed while the previous
+        # example's update sweeps W1 (one pass over W1 per example, not two). Either way z1[i] adds
+        # x_j W1[j, i] for j = 0, 1, ... in order, with W1 as updated by the examples before.
+        if n_order > 0:
+            prow = &px[ord_[0], 0]
+            for j in range(I):
+                x[j] = pv[prow[j]]
+            for i in range(H):
+                z1[i] = 0.0
+            for j in range(I):
+                mlp_accumulate(H, x[j], W1 + j * H, &z1[0])
+        for k in range(n_order):
+            e = ord_[k]
+            target = tc[e]
+            for i in range(H):
+                z1[i] = z1[i] + b1[i]
+                h[i] = activate(hidden_activation, z1[i], &fp1[i])
+            for o in range(O):
+                acc = 0.0
+                for i in range(H):
+                    acc = acc + h[i] * W2[i * O + o]
+                z2[o] = acc + b2[o]
+                y[o] = activate(output_activation, z2[o], &gp[o])
+            best = 0
+            for o in range(1, O):
+                if y[o] > y[best]:
+                    best = o
+            out_correct[k] = 1 if best == target else 0
+            # loss and dL/dy (into dz2), then dz2 = dL/dy * g'(z2)
+            if loss == SQUARED:
+                ell = 0.0
+                for o in range(O):
+                    value = y[o] - (1.0 if o == target else 0.0)
+                    ell = ell + value * value
+                    dz2[o] = value
+                ell = 0.5 * ell
+            else:
+                top = y[0]
+                for o in range(1, O):
+                    if y[o] > top:
+                        top = y[o]
+                total = 0.0
+                for o in range(O):
+                    dz2[o] = exp(y[o] - top)
+                    total = total + dz2[o]
+                ell = log(total) - (y[target] - top)
+                for o in range(O):
+                    dz2[o] = dz2[o] / total - (1.0 if o == target else 0.0)
+            out_loss[k] = ell
+            if not isfinite(ell):
+                bad = k
+                break
+            for o in range(O):
+                dz2[o] = dz2[o] * gp[o]
+            # backward into the hidden layer, with W2 before its update
+            for i in range(H):
+                acc = 0.0
+                for o in range(O):
+                    acc = acc + W2[i * O + o] * dz2[o]
+                dz1[i] = acc * fp1[i]
+            # update and tally |update|, layer by layer
+            g = grp[k]
+            tally = &ta[0] if g == 0 else &tb[0]
+            for i in range(H):
+                for o in range(O):
+                    step = lr * (dz2[o] * h[i])
+                    W2[i * O + o] = W2[i * O + o] - step
+                    if g >= 0:
+                        tally[off_w2 + i * O + o] = tally[off_w2 + i * O + o] + fabs(step)
+            for o in range(O):
+                step = lr * dz2[o]
+                b2[o] = b2[o] - step
+                if g >= 0:
+                    tally[off_b2 + o] = tally[off_b2 + o] + fabs(step)
+            # b1 as a row whose input is 1 (lr * (dz1 * 1.0) is lr * dz1 exactly), then W1 row by row, each
+            # updated row added into the next example's z1
+            if g >= 0:
+                mlp_update_tally(H, lr, 1.0, &dz1[0], b1, tally + off_b1)
+            else:
+                mlp_update(H, lr, 1.0, &dz1[0], b1)
+            if g >= 0:  # W1's tallies wait in a block (flush_tallies)
+                for j in range(I):
+                    block_x[held * I + j] = x[j]
+                for i in range(H):
+                    block_dz[held * H + i] = dz1[i]
+                block_group[held] = g
+                held = held + 1
+                if held == TALLY_BLOCK:
+                    flush_tallies(held, I, H, lr, &block_x[0], &block_dz[0], &block_group[0], &ta[0], &tb[0])
+                    held = 0
+            if k + 1 < n_order:
+                prow = &px[ord_[k + 1], 0]
+                for j in range(I):
+                    x_next[j] = pv[prow[j]]
+                for i in range(H):
+                    z1[i] = 0.0
+                for j in range(I):
+                    mlp_update_accumulate(H, lr, x[j], &dz1[0], W1 + j * H, x_next[j], &z1[0])
+                for j in range(I):
+                    x[j] = x_next[j]
+            else:
+                for j in range(I):
+                    mlp_update(H, lr, x[j], &dz1[0], W1 + j * H)
+        if held > 0:
+            flush_tallies(held, I, H, lr, &block_x[0], &block_dz[0], &block_group[0], &ta[0], &tb[0])
+    return bad

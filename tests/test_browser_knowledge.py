@@ -1,0 +1,62 @@
+"""The knowledge world's page in a headless Chromium: Step trains, the loss plot grows, r-q and the heatmap appear."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.test_browser import (  # noqa: F401 (serve is a fixture)
+    _open_page,
+    _plot_area,
+    _wait_for_plot,
+    _wait_until_ready,
+    needs_chromium,
+    serve,
+)
+
+pytestmark = pytest.mark.browser
+
+# The digits variant, small: 20 hidden units, 2 epochs; at 1000 examples a Step, every run has finished by step 3.
+SCENARIO = """\
+model: knowledge
+title: Knowledge on the 8x8 digits, small
+seed: 3
+steps: 10
+params:
+  hidden: 20
+  learning_rate: 0.01
+  phase1_examples: 700
+  phase1_epochs: 2
+  phase2_epochs: 2
+  seeds: 2
+  examples_per_step: 1000
+"""
+
+
+@needs_chromium
+def test_step_trains_and_the_scatter_and_heatmap_appear(serve: Callable[[str | Path], str],  # noqa: F811
+                                                         tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    path = tmp_path / "knowledge_small.yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    with _open_page(serve(path)) as (page, record):
+        step_button = _wait_until_ready(page, "Knowledge on the 8x8 digits, small", 3)
+        expect(page.get_by_text("learning rate")).to_be_visible()
+        before = [_plot_area(page, k) for k in range(3)]
+        for _ in range(3):
+            step_button.click()
+        expect(page.get_by_text("Time: 3.0")).to_be_visible(timeout=30_000)
+        after = [_wait_for_plot(page, k, lambda pixels, k=k: not np.array_equal(pixels, before[k])) for k in range(3)]
+        page.screenshot(path=tmp_path / "knowledge_page.png")
+
+    for k, name in enumerate(("progress", "scatter", "heatmap")):
+        assert not np.array_equal(after[k], before[k]), f"the {name} plot did not change after three Steps"
+    # the scatter now has blue points (the same network) where it had none
+    blue = lambda pixels: np.sum((pixels[..., 2] > 0.6) & (pixels[..., 0] < 0.35))  # noqa: E731
+    assert blue(after[1]) > 50 * max(1, blue(before[1]))
+    assert record.console_errors == []
+    assert record.outside_requests == []
