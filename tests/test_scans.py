@@ -250,3 +250,15 @@ def test_the_cli_runs_a_scan_on_a_dask_scheduler(dask_scheduler, tmp_path):
     assert process.returncode == 0, stderr
     assert f"6 of 6 points (6 run now, 0 already in the folder) on dask {dask_scheduler}" in stdout
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / TABLE), run_scan(path, processes=1).table)
+
+
+@pytest.mark.slow
+def test_knowledge_training_runs_spread_over_processes_and_dask_with_one_table(dask_scheduler, tmp_path):
+    """Issue 8's training runs (seeds and forks are agents of one model; a scan point is one model)."""
+    document = yaml.safe_load(scenarios.load("knowledge_digits").path.read_text(encoding="utf-8"))
+    document["scan"] = {"activation": ["softplus", "relu"], "learning_rate": [0.01, 0.03]}
+    scenario = scenarios.parse(document, tmp_path / "knowledge_digits.yaml")
+    serial = run_scan(scenario, processes=1).table
+    assert (serial["status"] == "ok").all() and serial["r_squared.weights"].notna().all()
+    pd.testing.assert_frame_equal(serial, run_scan(scenario, processes=2).table)
+    pd.testing.assert_frame_equal(serial, run_scan(scenario, scheduler=dask_scheduler).table)
