@@ -6,8 +6,9 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 # No -ffast-math, and no contraction into fused multiply-adds: kernels must equal the
-# pure-Python references to the last bit.
-COMPILE_ARGS = ["-O3", "-ffp-contract=off"]
+# pure-Python references to the last bit. OpenMP for kernels that split a batch over threads (prange).
+COMPILE_ARGS = ["-O3", "-ffp-contract=off", "-fopenmp"]
+LINK_ARGS = ["-fopenmp"]
 
 # Every _fastcore/*.pyx is a kernel module: adding one needs no change here.
 KERNELS = sorted(path.stem for path in Path(__file__).parent.glob("_fastcore/*.pyx"))
@@ -18,6 +19,7 @@ extensions = [
         [f"_fastcore/{name}.pyx"],
         include_dirs=[numpy.get_include()],
         extra_compile_args=COMPILE_ARGS,
+        extra_link_args=LINK_ARGS,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
     for name in KERNELS
