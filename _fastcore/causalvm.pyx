@@ -18,10 +18,12 @@ given twice, body[p] reading bank p and writing bank 1 - p, and runs once per st
 Opcodes below 26 are `_fastcore.exprvm`'s, with the same derivatives at kinks (the branch W takes);
 COPY, CLAMP_TANGENT and CLAMP_VALUE move values between slots and apply A (the clamp) at time t.
 
-Faults. After every instruction each lane adds value + X tangent + Y tangent into an accumulator; a
-non-finite accumulator at the end of a step means some instruction produced a non-finite number or
-divided by zero (x / 0 is never finite) in that step, or a finite sum overflowed (harmless: the caller
-re-checks that step). The kernel reports the first such step; the caller re-runs it with the
+Faults. After every instruction flagged CHECKED each lane adds value + X tangent + Y tangent into an
+accumulator; a non-finite accumulator at the end of a step means some instruction produced a non-finite
+number or divided by zero (x / 0 is never finite) in that step, or a finite sum overflowed (harmless: the
+caller re-checks that step). The compiler flags every node's result and every result read by an
+instruction that can turn a non-finite input into finite outputs (all but + - * neg, copy and division
+by a power of two, which keep some output non-finite), so no non-finite number goes unseen. The kernel reports the first such step; the caller re-runs it with the
 node-by-node VM, which names the node and the fault.
 """
 from cython.parallel cimport prange, threadid
@@ -68,9 +70,11 @@ cdef enum:
     UNIFORM_A = 256        # added to an opcode: operand a (b: 512, c: 1024) is a uniform slot
     UNIFORM_B = 512
     UNIFORM_C = 1024
+    CHECKED = 2048         # added to an opcode: add the result into the fault sum (else a later check sees it)
 
 COPY, CLAMP_TANGENT, CLAMP_VALUE, DIV_POW2 = OP_COPY, OP_CLAMP_TANGENT, OP_CLAMP_VALUE, OP_DIV_POW2
 UNIFORM = (UNIFORM_A, UNIFORM_B, UNIFORM_C)
+CHECK = CHECKED
 LANES = TILE
 
 
@@ -253,14 +257,15 @@ cdef inline void value(int op, double* v, const double* va, const double* vb, co
 cdef inline void execute(const int32_t* code, Py_ssize_t n, double* buf, double* acc, double t) noexcept nogil:
     """Run n instructions on one tile; add every result's three channels into acc (the fault detector)."""
     cdef Py_ssize_t i, l
-    cdef int op, uniform
+    cdef int op, uniform, check
     cdef double* dst
     cdef double* a
     cdef double* b
     cdef double* c
     for i in range(n):
         op = code[5 * i] & 255
-        uniform = code[5 * i] >> 8
+        uniform = (code[5 * i] >> 8) & 7
+        check = code[5 * i] & CHECKED
         dst = buf + <Py_ssize_t>code[5 * i + 1] * 3 * TILE
         a = buf + <Py_ssize_t>code[5 * i + 2] * 3 * TILE
         if op == OP_CLAMP_TANGENT:
@@ -277,9 +282,9 @@ cdef inline void execute(const int32_t* code, Py_ssize_t n, double* buf, double*
             continue
         b = buf + <Py_ssize_t>code[5 * i + 3] * 3 * TILE
         c = buf + <Py_ssize_t>code[5 * i + 4] * 3 * TILE
-        if uniform and fused_uniform(op, uniform, dst, a, b, c, acc):
+        if uniform and fused_uniform(op, uniform, dst, a, b, c, acc, check):
             continue
-        if fused(op, dst, a, b, c, acc):
+        if fused(op, dst, a, b, c, acc, check):
             continue
         value(op, dst, a, b, c)
         tangent(op, dst + TILE, dst, a, a + TILE, b, b + TILE, c, c + TILE)
@@ -289,7 +294,7 @@ cdef inline void execute(const int32_t* code, Py_ssize_t n, double* buf, double*
 
 
 cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, const double* b,
-                               const double* c, double* acc) noexcept nogil:
+                               const double* c, double* acc, int check) noexcept nogil:
     """`fused` for an operand that is a uniform (flag bit 1: a, 2: b, 4: c): one number for every lane,
     tangents zero, written as literal zeros so that the arithmetic is exactly `fused`'s. False if not covered."""
     cdef Py_ssize_t l
@@ -303,7 +308,8 @@ cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, 
             d[l] = r
             d[TILE + l] = x
             d[2 * TILE + l] = y
-            acc[l] = acc[l] + (r + x + y)
+            if check:
+                acc[l] = acc[l] + (r + x + y)
     elif op == OP_ADD and uniform == 2:
         k = b[0]
         for l in range(TILE):
@@ -313,7 +319,8 @@ cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, 
             d[l] = r
             d[TILE + l] = x
             d[2 * TILE + l] = y
-            acc[l] = acc[l] + (r + x + y)
+            if check:
+                acc[l] = acc[l] + (r + x + y)
     elif op == OP_MUL and uniform == 1:
         k = a[0]
         for l in range(TILE):
@@ -324,7 +331,8 @@ cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, 
             d[l] = r
             d[TILE + l] = x
             d[2 * TILE + l] = y
-            acc[l] = acc[l] + (r + x + y)
+            if check:
+                acc[l] = acc[l] + (r + x + y)
     elif op == OP_MUL and uniform == 2:
         k = b[0]
         for l in range(TILE):
@@ -335,7 +343,8 @@ cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, 
             d[l] = r
             d[TILE + l] = x
             d[2 * TILE + l] = y
-            acc[l] = acc[l] + (r + x + y)
+            if check:
+                acc[l] = acc[l] + (r + x + y)
     elif op == OP_DIV_POW2 and uniform == 2:
         k = b[0]
         hi = c[0]
@@ -348,7 +357,8 @@ cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, 
             d[l] = r
             d[TILE + l] = x
             d[2 * TILE + l] = y
-            acc[l] = acc[l] + (r + x + y)
+            if check:
+                acc[l] = acc[l] + (r + x + y)
     elif op == OP_CLIP and uniform == 6:  # a selection: its results are checked inputs, no fault sum
         lo = b[0]
         hi = c[0]
@@ -365,7 +375,7 @@ cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, 
 
 
 cdef inline bint fused(int op, double* d, const double* a, const double* b, const double* c,
-                       double* acc) noexcept nogil:
+                       double* acc, int check) noexcept nogil:
     """The common instructions as one loop over the lanes (value, both tangents, the fault sum); False for
     the others. Same formulas as `value` and `tangent`; b's tangents are read even where they are zero."""
     cdef Py_ssize_t l
@@ -378,7 +388,8 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
             d[l] = r
             d[TILE + l] = x
             d[2 * TILE + l] = y
-            acc[l] = acc[l] + (r + x + y)
+            if check:
+                acc[l] = acc[l] + (r + x + y)
     elif op == OP_SUB:
         for l in range(TILE):
             r = a[l] - b[l]
@@ -387,7 +398,8 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
             d[l] = r
             d[TILE + l] = x
             d[2 * TILE + l] = y
-            acc[l] = acc[l] + (r + x + y)
+            if check:
+                acc[l] = acc[l] + (r + x + y)
     elif op == OP_MUL:
         for l in range(TILE):
             p = a[l]
@@ -398,7 +410,8 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
             d[l] = r
             d[TILE + l] = x
             d[2 * TILE + l] = y
-            acc[l] = acc[l] + (r + x + y)
+            if check:
+                acc[l] = acc[l] + (r + x + y)
     elif op == OP_DIV:
         for l in range(TILE):
             p = a[l]
@@ -409,7 +422,8 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
             d[l] = r
             d[TILE + l] = x
             d[2 * TILE + l] = y
-            acc[l] = acc[l] + (r + x + y)
+            if check:
+                acc[l] = acc[l] + (r + x + y)
     elif op == OP_DIV_POW2:  # q = ±2^k: p / q == p * (1/q) and z / (q*q) == z * (1/(q*q)), exactly
         for l in range(TILE):
             p = a[l]
@@ -422,7 +436,8 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
             d[l] = r
             d[TILE + l] = x
             d[2 * TILE + l] = y
-            acc[l] = acc[l] + (r + x + y)
+            if check:
+                acc[l] = acc[l] + (r + x + y)
     elif op == OP_NEG:
         for l in range(TILE):
             r = -a[l]
@@ -431,7 +446,8 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
             d[l] = r
             d[TILE + l] = x
             d[2 * TILE + l] = y
-            acc[l] = acc[l] + (r + x + y)
+            if check:
+                acc[l] = acc[l] + (r + x + y)
     elif op == OP_CLIP:  # clip(a, lo = b, hi = c): ties stay inside
         for l in range(TILE):
             p = a[l]
@@ -443,7 +459,8 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
             d[l] = r
             d[TILE + l] = x
             d[2 * TILE + l] = y
-            acc[l] = acc[l] + (r + x + y)
+            if check:
+                acc[l] = acc[l] + (r + x + y)
     elif op == OP_COPY:
         for l in range(TILE):
             r = a[l]
@@ -452,7 +469,8 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
             d[l] = r
             d[TILE + l] = x
             d[2 * TILE + l] = y
-            acc[l] = acc[l] + (r + x + y)
+            if check:
+                acc[l] = acc[l] + (r + x + y)
     else:
         return False
     return True
@@ -537,7 +555,7 @@ def check_system(prologue, body, Py_ssize_t n_slots, Py_ssize_t n_state, uniform
         if len(code) == 0:
             continue
         ops = code[:, 0] & 255
-        if np.any(code[:, 0] >> 8 > 7):
+        if np.any(code[:, 0] >> 8 > 15):
             raise ValueError(f"{name}: unknown uniform flags")
         if ops.min() < 0 or ops.max() >= N_OPS:
             raise ValueError(f"{name}: unknown opcode")

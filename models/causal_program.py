@@ -26,6 +26,9 @@ from models.expressions import Program
 
 _UNARY = {vm.NEG, vm.ABS, vm.EXP, vm.LOG, vm.SIN, vm.COS, vm.TANH, vm.SQRT, vm.SIGN}
 _TERNARY = {vm.CLIP, vm.WHERE}
+# A non-finite input of these gives some non-finite output (value or tangent): their results need no fault check
+# unless read by another kind of instruction or a node's result (`_fastcore.causalvm`, "Faults").
+_KEEPS_NON_FINITE = {vm.ADD, vm.SUB, vm.MUL, vm.NEG, causalvm.COPY, causalvm.DIV_POW2}
 LANES = causalvm.LANES  # conditions per tile
 
 
@@ -100,6 +103,7 @@ class _Builder:
     def node(self, program: Program, resolve: Mapping[str, int], dst: int, body: list) -> None:
         """Emit `program` so that its value lands in slot dst; resolve maps each input name to a slot."""
         stack: list[int] = []
+        producer: dict[int, int] = {}  # temporary slot -> index in body of the instruction that wrote it
         for op, arg in program.code.tolist():
             if op == vm.CONST:
                 stack.append(self.constant(program.constants[arg]))
@@ -117,27 +121,36 @@ class _Builder:
                     self.n_slots += 1
                     self.folded[key] = self.n_slots - 1
                     self.uniform.add(self.n_slots - 1)
-                    self.prologue.append((op, self.n_slots - 1, a, b, c))
+                    self.prologue.append((op | causalvm.CHECK, self.n_slots - 1, a, b, c))
                 stack.append(self.folded[key])
                 continue
             result = self.temporary()
             flags = sum(flag for flag, s in zip(causalvm.UNIFORM, operands, strict=False) if s in self.uniform)
             if op == vm.DIV and b in self.reciprocals:  # x / 2^k: the same number by a multiplication
                 op, c = causalvm.DIV_POW2, self.reciprocals[b]
+            if op not in _KEEPS_NON_FINITE:
+                for slot in operands:
+                    if slot in producer:
+                        body[producer[slot]] = _checked(body[producer[slot]])
+            producer[result] = len(body)
             body.append((op + flags, result, a, b, c))
             for slot in set(operands):
                 self.release(slot)
             stack.append(result)
         (top,) = stack
         if body and body[-1][1] == top and top not in self.uniform and top != dst and self._is_temporary(top):
-            body[-1] = (body[-1][0], dst, *body[-1][2:])
-            self.release(top)
+            body[-1] = _checked((body[-1][0], dst, *body[-1][2:]))
         else:
-            body.append((causalvm.COPY, dst, top, top, top))
-            self.release(top)
+            body.append((causalvm.COPY + causalvm.CHECK, dst, top, top, top))
+        self.release(top)
 
     def _is_temporary(self, slot: int) -> bool:
         return slot >= self.time_slot + 1 + len(self.uniforms) and slot not in self.uniform
+
+
+def _checked(instruction: tuple[int, ...]) -> tuple[int, ...]:
+    """The instruction with its result added into the fault sum."""
+    return (instruction[0] | causalvm.CHECK, *instruction[1:])
 
 
 def _power_of_two(value: float) -> bool:
