@@ -5,9 +5,12 @@ d = 25, δt = 0.02, p = θ = 1, T_0 = 0, and R_0 = s0 swept over [5, 45]. Comp(A
 is computed exactly, by forward-mode tangents along W: X has τ_R0 = 1; Y has τ = 0 on every T node. One
 condition-step is one initial condition advanced by one time step, W and both tangents.
 
-1. "vm": `CausalModel` over all CONDITIONS at once (the expression VM, one call per node, per world, per step).
-   Only the STEPS model steps are timed (each includes Mesa's DataCollector, as every model step does); the
-   model's construction (~10 ms) is printed but not timed.
+1. "vm": `CausalModel.advance(STEPS)` over all CONDITIONS at once: the whole-system kernel
+   (`_fastcore.causalvm`, the world compiled by `models.causal_program`) runs every node, W and both tangents,
+   all STEPS steps in one call, in tiles of conditions on `CausalModel.threads` OpenMP threads; the model then
+   records its DataCollector rows for every step. Timed from the call to the landscape (Comp of R over the sweep);
+   the model's construction (compiling the world, ~10 ms) is printed but not timed. "vm, 1 thread": the same on
+   one thread. (θ = 1 is a power of two, so the compiled T / θ multiplies by 1/θ: the same number, exactly.)
 2. "numpy": the same recursion written by hand as numpy array operations over all CONDITIONS, values, X and Y
    tangents, with clip's derivative following the branch W takes (dx inside [lo, hi], ties inside; 0 outside).
 3. "pure python": node by node over `model.graph` in topological order, one initial condition at a time, in
@@ -52,10 +55,15 @@ def _vm_model() -> CausalModel:
     return CausalModel(**SPEC)
 
 
+def _vm_model_one_thread() -> CausalModel:
+    model = CausalModel(**SPEC)
+    model.threads = 1
+    return model
+
+
 def _vm_steps(model: CausalModel) -> np.ndarray:
-    """STEPS model steps; Comp of R over the whole sweep at the end."""
-    for _ in range(STEPS):
-        model.step()
+    """STEPS model steps in one call; Comp of R over the whole sweep at the end."""
+    model.advance(STEPS)
     return model.exact("R").comp
 
 
@@ -129,22 +137,28 @@ def run() -> list[dict]:
     s0 = np.asarray(model.params.sweep_values())
     subset = np.linspace(0, CONDITIONS - 1, SUBSET).round().astype(int)
 
-    vm_seconds, vm = _best_seconds(_vm_model, _vm_steps, repeats=3)
+    vm_seconds, vm = _best_seconds(_vm_model, _vm_steps, repeats=5)
+    single_seconds, by_single = _best_seconds(_vm_model_one_thread, _vm_steps, repeats=5)
     numpy_seconds, by_numpy = _best_seconds(lambda: s0, lambda s: numpy_comp(s, STEPS), repeats=5)
     python_seconds, by_python = _best_seconds(
         lambda: model, lambda m: np.array([python_comp(m, float(s0[i]), STEPS) for i in subset]), repeats=2)
 
+    if not np.array_equal(by_single, vm):
+        raise RuntimeError("vm: one thread and several give different numbers")
     _check("numpy against the VM", by_numpy, vm)
     _check("pure python against the VM", by_python, vm[subset])
     _check("pure python against numpy", by_python, by_numpy[subset])
     print(f"  bounded thermostat, {CONDITIONS} conditions x {STEPS} steps (pure python: {SUBSET} of them); "
           f"Comp at step {STEPS} in [{vm.min():.4g}, {vm.max():.4g}], the three agree to {RTOL:g}:\n"
-          f"    vm {vm_seconds:.3f} s (+ {build_seconds * 1e3:.1f} ms construction, untimed), numpy "
+          f"    vm {vm_seconds * 1e3:.1f} ms on {model.threads} threads, {single_seconds * 1e3:.1f} ms on one "
+          f"(+ {build_seconds * 1e3:.1f} ms construction, untimed), numpy "
           f"{numpy_seconds * 1e3:.1f} ms, pure python {python_seconds:.3f} s", flush=True)
 
-    rates = {"vm": CONDITIONS * STEPS / vm_seconds, "numpy": CONDITIONS * STEPS / numpy_seconds,
+    rates = {"vm": CONDITIONS * STEPS / vm_seconds, "vm, 1 thread": CONDITIONS * STEPS / single_seconds,
+             "numpy": CONDITIONS * STEPS / numpy_seconds,
              "pure python": SUBSET * STEPS / python_seconds}
     return [{"benchmark": NAME, "variant": v, "rate": r, "unit": UNIT} for v, r in rates.items()]
 
 
-RATIOS = [(NAME, "vm", "numpy", 3.0), (NAME, "vm", "pure python", 200.0)]
+RATIOS = [(NAME, "vm", "numpy", 3.0), (NAME, "vm", "pure python", 200.0), (NAME, "vm, 1 thread", "numpy", 3.0),
+          (NAME, "vm, 1 thread", "pure python", 200.0)]

@@ -12,11 +12,16 @@ Comp(A; n, m) = lim δ->0 (x_m - w_m)/(y_m - w_m), computed exactly by forward-m
 W (τ_n = 1; in Y, τ = 0 on A): Comp = τ^X_m / τ^Y_m. Op = -ln|Comp| in nats, with a sign flag for
 Comp < 0 (the seed's "complex Op"). Both tangents zero: undefined (nan). Only Y's zero: Op = -inf.
 A finite δ is offered too, to show where it breaks.
+
+Stepping: the whole world is one register program (`models.causal_program`) that `_fastcore.causalvm`
+runs over the batch, every node and both tangents in one pass, for one step (`step`) or many in one call
+(`advance`). The node-by-node expression VM (`step_by_node`) is kept: it is what names a fault's node.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -27,6 +32,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from agents.causal_node import CausalNode
+from models.causal_program import SystemProgram, compile_system
 from models.expressions import ExpressionError, Program, compile_expression
 from models.params import FieldError, Finite, Grid, Params, PositiveFinite, Strict
 
@@ -153,11 +159,12 @@ def measure(tx: np.ndarray, ty: np.ndarray) -> Measure:
 class CausalModel(mesa.Model):
     """W, X and Y unrolled in time, one step per model step; Comp and Op of every target after each step.
 
-    The batch (a sweep of one initial value, or a single run) is evaluated at once by the
-    expression VM, on values and on the X and Y tangents.
+    The batch (a sweep of one initial value, or a single run) is evaluated at once by the whole-system
+    kernel, on values and on the X and Y tangents; `advance(steps)` runs many steps in one call.
     """
 
     Params = CausalParams
+    threads = os.cpu_count() or 1  # OpenMP threads for the kernel; every number is the same for any count
 
     def __init__(self, params: CausalParams | dict | None = None, *, rng: Any = None, scenario: Any = None,
                  **overrides: Any) -> None:
@@ -171,6 +178,9 @@ class CausalModel(mesa.Model):
         self.programs: dict[str, Program] = {
             name: compile_expression(var.update, self.input_names) for name, var in p.variables.items()
         }
+        self.system: SystemProgram = compile_system(
+            self.programs, self.order, {name: var.same_time for name, var in p.variables.items()}, p.parameters,
+            p.clamp, p.clamp_until, finite=p.delta is not None)
         self.nodes = {name: CausalNode(self, name) for name in self.order}
         self.w = p.initial_values()
         self.batch = len(next(iter(self.w.values())))
@@ -219,7 +229,93 @@ class CausalModel(mesa.Model):
 
     def step(self) -> None:
         """Advance W, the X and Y tangents (and the finite-δ worlds) by one time step."""
-        t = self.steps
+        self._advance_states(1, self.steps - 1)  # Mesa has counted this step already: it is at t = self.steps
+
+    def advance(self, steps: int) -> None:
+        """`steps` model steps in one kernel call: the states and DataCollector rows of calling step() that often.
+
+        Mesa's clock (steps, time) moves once, by pausing and resuming the default schedule, not through
+        one scheduled event per step. On a fault, the clock stops at the faulty step, as step() leaves it.
+        """
+        if not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps: expected a whole number >= 0, got {steps!r}")
+        schedule = self._default_schedule
+        start, started_at = self.steps, self.time
+        schedule.pause()
+        self._state_time = start
+        failed = False
+        try:
+            self._advance_states(steps, start)
+        except CausalError:
+            failed = True
+            raise
+        finally:
+            reached = self._state_time + failed
+            self.steps, self.time = reached, started_at + (reached - start)
+            schedule.resume()
+
+    def _advance_states(self, steps: int, t0: int) -> None:
+        """States from time t0 to t0 + steps by the kernel; a step it flags is redone node by node."""
+        done = 0
+        while done < steps:
+            state = self._packed()
+            fault, record = self.system.run(state, t0 + done, steps - done, self.threads)
+            if fault != 0:  # no fault, or one later: the steps before it stand (the check is the same on a re-run)
+                if fault > 0:
+                    state = self._packed()
+                    fault, record = self.system.run(state, t0 + done, fault, self.threads)
+                    assert fault < 0, "the kernel's fault check differs between runs"
+                self._unpack(state)
+                self._collect(record, t0 + done)
+                done += len(record)
+                self._state_time = t0 + done
+                continue
+            self.step_by_node(t0 + done + 1)  # raises CausalError naming node and fault (or a sum overflowed: no fault)
+            done += 1
+            self._state_time = t0 + done
+
+    def _packed(self) -> np.ndarray:
+        """The state as the kernel takes it: (world x variable, value / X tangent / Y tangent, batch)."""
+        system = self.system
+        state = np.zeros((system.n_state, 3, self.batch))
+        for name in system.names:
+            row = system.row("w", name)
+            state[row, 0], state[row, 1], state[row, 2] = self.w[name], self.tx[name], self.ty[name]
+            if self.finite is not None:
+                for world in ("x", "y"):
+                    state[system.row(world, name), 0] = self.finite[world][name]
+        return state
+
+    def _unpack(self, state: np.ndarray) -> None:
+        system = self.system
+        self.w = {name: state[system.row("w", name), 0] for name in system.names}
+        self.tx = {name: state[system.row("w", name), 1] for name in system.names}
+        self.ty = {name: state[system.row("w", name), 2] for name in system.names}
+        if self.finite is not None:
+            self.finite = {world: {name: state[system.row(world, name), 0] for name in system.names}
+                           for world in ("x", "y")}
+
+    def _collect(self, record: np.ndarray, t0: int) -> None:
+        """The DataCollector rows of the steps in record (steps, state row, channel): what the reporters give."""
+        system, columns = self.system, {}
+        for m in self.params.targets:
+            row = record[:, system.row("w", m)]
+            w, tx, ty = row[:, 0].tolist(), row[:, 1].tolist(), row[:, 2].tolist()
+            comp = [_ratio(a, b) for a, b in zip(tx, ty, strict=True)]
+            columns.update({f"w_{m}": w, f"tx_{m}": tx, f"ty_{m}": ty, f"comp_{m}": comp,
+                            f"op_{m}": [_op(c) for c in comp]})
+            if self.params.delta is not None:
+                x, y = record[:, system.row("x", m), 0].tolist(), record[:, system.row("y", m), 0].tolist()
+                columns[f"op_delta_{m}"] = [_op(_ratio(a - v, b - v)) for a, b, v in zip(x, y, w, strict=True)]
+        collector = self.datacollector
+        for key in collector.model_reporters:
+            collector.model_vars[key].extend(columns[key])
+        if hasattr(collector, "_collection_steps"):  # Mesa's DataCollector notes the time of each collection
+            collector._collection_steps.extend(float(t0 + 1 + j) for j in range(len(record)))
+
+    def step_by_node(self, t: int) -> None:
+        """One step to time t by the expression VM, node by node, world by world: the kernel's reference, and
+        the path that names a fault's node and time."""
         w_new: dict[str, np.ndarray] = {}
         tx_new: dict[str, np.ndarray] = {}
         ty_new: dict[str, np.ndarray] = {}
@@ -256,11 +352,12 @@ class CausalModel(mesa.Model):
             reporters[f"w_{m}"] = lambda model, m=m: float(model.w[m][0])
             reporters[f"tx_{m}"] = lambda model, m=m: float(model.tx[m][0])
             reporters[f"ty_{m}"] = lambda model, m=m: float(model.ty[m][0])
-            reporters[f"comp_{m}"] = lambda model, m=m: _first_ratio(model.tx[m], model.ty[m])
-            reporters[f"op_{m}"] = lambda model, m=m: _op(_first_ratio(model.tx[m], model.ty[m]))
+            reporters[f"comp_{m}"] = lambda model, m=m: _ratio(float(model.tx[m][0]), float(model.ty[m][0]))
+            reporters[f"op_{m}"] = lambda model, m=m: _op(_ratio(float(model.tx[m][0]), float(model.ty[m][0])))
             if self.params.delta is not None:
-                reporters[f"op_delta_{m}"] = lambda model, m=m: _op(_first_ratio(
-                    model.finite["x"][m] - model.w[m], model.finite["y"][m] - model.w[m]))
+                reporters[f"op_delta_{m}"] = lambda model, m=m: _op(_ratio(
+                    float(model.finite["x"][m][0]) - float(model.w[m][0]),
+                    float(model.finite["y"][m][0]) - float(model.w[m][0])))
         return reporters
 
     def integrated_measure(self, target: str) -> dict[str, float]:
@@ -303,9 +400,8 @@ class CausalModel(mesa.Model):
         return out
 
 
-def _first_ratio(tx: np.ndarray, ty: np.ndarray) -> float:
-    """Comp of the first run of the batch, as `measure` defines it, in plain floats (the per-step reporters)."""
-    a, b = float(tx[0]), float(ty[0])
+def _ratio(a: float, b: float) -> float:
+    """Comp = a / b as `measure` defines it, in plain floats (the per-step reporters)."""
     if b != 0:
         return a / b
     return math.copysign(math.inf, a) if a != 0 else math.nan

@@ -1,0 +1,605 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""A register machine for a whole causal world: every node, every step, values and two tangents, lane-vectorised.
+
+Seed 000, "Defining Optimization", Parts 3-4 (SPEC §3): W runs with its X tangent (τ_n = 1) and its Y
+tangent (τ = 0 on A) in one value pass. `models.causal_program` compiles a world's node expressions
+(`models.expressions` bytecode) into one register program; this module runs it.
+
+Slots. A slot holds one number per lane in three channels: value, X tangent, Y tangent. The tile buffer
+is slot-major, [slot][channel][lane], TILE lanes per channel, so every instruction is three short loops
+over contiguous lanes that the compiler vectorises (no -ffast-math: per lane, each instruction is the
+same IEEE arithmetic as `_fastcore.exprvm`, so results equal it bit for bit). Slots are, in order:
+two banks of `n_state` state slots (bank b holds the state after an even/odd number of steps), the time t,
+the uniforms (constants and parameters: one value for every lane, zero tangents), then temporaries.
+
+Instructions are rows (op, dst, a, b, c) of int32. The prologue runs once per tile (uniform
+subexpressions: constant folding that cannot differ from evaluating them every step); the body is
+given twice, body[p] reading bank p and writing bank 1 - p, and runs once per step with p = step % 2.
+Opcodes below 26 are `_fastcore.exprvm`'s, with the same derivatives at kinks (the branch W takes);
+COPY, CLAMP_TANGENT and CLAMP_VALUE move values between slots and apply A (the clamp) at time t.
+
+Faults. After every instruction flagged CHECKED each lane adds value + X tangent + Y tangent into an
+accumulator; a non-finite accumulator at the end of a step means some instruction produced a non-finite
+number or divided by zero (x / 0 is never finite) in that step, or a finite sum overflowed (harmless: the
+caller re-checks that step). The compiler flags every node's result and every result read by an
+instruction that can turn a non-finite input into finite outputs (all but + - * neg, copy and division
+by a power of two, which keep some output non-finite), so no non-finite number goes unseen. The kernel reports the first such step; the caller re-runs it with the
+node-by-node VM, which names the node and the fault.
+"""
+from cython.parallel cimport prange, threadid
+from libc.math cimport cos, exp, fabs, log, pow, sin, sqrt, tanh
+from libc.stdint cimport int32_t
+
+from _fastcore.opcodes cimport *  # OP_CONST ... OP_SIGN, the expression language's
+
+import numpy as np
+
+cdef enum:
+    TILE = 64  # lanes per tile: one slot's three channels are 1.5 KiB, a 20-slot world fits in L1
+
+cdef enum:
+    OP_COPY = 26           # dst = a (all three channels)
+    OP_CLAMP_TANGENT = 27  # Y tangent of dst = 0 if t <= b (b < 0: every t)
+    OP_CLAMP_VALUE = 28    # dst = value of a, tangents 0, if t <= b (b < 0: every t)
+    OP_DIV_POW2 = 29       # DIV by a uniform b = ±2^k: slots c, c + 1 hold 1/b and 1/(b*b), multiplied instead
+    N_OPS = 30
+    UNIFORM_A = 256        # added to an opcode: operand a (b: 512, c: 1024) is a uniform slot
+    UNIFORM_B = 512
+    UNIFORM_C = 1024
+    CHECKED = 2048         # added to an opcode: add the result into the fault sum (else a later check sees it)
+
+COPY, CLAMP_TANGENT, CLAMP_VALUE, DIV_POW2 = OP_COPY, OP_CLAMP_TANGENT, OP_CLAMP_VALUE, OP_DIV_POW2
+UNIFORM = (UNIFORM_A, UNIFORM_B, UNIFORM_C)
+CHECK = CHECKED
+LANES = TILE
+
+
+cdef inline void tangent(int op, double* d, const double* v, const double* va, const double* da,
+                         const double* vb, const double* db, const double* vc, const double* dc) noexcept nogil:
+    """One tangent channel of instruction op: d from the operands' values (va, vb, vc), tangents (da, db, dc)
+    and the result's value v; the formulas of `_fastcore.exprvm.run_one`."""
+    cdef Py_ssize_t l
+    cdef double a, b, c, x, y, z, r
+    if op == OP_ADD:
+        for l in range(TILE):
+            d[l] = da[l] + db[l]
+    elif op == OP_SUB:
+        for l in range(TILE):
+            d[l] = da[l] - db[l]
+    elif op == OP_MUL:
+        for l in range(TILE):
+            d[l] = da[l] * vb[l] + va[l] * db[l]
+    elif op == OP_DIV:
+        for l in range(TILE):
+            b = vb[l]
+            d[l] = (da[l] * b - va[l] * db[l]) / (b * b)
+    elif op == OP_POW:
+        for l in range(TILE):
+            a = va[l]
+            b = vb[l]
+            x = da[l]
+            r = b * pow(a, b - 1.0) * x if (x != 0.0 and b != 0.0) else 0.0
+            if db[l] != 0.0:
+                r = r + v[l] * log(a) * db[l]
+            d[l] = r
+    elif op == OP_NEG:
+        for l in range(TILE):
+            d[l] = -da[l]
+    elif OP_LT <= op <= OP_NE or op == OP_SIGN:
+        for l in range(TILE):
+            d[l] = 0.0
+    elif op == OP_MIN:
+        for l in range(TILE):
+            x = da[l]
+            y = db[l]
+            d[l] = y if vb[l] < va[l] else x
+    elif op == OP_MAX:
+        for l in range(TILE):
+            x = da[l]
+            y = db[l]
+            d[l] = y if vb[l] > va[l] else x
+    elif op == OP_ABS:
+        for l in range(TILE):
+            a = va[l]
+            x = da[l]
+            d[l] = x if a > 0.0 else (-x if a < 0.0 else 0.0)
+    elif op == OP_CLIP:  # clip(a, lo = b, hi = c): ties stay inside
+        for l in range(TILE):
+            a = va[l]
+            x = da[l]
+            y = db[l]
+            z = dc[l]
+            d[l] = y if a < vb[l] else (z if a > vc[l] else x)
+    elif op == OP_WHERE:
+        for l in range(TILE):
+            y = db[l]
+            z = dc[l]
+            d[l] = y if va[l] != 0.0 else z
+    elif op == OP_EXP:
+        for l in range(TILE):
+            d[l] = v[l] * da[l]
+    elif op == OP_LOG:
+        for l in range(TILE):
+            d[l] = da[l] / va[l]
+    elif op == OP_SIN:
+        for l in range(TILE):
+            d[l] = cos(va[l]) * da[l]
+    elif op == OP_COS:
+        for l in range(TILE):
+            d[l] = -sin(va[l]) * da[l]
+    elif op == OP_TANH:
+        for l in range(TILE):
+            r = v[l]
+            d[l] = (1.0 - r * r) * da[l]
+    elif op == OP_SQRT:
+        for l in range(TILE):
+            d[l] = da[l] / (2.0 * v[l])
+    else:  # OP_COPY
+        for l in range(TILE):
+            d[l] = da[l]
+
+
+cdef inline void value(int op, double* v, const double* va, const double* vb, const double* vc) noexcept nogil:
+    """The value channel of instruction op (the formulas of `_fastcore.exprvm.run_one`)."""
+    cdef Py_ssize_t l
+    cdef double a, b, c
+    if op == OP_ADD:
+        for l in range(TILE):
+            v[l] = va[l] + vb[l]
+    elif op == OP_SUB:
+        for l in range(TILE):
+            v[l] = va[l] - vb[l]
+    elif op == OP_MUL:
+        for l in range(TILE):
+            v[l] = va[l] * vb[l]
+    elif op == OP_DIV:
+        for l in range(TILE):
+            v[l] = va[l] / vb[l]
+    elif op == OP_POW:
+        for l in range(TILE):
+            v[l] = pow(va[l], vb[l])
+    elif op == OP_NEG:
+        for l in range(TILE):
+            v[l] = -va[l]
+    elif op == OP_LT:
+        for l in range(TILE):
+            v[l] = 1.0 if va[l] < vb[l] else 0.0
+    elif op == OP_LE:
+        for l in range(TILE):
+            v[l] = 1.0 if va[l] <= vb[l] else 0.0
+    elif op == OP_GT:
+        for l in range(TILE):
+            v[l] = 1.0 if va[l] > vb[l] else 0.0
+    elif op == OP_GE:
+        for l in range(TILE):
+            v[l] = 1.0 if va[l] >= vb[l] else 0.0
+    elif op == OP_EQ:
+        for l in range(TILE):
+            v[l] = 1.0 if va[l] == vb[l] else 0.0
+    elif op == OP_NE:
+        for l in range(TILE):
+            v[l] = 1.0 if va[l] != vb[l] else 0.0
+    elif op == OP_MIN:
+        for l in range(TILE):
+            a = va[l]
+            b = vb[l]
+            v[l] = b if b < a else a
+    elif op == OP_MAX:
+        for l in range(TILE):
+            a = va[l]
+            b = vb[l]
+            v[l] = b if b > a else a
+    elif op == OP_ABS:
+        for l in range(TILE):
+            v[l] = fabs(va[l])
+    elif op == OP_CLIP:
+        for l in range(TILE):
+            a = va[l]
+            b = vb[l]
+            c = vc[l]
+            v[l] = b if a < b else (c if a > c else a)
+    elif op == OP_WHERE:
+        for l in range(TILE):
+            b = vb[l]
+            c = vc[l]
+            v[l] = b if va[l] != 0.0 else c
+    elif op == OP_EXP:
+        for l in range(TILE):
+            v[l] = exp(va[l])
+    elif op == OP_LOG:
+        for l in range(TILE):
+            v[l] = log(va[l])
+    elif op == OP_SIN:
+        for l in range(TILE):
+            v[l] = sin(va[l])
+    elif op == OP_COS:
+        for l in range(TILE):
+            v[l] = cos(va[l])
+    elif op == OP_TANH:
+        for l in range(TILE):
+            v[l] = tanh(va[l])
+    elif op == OP_SQRT:
+        for l in range(TILE):
+            v[l] = sqrt(va[l])
+    elif op == OP_SIGN:
+        for l in range(TILE):
+            a = va[l]
+            v[l] = 1.0 if a > 0.0 else (-1.0 if a < 0.0 else 0.0)
+    else:  # OP_COPY
+        for l in range(TILE):
+            v[l] = va[l]
+
+
+cdef inline void execute(const int32_t* code, Py_ssize_t n, double* buf, double* acc, double t) noexcept nogil:
+    """Run n instructions on one tile; add every result's three channels into acc (the fault detector)."""
+    cdef Py_ssize_t i, l
+    cdef int op, uniform, check
+    cdef double* dst
+    cdef double* a
+    cdef double* b
+    cdef double* c
+    for i in range(n):
+        op = code[5 * i] & 255
+        uniform = (code[5 * i] >> 8) & 7
+        check = code[5 * i] & CHECKED
+        dst = buf + <Py_ssize_t>code[5 * i + 1] * 3 * TILE
+        a = buf + <Py_ssize_t>code[5 * i + 2] * 3 * TILE
+        if op == OP_CLAMP_TANGENT:
+            if code[5 * i + 3] < 0 or t <= code[5 * i + 3]:
+                for l in range(TILE):
+                    dst[2 * TILE + l] = 0.0
+            continue
+        if op == OP_CLAMP_VALUE:
+            if code[5 * i + 3] < 0 or t <= code[5 * i + 3]:
+                for l in range(TILE):
+                    dst[l] = a[l]
+                    dst[TILE + l] = 0.0
+                    dst[2 * TILE + l] = 0.0
+            continue
+        b = buf + <Py_ssize_t>code[5 * i + 3] * 3 * TILE
+        c = buf + <Py_ssize_t>code[5 * i + 4] * 3 * TILE
+        if uniform and fused_uniform(op, uniform, dst, a, b, c, acc, check):
+            continue
+        if fused(op, dst, a, b, c, acc, check):
+            continue
+        value(op, dst, a, b, c)
+        tangent(op, dst + TILE, dst, a, a + TILE, b, b + TILE, c, c + TILE)
+        tangent(op, dst + 2 * TILE, dst, a, a + 2 * TILE, b, b + 2 * TILE, c, c + 2 * TILE)
+        for l in range(TILE):
+            acc[l] = acc[l] + (dst[l] + dst[TILE + l] + dst[2 * TILE + l])
+
+
+cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, const double* b,
+                               const double* c, double* acc, int check) noexcept nogil:
+    """`fused` for an operand that is a uniform (flag bit 1: a, 2: b, 4: c): one number for every lane,
+    tangents zero, written as literal zeros so that the arithmetic is exactly `fused`'s. False if not covered."""
+    cdef Py_ssize_t l
+    cdef double x, y, r, p, k, lo, hi, w
+    if op == OP_SUB and uniform == 2:
+        k = b[0]
+        for l in range(TILE):
+            r = a[l] - k
+            x = a[TILE + l] - 0.0
+            y = a[2 * TILE + l] - 0.0
+            d[l] = r
+            d[TILE + l] = x
+            d[2 * TILE + l] = y
+            if check:
+                acc[l] = acc[l] + (r + x + y)
+    elif op == OP_ADD and uniform == 2:
+        k = b[0]
+        for l in range(TILE):
+            r = a[l] + k
+            x = a[TILE + l] + 0.0
+            y = a[2 * TILE + l] + 0.0
+            d[l] = r
+            d[TILE + l] = x
+            d[2 * TILE + l] = y
+            if check:
+                acc[l] = acc[l] + (r + x + y)
+    elif op == OP_MUL and uniform == 1:
+        k = a[0]
+        for l in range(TILE):
+            p = b[l]
+            r = k * p
+            x = 0.0 * p + k * b[TILE + l]
+            y = 0.0 * p + k * b[2 * TILE + l]
+            d[l] = r
+            d[TILE + l] = x
+            d[2 * TILE + l] = y
+            if check:
+                acc[l] = acc[l] + (r + x + y)
+    elif op == OP_MUL and uniform == 2:
+        k = b[0]
+        for l in range(TILE):
+            p = a[l]
+            r = p * k
+            x = a[TILE + l] * k + p * 0.0
+            y = a[2 * TILE + l] * k + p * 0.0
+            d[l] = r
+            d[TILE + l] = x
+            d[2 * TILE + l] = y
+            if check:
+                acc[l] = acc[l] + (r + x + y)
+    elif op == OP_DIV_POW2 and uniform == 2:
+        k = b[0]
+        hi = c[0]
+        w = c[3 * TILE]
+        for l in range(TILE):
+            p = a[l]
+            r = p * hi
+            x = (a[TILE + l] * k - p * 0.0) * w
+            y = (a[2 * TILE + l] * k - p * 0.0) * w
+            d[l] = r
+            d[TILE + l] = x
+            d[2 * TILE + l] = y
+            if check:
+                acc[l] = acc[l] + (r + x + y)
+    elif op == OP_CLIP and uniform == 6:  # a selection: its results are checked inputs, no fault sum
+        lo = b[0]
+        hi = c[0]
+        for l in range(TILE):
+            p = a[l]
+            x = a[TILE + l]
+            y = a[2 * TILE + l]
+            d[l] = lo if p < lo else (hi if p > hi else p)
+            d[TILE + l] = 0.0 if p < lo else (0.0 if p > hi else x)
+            d[2 * TILE + l] = 0.0 if p < lo else (0.0 if p > hi else y)
+    else:
+        return False
+    return True
+
+
+cdef inline bint fused(int op, double* d, const double* a, const double* b, const double* c,
+                       double* acc, int check) noexcept nogil:
+    """The common instructions as one loop over the lanes (value, both tangents, the fault sum); False for
+    the others. Same formulas as `value` and `tangent`; b's tangents are read even where they are zero."""
+    cdef Py_ssize_t l
+    cdef double x, y, r, p, q, u, w
+    if op == OP_ADD:
+        for l in range(TILE):
+            r = a[l] + b[l]
+            x = a[TILE + l] + b[TILE + l]
+            y = a[2 * TILE + l] + b[2 * TILE + l]
+            d[l] = r
+            d[TILE + l] = x
+            d[2 * TILE + l] = y
+            if check:
+                acc[l] = acc[l] + (r + x + y)
+    elif op == OP_SUB:
+        for l in range(TILE):
+            r = a[l] - b[l]
+            x = a[TILE + l] - b[TILE + l]
+            y = a[2 * TILE + l] - b[2 * TILE + l]
+            d[l] = r
+            d[TILE + l] = x
+            d[2 * TILE + l] = y
+            if check:
+                acc[l] = acc[l] + (r + x + y)
+    elif op == OP_MUL:
+        for l in range(TILE):
+            p = a[l]
+            q = b[l]
+            r = p * q
+            x = a[TILE + l] * q + p * b[TILE + l]
+            y = a[2 * TILE + l] * q + p * b[2 * TILE + l]
+            d[l] = r
+            d[TILE + l] = x
+            d[2 * TILE + l] = y
+            if check:
+                acc[l] = acc[l] + (r + x + y)
+    elif op == OP_DIV:
+        for l in range(TILE):
+            p = a[l]
+            q = b[l]
+            r = p / q
+            x = (a[TILE + l] * q - p * b[TILE + l]) / (q * q)
+            y = (a[2 * TILE + l] * q - p * b[2 * TILE + l]) / (q * q)
+            d[l] = r
+            d[TILE + l] = x
+            d[2 * TILE + l] = y
+            if check:
+                acc[l] = acc[l] + (r + x + y)
+    elif op == OP_DIV_POW2:  # q = ±2^k: p / q == p * (1/q) and z / (q*q) == z * (1/(q*q)), exactly
+        for l in range(TILE):
+            p = a[l]
+            q = b[l]
+            u = c[l]
+            w = c[3 * TILE + l]
+            r = p * u
+            x = (a[TILE + l] * q - p * b[TILE + l]) * w
+            y = (a[2 * TILE + l] * q - p * b[2 * TILE + l]) * w
+            d[l] = r
+            d[TILE + l] = x
+            d[2 * TILE + l] = y
+            if check:
+                acc[l] = acc[l] + (r + x + y)
+    elif op == OP_NEG:
+        for l in range(TILE):
+            r = -a[l]
+            x = -a[TILE + l]
+            y = -a[2 * TILE + l]
+            d[l] = r
+            d[TILE + l] = x
+            d[2 * TILE + l] = y
+            if check:
+                acc[l] = acc[l] + (r + x + y)
+    elif op == OP_CLIP:  # clip(a, lo = b, hi = c): ties stay inside
+        for l in range(TILE):
+            p = a[l]
+            q = b[l]
+            u = c[l]
+            r = q if p < q else (u if p > u else p)
+            x = b[TILE + l] if p < q else (c[TILE + l] if p > u else a[TILE + l])
+            y = b[2 * TILE + l] if p < q else (c[2 * TILE + l] if p > u else a[2 * TILE + l])
+            d[l] = r
+            d[TILE + l] = x
+            d[2 * TILE + l] = y
+            if check:
+                acc[l] = acc[l] + (r + x + y)
+    elif op == OP_COPY:
+        for l in range(TILE):
+            r = a[l]
+            x = a[TILE + l]
+            y = a[2 * TILE + l]
+            d[l] = r
+            d[TILE + l] = x
+            d[2 * TILE + l] = y
+            if check:
+                acc[l] = acc[l] + (r + x + y)
+    else:
+        return False
+    return True
+
+
+cdef inline bint all_finite(const double* acc) noexcept nogil:
+    cdef Py_ssize_t l
+    cdef int bad = 0
+    for l in range(TILE):
+        bad = bad | (acc[l] - acc[l] != 0.0)  # inf - inf and nan - nan are nan
+    return bad == 0
+
+
+cdef Py_ssize_t run_tile(const int32_t* prologue, Py_ssize_t n_prologue, const int32_t* body, Py_ssize_t n_body,
+                         double* buf, double* acc, Py_ssize_t n_state, Py_ssize_t time_slot,
+                         const double* uniforms, Py_ssize_t n_uniforms, double* state, Py_ssize_t batch,
+                         Py_ssize_t first, double t0, Py_ssize_t steps, double* record) noexcept nogil:
+    """Advance lanes [first, first + TILE) of state (n_state, 3, batch) by steps steps, in place.
+
+    Lanes past the batch repeat lane `first`. Returns the first step (0-based) whose check failed, or -1
+    (the state is then left as it was). record (steps, n_state, 3), if not NULL, gets lane 0 after each step.
+    """
+    cdef Py_ssize_t s, l, k, j, lane, bank
+    cdef double* slot
+    cdef double t
+    for s in range(n_state):  # bank 0 <- state
+        for k in range(3):
+            slot = buf + (s * 3 + k) * TILE
+            for l in range(TILE):
+                lane = first + l if first + l < batch else first
+                slot[l] = state[(s * 3 + k) * batch + lane]
+    slot = buf + time_slot * 3 * TILE
+    for l in range(3 * TILE):
+        slot[l] = 0.0
+    for s in range(n_uniforms):
+        slot = buf + (time_slot + 1 + s) * 3 * TILE
+        for l in range(TILE):
+            slot[l] = uniforms[s]
+            slot[TILE + l] = 0.0
+            slot[2 * TILE + l] = 0.0
+    for l in range(TILE):
+        acc[l] = 0.0
+    execute(prologue, n_prologue, buf, acc, t0)
+    for j in range(steps):
+        t = t0 + 1 + j
+        slot = buf + time_slot * 3 * TILE
+        for l in range(TILE):
+            slot[l] = t
+        execute(body + (j % 2) * n_body * 5, n_body, buf, acc, t)
+        if not all_finite(acc):
+            return j
+        for l in range(TILE):
+            acc[l] = 0.0
+        if record != NULL:
+            bank = ((j + 1) % 2) * n_state
+            for s in range(n_state):
+                for k in range(3):
+                    record[(j * n_state + s) * 3 + k] = buf[((bank + s) * 3 + k) * TILE]
+    bank = (steps % 2) * n_state
+    for s in range(n_state):
+        for k in range(3):
+            slot = buf + ((bank + s) * 3 + k) * TILE
+            for l in range(TILE):
+                if first + l < batch:
+                    state[(s * 3 + k) * batch + first + l] = slot[l]
+    return -1
+
+
+def check_system(prologue, body, Py_ssize_t n_slots, Py_ssize_t n_state, uniforms):
+    """Raise ValueError unless prologue (n, 5) and body (2, n, 5) int32 programs fit n_slots slots."""
+    if not isinstance(prologue, np.ndarray) or prologue.dtype != np.int32 or prologue.ndim != 2 \
+            or prologue.shape[1] != 5:
+        raise ValueError("prologue: expected an (n, 5) int32 array")
+    if not isinstance(body, np.ndarray) or body.dtype != np.int32 or body.ndim != 3 or body.shape[0] != 2 \
+            or body.shape[2] != 5:
+        raise ValueError("body: expected a (2, n, 5) int32 array")
+    if not isinstance(uniforms, np.ndarray) or uniforms.dtype != np.float64 or uniforms.ndim != 1:
+        raise ValueError("uniforms: expected a 1-D float64 array")
+    if n_state < 0 or n_slots < 2 * n_state + 1 + uniforms.shape[0]:
+        raise ValueError(f"n_slots: expected at least 2 * n_state + 1 + len(uniforms), got {n_slots}")
+    for name, code in (("prologue", prologue), ("body", body.reshape(-1, 5))):
+        if len(code) == 0:
+            continue
+        ops = code[:, 0] & 255
+        if np.any(code[:, 0] >> 8 > 15):
+            raise ValueError(f"{name}: unknown uniform flags")
+        if ops.min() < 0 or ops.max() >= N_OPS:
+            raise ValueError(f"{name}: unknown opcode")
+        if np.any((ops == OP_CONST) | (ops == OP_VAR)):
+            raise ValueError(f"{name}: CONST and VAR are stack instructions: use slots")
+        slots = np.where((ops[:, None] == OP_CLAMP_TANGENT) | (ops[:, None] == OP_CLAMP_VALUE),
+                         np.stack([code[:, 1], code[:, 2], code[:, 2], code[:, 2]], axis=1), code[:, 1:])
+        if slots.min() < 0 or slots.max() >= n_slots:
+            raise ValueError(f"{name}: a slot index is outside [0, {n_slots})")
+        pairs = code[ops == OP_DIV_POW2, 4]
+        if len(pairs) and pairs.max() + 1 >= n_slots:
+            raise ValueError(f"{name}: a reciprocal pair is outside the slots")
+        if np.any(code[:, 1] == 2 * n_state):
+            raise ValueError(f"{name}: an instruction writes the time slot")
+
+
+def run_system(prologue, body, Py_ssize_t n_slots, uniforms, state, double t0, Py_ssize_t steps,
+               int threads=1, bint record=True):
+    """Advance state (n_state, 3, batch) by steps steps from time t0 (the first step is at t0 + 1), in place.
+
+    Returns (first faulty step or -1, record): record (steps, n_state, 3) holds lane 0 after each step
+    (values, X, Y tangents). If a step faults, state is unchanged and record is meaningless. Tiles of
+    LANES lanes run on `threads` OpenMP threads; every lane's numbers are the same for any thread count.
+    """
+    if not isinstance(state, np.ndarray) or state.dtype != np.float64 or state.ndim != 3 or state.shape[1] != 3 \
+            or not state.flags.c_contiguous:
+        raise ValueError("state: expected a C-contiguous (n_state, 3, batch) float64 array")
+    if state.shape[2] < 1:
+        raise ValueError("state: expected a batch of at least one")
+    if steps < 0 or threads < 1:
+        raise ValueError("steps: expected >= 0; threads: expected >= 1")
+    check_system(prologue, body, n_slots, state.shape[0], uniforms)
+    return run_checked(prologue, body, n_slots, uniforms, state, t0, steps, threads, record)
+
+
+def run_checked(prologue, body, Py_ssize_t n_slots, uniforms, state, double t0, Py_ssize_t steps,
+                int threads=1, bint record=True):
+    """`run_system` for arguments already checked (by `check_system` and the shapes above): no checks."""
+    cdef Py_ssize_t n_state = state.shape[0], batch = state.shape[2]
+    cdef Py_ssize_t n_tiles = (batch + TILE - 1) // TILE
+    cdef Py_ssize_t n_prologue = prologue.shape[0], n_body = body.shape[1]
+    records = np.zeros((steps, n_state, 3))
+    faults = np.full(n_tiles, -1, dtype=np.intp)
+    original = state.copy()
+    cdef const int32_t[:, ::1] pro = np.ascontiguousarray(prologue)
+    cdef const int32_t[:, :, ::1] bod = np.ascontiguousarray(body)
+    cdef const double[::1] uni = uniforms
+    cdef double[:, :, ::1] st = state
+    cdef double[:, :, ::1] rec = records
+    cdef Py_ssize_t[::1] fault = faults
+    cdef const int32_t* p_pro = &pro[0, 0] if n_prologue else NULL
+    cdef const int32_t* p_body = &bod[0, 0, 0] if n_body else NULL
+    cdef const double* p_uni = &uni[0] if uni.shape[0] else NULL
+    cdef double* p_state = &st[0, 0, 0]
+    cdef double* p_rec = &rec[0, 0, 0] if (record and steps > 0 and n_state > 0) else NULL
+    cdef Py_ssize_t n_uni = uni.shape[0], time_slot = 2 * n_state, tile
+    cdef Py_ssize_t per_thread = (n_slots * 3 + 1) * TILE
+    buffers = np.empty(threads * per_thread)
+    cdef double[::1] scratch = buffers
+    cdef double* p_scratch = &scratch[0]
+    cdef double* buf
+    for tile in prange(n_tiles, nogil=True, num_threads=threads, schedule="static"):
+        buf = p_scratch + threadid() * per_thread
+        fault[tile] = run_tile(p_pro, n_prologue, p_body, n_body, buf, buf + n_slots * 3 * TILE, n_state,
+                               time_slot, p_uni, n_uni, p_state, batch, tile * TILE, t0, steps,
+                               p_rec if tile == 0 else NULL)
+    bad = faults[faults >= 0]
+    if len(bad):
+        state[...] = original
+        return int(bad.min()), records
+    return -1, records
