@@ -567,11 +567,23 @@ def run_system(prologue, body, Py_ssize_t n_slots, uniforms, state, double t0, P
     return run_checked(prologue, body, n_slots, uniforms, state, t0, steps, threads, record)
 
 
+_threads_started = False
+
+
+def threads_started():
+    """Whether this process has run a kernel on more than one OpenMP thread (GNU OpenMP then does not survive
+    a fork: a process pool must not fork from here)."""
+    return _threads_started
+
+
 def run_checked(prologue, body, Py_ssize_t n_slots, uniforms, state, double t0, Py_ssize_t steps,
                 int threads=1, bint record=True):
     """`run_system` for arguments already checked (by `check_system` and the shapes above): no checks."""
+    global _threads_started
     cdef Py_ssize_t n_state = state.shape[0], batch = state.shape[2]
     cdef Py_ssize_t n_tiles = (batch + TILE - 1) // TILE
+    if threads > 1 and n_tiles > 1:
+        _threads_started = True
     cdef Py_ssize_t n_prologue = prologue.shape[0], n_body = body.shape[1]
     records = np.zeros((steps, n_state, 3))
     faults = np.full(n_tiles, -1, dtype=np.intp)

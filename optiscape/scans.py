@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -234,10 +235,17 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _fork_is_safe() -> bool:
+    """fork copies only the calling thread: safe while no other Python thread runs here and no kernel has
+    started OpenMP's threads (GNU libgomp hangs in a forked child that uses it again)."""
+    causalvm = sys.modules.get("_fastcore.causalvm")
+    return threading.active_count() == 1 and not (causalvm is not None and causalvm.threads_started())
+
+
 def _pool_context() -> multiprocessing.context.BaseContext:
-    """fork when this process has one thread (workers inherit the imports: nothing is imported again);
-    forkserver otherwise (fork is unsafe with threads), which imports the models once, in its server."""
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+    """fork when that is safe (workers inherit the imports: nothing is imported again); forkserver otherwise,
+    which imports the models once, in its server."""
+    if _fork_is_safe() and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["optiscape.scans", "models.registry"])

@@ -262,3 +262,23 @@ def test_knowledge_training_runs_spread_over_processes_and_dask_with_one_table(d
     assert (serial["status"] == "ok").all() and serial["r_squared.weights"].notna().all()
     pd.testing.assert_frame_equal(serial, run_scan(scenario, processes=2).table)
     pd.testing.assert_frame_equal(serial, run_scan(scenario, scheduler=dask_scheduler).table)
+
+
+@pytest.mark.slow
+def test_a_pool_after_threaded_kernels_does_not_fork_and_gives_the_same_table(tmp_path):
+    """GNU OpenMP does not survive fork: once a kernel ran on threads here, the pool starts by forkserver."""
+    from bench.causal import SPEC
+    from models.causal import CausalModel
+    from optiscape.scans import _fork_is_safe
+
+    model = CausalModel(**SPEC)  # 10,000 conditions: the whole-system kernel runs on every core
+    model.threads = 2
+    model.advance(3)
+    assert not _fork_is_safe()
+    document = yaml.safe_load(scenarios.load("causal_linear_thermostat").path.read_text(encoding="utf-8"))
+    document.update(steps=200, scan={"delta": [1e-4, 1e-2, 1.0]})
+    scenario = scenarios.parse(document, tmp_path / "causal.yaml")
+    pool = run_scan(scenario, processes=2)
+    assert pool.summary["backend"] == "2 processes" and (pool.table["status"] == "ok").all()
+    pd.testing.assert_frame_equal(pool.table, run_scan(scenario, processes=1).table)
+    assert pool.table["R.op"].nunique() == 1  # the exact Op does not depend on δ (linear thermostat)
