@@ -14,8 +14,8 @@ expressions in `models.expressions`' safe language over:
 
 The defaults respect the seed's signs (seed 001 §4.1: f increases with C and r; g increases
 with C, s and r): an AI that cooperates earns cooperation_gain * (Ch + r), one that aggresses
-aggression_gain * s; a cooperating human earns trade_gain * Ca * (1 + r), an aggressing one
-defence_gain * (1 - Ca), and every human loses harm * s * (1 - Ca) to aggressive AIs.
+aggression_gain * s; a cooperating human earns trade_gain * Ca * (1 + r), an aggressing one (who
+unplugs its AIs) a safe defence_gain, and every human loses harm * s * (1 - Ca) to aggressive AIs.
 So an exponential s_t ends in aggression (dystopia) whatever r_t does, while a logistic s_t
 whose asymptote is low enough leaves cooperation the better reply (utopia): the seed's
 question in §4.1 made concrete.
@@ -62,7 +62,7 @@ Count = Annotated[int, Field(strict=True, ge=0)]
 PathKind = Literal["constant", "linear", "exponential", "logistic"]
 GAIN_NAMES = ("cooperation_gain", "aggression_gain", "trade_gain", "defence_gain", "harm")
 STATE_NAMES = ("x", "C", "A", "Ch", "Ca", "r", "s", "t")
-DEFAULT_HUMAN_UTILITY = "x * trade_gain * Ca * (1 + r) + (1 - x) * defence_gain * (1 - Ca) - harm * s * (1 - Ca)"
+DEFAULT_HUMAN_UTILITY = "x * trade_gain * Ca * (1 + r) + (1 - x) * defence_gain - harm * s * (1 - Ca)"
 DEFAULT_AI_UTILITY = "x * cooperation_gain * (Ch + r) + (1 - x) * aggression_gain * s"
 
 

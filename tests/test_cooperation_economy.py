@@ -32,11 +32,14 @@ def _numerical_ai(k: dict) -> np.ndarray:
         x = np.exp(y)
         return (k["price_production"] * x[0] - k["price_consumption"] * x[3] - k["price_compute"] * x[4]) / k["time"]
 
+    money = np.array([k["price_production"], 0.0, 0.0, -k["price_consumption"], -k["price_compute"]])
     start = np.log(np.full(5, 0.05 * k["time"]))
     best = minimize(lambda y: -expo @ y, start, jac=lambda y: -expo, method="SLSQP",
-                    constraints=[{"type": "eq", "fun": time_left}, {"type": "ineq", "fun": money_left}],
-                    options={"ftol": 1e-15, "maxiter": 2000})
-    assert best.success, best.message
+                    constraints=[{"type": "eq", "fun": time_left, "jac": lambda y: -times * np.exp(y) / k["time"]},
+                                 {"type": "ineq", "fun": money_left, "jac": lambda y: money * np.exp(y) / k["time"]}],
+                    options={"ftol": 1e-14, "maxiter": 2000})
+    # status 8 ("positive directional derivative") is SLSQP stopping at the optimum to machine precision
+    assert best.success or best.status == 8, best.message
     return np.exp(best.x)
 
 
@@ -61,11 +64,15 @@ def _numerical_human(k: dict) -> np.ndarray:
     full = k["wage"] * k["time"] + k["other_income"] + k["price_compute"] * k["compute_sold"]
     prices = np.array([k["price_production"], k["price_quality"], k["wage"], 1.0])
 
+    leisure = np.array([0.0, 0.0, 1.0, 0.0])
     best = minimize(lambda y: -expo @ y, np.log(np.full(4, 0.1 * full / prices.sum())), jac=lambda y: -expo,
-                    method="SLSQP", options={"ftol": 1e-15, "maxiter": 2000},
-                    constraints=[{"type": "ineq", "fun": lambda y: (full - prices @ np.exp(y)) / full},
-                                 {"type": "ineq", "fun": lambda y: (k["time"] - np.exp(y[2])) / k["time"]}])
-    assert best.success, best.message
+                    method="SLSQP", options={"ftol": 1e-14, "maxiter": 2000},
+                    constraints=[{"type": "ineq", "fun": lambda y: (full - prices @ np.exp(y)) / full,
+                                  "jac": lambda y: -prices * np.exp(y) / full},
+                                 {"type": "ineq", "fun": lambda y: (k["time"] - np.exp(y[2])) / k["time"],
+                                  "jac": lambda y: -leisure * np.exp(y) / k["time"]}])
+    # status 8 ("positive directional derivative") is SLSQP stopping at the optimum to machine precision
+    assert best.success or best.status == 8, best.message
     return np.exp(best.x)
 
 
