@@ -485,8 +485,11 @@ class Ledger:
                     state = _genesis_state(Rules(**header["rules"]), sha256(protocol.encode()),
                                            header["protocol_key"])
                 assert protocol is not None and state is not None
+                signature = bytes.fromhex(block["signature"])
+                if signature.hex() != block["signature"]:  # upper-case hex would carry the same bytes
+                    raise LedgerError(f"{where}: its signature is not in canonical (lower-case) hex", height)
                 try:
-                    protocol.verify(bytes.fromhex(block["hash"]), bytes.fromhex(block["signature"]))
+                    protocol.verify(bytes.fromhex(block["hash"]), signature)
                 except BadSignatureError:
                     raise LedgerError(f"{where}: the protocol's block signature does not verify", height) from None
                 for k, record in enumerate(records):
