@@ -59,7 +59,8 @@ class Chain:
         return self.ledger.submit(self.tx(name, kind, payload, **kw)).reason
 
     def balances(self) -> dict[str, int]:
-        return {n: self.ledger.state.accounts[i].balance for n, i in self.ids.items() if i in self.ledger.state.accounts}
+        accounts = self.ledger.state.accounts
+        return {n: accounts[i].balance for n, i in self.ids.items() if i in accounts}
 
 
 def test_valid_payment_moves_money_and_verifies() -> None:
@@ -271,7 +272,7 @@ def test_truncated_database_is_reported(stored_chain: Path, tmp_path: Path) -> N
     raw = stored_chain.read_bytes()
     copy = tmp_path / "truncated.sqlite"
     copy.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(LedgerError, match="not a readable SQLite database|a block is missing|malformed"):
+    with pytest.raises(LedgerError, match=r"truncated\.sqlite: not a readable SQLite database \(truncated or corrupt"):
         Ledger.open(copy)
     with pytest.raises(LedgerError, match="no such file"):
         Ledger.open(tmp_path / "absent.sqlite")
