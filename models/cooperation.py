@@ -22,7 +22,8 @@ question in §4.1 made concrete.
 
 Around the game, the economy and the chain of §5: every identity (a human, or an AI with
 all its copies) has a wallet and a reputation on the ledger (`models.ledger`). Per round,
-cooperating AI copies sell their production (p_P P_a, minted from outside the chain), pay a
+AI copies sell their production (p_P P_a s_t, minted from outside the chain: productivity grows with s_t),
+cooperating ones pay a
 human host for compute (p_M M_a) and pay a tax on their income into the pool; aggressive
 copies take compute unpaid; humans earn their wages and other income (eqs 1–2) and share
 the pool as UBI. Players vote on AIs' reputations by what they saw them play; AIs whose
@@ -268,25 +269,26 @@ class CooperationModel(mesa.Model):
         if p.veil_of_ignorance:
             self.tax = self.round_tax = self.veil_tax()
 
-    def _ai_choice(self, price_compute: float, tax: float) -> Any:
-        """Eqs 3–5 for one AI copy; a tax on income lowers the money it gets per unit produced to (1 - tax) p_P."""
+    def _ai_choice(self, price_compute: float, tax: float, productivity: float = 1.0) -> Any:
+        """Eqs 3–5 for one AI copy; a tax on income makes the money per unit produced (1 - tax) p_P s."""
         p = self.params
         return ai_choice(*p.ai_exponents, time=p.hours, t_production=p.ai_times[0], t_quality=p.ai_times[1],
                          t_leisure=p.ai_times[2], t_compute=p.ai_times[3],
-                         price_production=p.price_production * (1.0 - tax), price_consumption=p.price_consumption,
+                         price_production=p.price_production * (1.0 - tax) * productivity, price_consumption=p.price_consumption,
                          price_compute=price_compute)
 
     def veil_tax(self, grid: int = 91) -> float:
         """The tax in [0, 0.9] maximising min(human utility, AI utility) (seed 001 §5.1, the "veil").
 
         A human's other income grows by the UBI the tax pays (the AIs' taxed income split over the
-        humans); an AI's money per unit produced shrinks to (1 - tax) p_P. Both utilities are eqs 1 and 3.
+        humans); an AI's money per unit produced shrinks to (1 - tax) p_P s_0. Both utilities are eqs 1 and 3.
         """
         p = self.params
         best, best_value = 0.0, -math.inf
+        productivity = self.path("intelligence", 0)
         for tax in np.linspace(0.0, 0.9, grid):
-            ai = self._ai_choice(self.price_compute, float(tax))
-            ubi = tax * p.price_production * ai.production * p.n_ais * p.copies / p.n_humans
+            ai = self._ai_choice(self.price_compute, float(tax), productivity)
+            ubi = tax * p.price_production * productivity * ai.production * p.n_ais * p.copies / p.n_humans
             human = human_choice(*p.human_exponents, wage=p.wage, time=p.hours, other_income=p.other_income + ubi,
                                  compute_sold=p.compute_supply, price_compute=self.price_compute,
                                  price_production=p.price_production, price_quality=p.price_quality)
@@ -406,14 +408,15 @@ class CooperationModel(mesa.Model):
         return path_value(getattr(p, f"{side}_path"), getattr(p, f"{side}_start"), getattr(p, f"{side}_rate"),
                           getattr(p, f"{side}_asymptote"), t)
 
-    def group_share(self, group: int) -> float:
+    def group_share(self, group: int, empty: float = math.nan) -> float:
+        """Share of the group's active players in C (`empty` when none is active: every AI banned)."""
         rows = slice(0, self.n_humans) if group == 0 else slice(self.n_humans, None)
         act = self.active[rows].astype(bool)
-        return float(self.strategy[rows][act].mean()) if act.any() else 0.0
+        return float(self.strategy[rows][act].mean()) if act.any() else empty
 
-    def cooperation_share(self) -> float:
+    def cooperation_share(self, empty: float = math.nan) -> float:
         act = self.active.astype(bool)
-        return float(self.strategy[act].mean()) if act.any() else 0.0
+        return float(self.strategy[act].mean()) if act.any() else empty
 
     def mean_payoff(self, group: int) -> float:
         rows = slice(0, self.n_humans) if group == 0 else slice(self.n_humans, None)
@@ -445,7 +448,7 @@ class CooperationModel(mesa.Model):
         Raises ValueError naming the expression and the inputs when f or g fails (division by zero, overflow).
         """
         p, t = self.params, self.steps
-        env = {"C": self.cooperation_share(), "Ch": self.group_share(0), "Ca": self.group_share(1),
+        env = {"C": self.cooperation_share(0.0), "Ch": self.group_share(0, 0.0), "Ca": self.group_share(1, 0.0),
                "r": self.path("reliance", t), "s": self.path("intelligence", t), "t": float(t),
                **{g: float(getattr(p, g)) for g in GAIN_NAMES}, **p.constants}
         env["A"] = 1.0 - env["C"]
@@ -491,8 +494,11 @@ class CooperationModel(mesa.Model):
         p = self.params
         units = UNIT
         ai = self._ai_choice(self.price_compute, 0.0)
-        sales, compute_bill = round(p.price_production * ai.production * units), round(
-            self.price_compute * ai.compute * units)
+        # An AI copy's sales scale with its relative intelligence s_t (seed 001 §4.3: "AGI can in fact kickstart
+        # absolutely crazy productivity gains"); its compute bill does not.
+        productivity = self.path("intelligence", self.steps)
+        sales = round(p.price_production * ai.production * productivity * units)
+        compute_bill = round(self.price_compute * ai.compute * units)
         hosts = [i for i in range(self.n_humans) if self.active[i] and self.previous_strategy[i] == 1]
         income = round((self.human.income - self.price_compute * p.compute_supply) * units)  # wages + θ
         for h in range(self.n_humans):

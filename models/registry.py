@@ -43,7 +43,16 @@ def _causal() -> World:
                  CausalModel, CausalParams, claims)
 
 
-_FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd, "density": _density, "causal": _causal}
+def _cooperation() -> World:
+    from models.cooperation import CooperationModel, CooperationParams
+    from models.cooperation_claims import claims
+
+    return World("cooperation", "Humans and AIs with hashed IDs, wallets, reputation and votes on a ledger (seed 001)",
+                 CooperationModel, CooperationParams, claims)
+
+
+_FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd, "density": _density, "causal": _causal,
+                                              "cooperation": _cooperation}
 registry: dict[str, World] = {name: make() for name, make in _FACTORIES.items()}
 
 
