@@ -274,8 +274,8 @@ class CooperationModel(mesa.Model):
         p = self.params
         return ai_choice(*p.ai_exponents, time=p.hours, t_production=p.ai_times[0], t_quality=p.ai_times[1],
                          t_leisure=p.ai_times[2], t_compute=p.ai_times[3],
-                         price_production=p.price_production * (1.0 - tax) * productivity, price_consumption=p.price_consumption,
-                         price_compute=price_compute)
+                         price_production=p.price_production * (1.0 - tax) * productivity,
+                         price_consumption=p.price_consumption, price_compute=price_compute)
 
     def veil_tax(self, grid: int = 91) -> float:
         """The tax in [0, 0.9] maximising min(human utility, AI utility) (seed 001 §5.1, the "veil").
