@@ -476,6 +476,7 @@ PAGES: dict[str, Callable[[Scenario], WorldPage] | str] = {
     "sgd": sgd_page,
     "density": density_page,
     "causal": causal_page,
+    "cooperation": "optiscape.cooperation_page:cooperation_page",
 }
 
 

@@ -284,6 +284,7 @@ FIGURES: dict[str, Callable | str] = {
     "sgd": sgd_figures,
     "density": density_figures,
     "causal": causal_figures,
+    "cooperation": "optiscape.cooperation_figures:cooperation_figures",
 }
 
 

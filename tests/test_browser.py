@@ -250,5 +250,5 @@ def test_step_moves_the_causal_world_and_the_graph_can_show_tangents(serve: Call
 
 def test_unknown_world_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match=r"no browser page for world 'nope': expected one of "
-                                         r"\['causal', 'density', 'sgd'\]"):
+                                         r"\['causal', 'cooperation', 'density', 'sgd'\]"):
         page_builder("nope")
