@@ -17,7 +17,8 @@ of the round). Order of random draws, player 0..n-1, inactive players drawing no
   payoff in its group's row of the table (a tie keeps its strategy).
 - Fermi imitation: u1; if u1 < revision_rate: u2 picks a peer j of the same group other than
   itself (j = lo + floor(u2 * (size - 1)), shifted past itself), then u3; it copies j's
-  strategy if j is active and u3 < 1 / (1 + exp(-(payoff_j - payoff_i) / temperature)).
+  strategy if j is active and u3 < 1 / (1 + exp(-(payoff_j - payoff_i) / temperature)). In a group of
+  one player there is no peer: u1 and u2 are drawn, u3 is not.
 - reinforcement (Bush-Mosteller): propensity p (of C) moves toward the strategy played when
   the stimulus s = clip((payoff - aspiration) / scale, -1, 1) is positive and away from it
   when negative, by learning_rate * s; then u1, and the strategy is C if u1 < p.
@@ -83,11 +84,13 @@ def play_round(strategy, propensity, active, payoff_out, utility, payoff_table, 
     cdef double[::1] pay = payoff_out
     cdef double[::1] u = utility
     cdef const double[:, ::1] T = table
-    old_array = strategy.copy()
+    # Only the Fermi rule reads other players' strategies, so only it needs the strategies at the round's start.
+    old_array = strategy.copy() if rule == FERMI else strategy
     cdef const int8_t[::1] old = old_array
     cdef double[2] total
+    cdef double[2] aspiration
     cdef int64_t[2] count
-    cdef double aspiration, stim, prob, d, lr = learning_rate
+    cdef double stim, prob, d, pi, lr = learning_rate
     cdef Py_ssize_t i, j, g, lo, size, nh = n_humans
     cdef int64_t cooperators = 0, switches = 0
     cdef int8_t s, new
@@ -101,17 +104,19 @@ def play_round(strategy, propensity, active, payoff_out, utility, payoff_table, 
             if not act[i]:
                 continue
             g = 0 if i < nh else 1
-            pay[i] = T[g, old[i]]
+            pay[i] = T[g, x[i]]
             u[i] = u[i] + pay[i]
             total[g] = total[g] + pay[i]
             count[g] = count[g] + 1
-        for i in range(n):
-            if not act[i]:
-                continue
-            g = 0 if i < nh else 1
-            s = old[i]
-            new = s
-            if rule == BEST_RESPONSE:
+        for g in range(2):
+            aspiration[g] = total[g] / count[g] if count[g] > 0 else 0.0
+        if rule == BEST_RESPONSE:
+            for i in range(n):
+                if not act[i]:
+                    continue
+                g = 0 if i < nh else 1
+                s = x[i]
+                new = s
                 if rng.next_double(rng.state) < revision_rate:
                     if rng.next_double(rng.state) < noise:
                         new = 1 if rng.next_double(rng.state) < 0.5 else 0
@@ -119,7 +124,16 @@ def play_round(strategy, propensity, active, payoff_out, utility, payoff_table, 
                         new = 1
                     elif T[g, 0] > T[g, 1]:
                         new = 0
-            elif rule == FERMI:
+                switches = switches + (new != s)
+                x[i] = new
+                cooperators = cooperators + new
+        elif rule == FERMI:
+            for i in range(n):
+                if not act[i]:
+                    continue
+                g = 0 if i < nh else 1
+                s = old[i]
+                new = s
                 if rng.next_double(rng.state) < revision_rate:
                     lo = 0 if g == 0 else nh
                     size = nh if g == 0 else n - nh
@@ -133,27 +147,35 @@ def play_round(strategy, propensity, active, payoff_out, utility, payoff_table, 
                         prob = rng.next_double(rng.state)
                         if act[j] and prob < 1.0 / (1.0 + exp(-(pay[j] - pay[i]) / temperature)):
                             new = old[j]
-            else:
-                aspiration = total[g] / count[g]
-                stim = (pay[i] - aspiration) / scale
+                switches = switches + (new != s)
+                x[i] = new
+                cooperators = cooperators + new
+        else:
+            for i in range(n):
+                if not act[i]:
+                    continue
+                g = 0 if i < nh else 1
+                s = x[i]
+                stim = (pay[i] - aspiration[g]) / scale
                 if stim > 1.0:
                     stim = 1.0
                 elif stim < -1.0:
                     stim = -1.0
-                # the propensity of the strategy played, as P(C): played C -> p; played A -> 1 - p
+                pi = p[i]
+                # move P(C) toward the strategy played when stim > 0, away from it when stim < 0
                 if s == 1:
                     if stim >= 0:
-                        p[i] = p[i] + lr * stim * (1.0 - p[i])
+                        pi = pi + lr * stim * (1.0 - pi)
                     else:
-                        p[i] = p[i] + lr * stim * p[i]
+                        pi = pi + lr * stim * pi
                 else:
                     if stim >= 0:
-                        p[i] = p[i] - lr * stim * p[i]
+                        pi = pi - lr * stim * pi
                     else:
-                        p[i] = p[i] - lr * stim * (1.0 - p[i])
-                new = 1 if rng.next_double(rng.state) < p[i] else 0
-            if new != s:
-                switches = switches + 1
-            x[i] = new
-            cooperators = cooperators + new
+                        pi = pi - lr * stim * (1.0 - pi)
+                p[i] = pi
+                new = 1 if rng.next_double(rng.state) < pi else 0
+                switches = switches + (new != s)
+                x[i] = new
+                cooperators = cooperators + new
     return int(cooperators), int(switches)

@@ -6,9 +6,9 @@ import json
 import platform
 from pathlib import Path
 
-from bench import causal, density, walkers
+from bench import causal, cooperation, density, walkers
 
-BENCHMARKS = [walkers, density, causal]
+BENCHMARKS = [walkers, density, causal, cooperation]
 
 
 def main() -> None:

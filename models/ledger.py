@@ -34,6 +34,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from nacl.signing import SigningKey, VerifyKey
 
 UNIT = 1_000_000  # micro-units per token
 ZERO_HASH = "0" * 64
+RECORD_FIELDS = frozenset({"kind", "sender", "nonce", "payload", "signature", "status", "reason"})
 PROTOCOL_KINDS = frozenset({"mint", "tax", "ubi", "ban"})
 KINDS = frozenset({"register", "mutate", "pay", "propose", "vote", "reputation"}) | PROTOCOL_KINDS
 
@@ -54,9 +56,12 @@ class LedgerError(ValueError):
         self.height = height
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
 def canonical(obj: Any) -> bytes:
     """The one byte string a JSON value is hashed and signed as (sorted keys, no spaces, ASCII, no NaN)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+    return _ENCODER.encode(obj).encode()
 
 
 def sha256(data: bytes) -> str:
@@ -90,6 +95,11 @@ class Transaction:
         return {"kind": self.kind, "sender": self.sender, "nonce": self.nonce, "payload": self.payload}
 
     def message(self) -> bytes:
+        """The bytes the sender signs: the canonical JSON of (kind, sender, nonce, payload)."""
+        return self._message
+
+    @cached_property
+    def _message(self) -> bytes:
         return canonical(self.body())
 
     def record(self) -> dict[str, Any]:
@@ -103,6 +113,9 @@ class Transaction:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Transaction:
+        """The transaction in a block's record (which must hold exactly its fields, a status and a reason)."""
+        if set(record) != RECORD_FIELDS:
+            raise ValueError(f"a transaction record has the fields {sorted(RECORD_FIELDS)}, got {sorted(record)}")
         return cls(record["kind"], record["sender"], record["nonce"], record["payload"], record["signature"])
 
 
@@ -340,6 +353,18 @@ class Outcome:
         return {**self.transaction.record(), "status": "accepted" if self.reason is None else "rejected",
                 "reason": self.reason}
 
+    def leaf(self) -> bytes:
+        return leaf_bytes(self.transaction, "accepted" if self.reason is None else "rejected", self.reason)
+
+
+def leaf_bytes(tx: Transaction, status: str, reason: str | None) -> bytes:
+    """A transaction record as a Merkle leaf: the signed message, a 0x00 byte, then [signature, status, reason].
+
+    The message is canonical JSON, which never holds a raw 0x00 byte, so the split is unambiguous; and the
+    message is the one already encoded for the signature check.
+    """
+    return tx.message() + b"\x00" + canonical([tx.signature, status, reason])
+
 
 def block_hash(header: dict[str, Any]) -> str:
     return sha256(canonical(header))
@@ -379,7 +404,7 @@ class Ledger:
         self = cls.__new__(cls)
         self.path = str(path)
         self.db = _connect(self.path)
-        report = self.verify()
+        self.verify_report = report = self.verify()
         self.state, self.head, self.rules = report.state, report.head, report.state.rules
         self.protocol_id = self.state.protocol_id
         if protocol_key is not None and sha256(protocol_key.verify_key.encode()) != self.protocol_id:
@@ -413,7 +438,7 @@ class Ledger:
         if self.protocol_key is None:
             raise LedgerError(f"ledger {self.path}: opened without the protocol key, cannot seal blocks")
         records = [o.record() for o in self.pending]
-        root = merkle_root([canonical(r) for r in records])
+        root = merkle_root([o.leaf() for o in self.pending])
         header = {"height": self.height(), "prev": self.head, "merkle_root": root, "round": int(round_number)}
         self.head = self._write(header, records, checkpoint)
         self.pending = []
@@ -477,7 +502,8 @@ class Ledger:
                     raise LedgerError(f"{where}: its hash does not match its header", height)
                 if header["prev"] != prev:
                     raise LedgerError(f"{where}: it does not link to block {height - 1}'s hash", height)
-                leaves = [canonical(r) for r in records]
+                transactions = [Transaction.from_record(r) for r in records]
+                leaves = [leaf_bytes(tx, r["status"], r["reason"]) for tx, r in zip(transactions, records, strict=True)]
                 if merkle_root(leaves) != header["merkle_root"]:
                     raise LedgerError(f"{where}: its Merkle root does not match its transactions", height)
                 if height == 0:
@@ -492,8 +518,8 @@ class Ledger:
                     protocol.verify(bytes.fromhex(block["hash"]), signature)
                 except BadSignatureError:
                     raise LedgerError(f"{where}: the protocol's block signature does not verify", height) from None
-                for k, record in enumerate(records):
-                    reason = state.apply(Transaction.from_record(record))
+                for k, (record, tx) in enumerate(zip(records, transactions, strict=True)):
+                    reason = state.apply(tx)
                     status = "accepted" if reason is None else "rejected"
                     if status != record["status"] or reason != record["reason"]:
                         raise LedgerError(f"{where}: transaction {k} is recorded as {record['status']} "
