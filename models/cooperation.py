@@ -220,6 +220,7 @@ class CooperationModel(mesa.Model):
         self.mutant_generation = np.zeros(n, dtype=np.int64)  # generation of each row's current identity
         self.tax = p.tax_rate
         self.round_tax = p.tax_rate
+        self.minted = 0  # micro-units minted so far (income from outside the chain)
         self.ledger: Ledger | None = None
         self.state: State | None = None
         self.history_blocks: list[dict[str, Any]] = []
@@ -244,6 +245,7 @@ class CooperationModel(mesa.Model):
             "bans": lambda m: m.counts["bans"], "mutations": lambda m: m.counts["mutations"],
             "thefts": lambda m: m.counts["thefts"], "captures": lambda m: m.counts["captures"],
             "rejected": lambda m: m.counts["rejected"], "tax": lambda m: m.round_tax,
+            "ai_can_carry_majority": lambda m: m.ai_can_carry_majority(),
         })
         if _resume is None:
             self.datacollector.collect(self)
@@ -371,6 +373,8 @@ class CooperationModel(mesa.Model):
             reason = self.state.apply(Transaction(kind, "protocol", nonce, payload, ""))
         if reason is not None:
             self.counts["rejected"] += 1
+        elif kind == "mint":
+            self.minted += payload["amount"]
         return reason
 
     def _seal(self) -> None:
@@ -402,6 +406,17 @@ class CooperationModel(mesa.Model):
         accounts = self.state.accounts
         return np.array([get(accounts[i.id_hash]) if i.id_hash in accounts else default for i in self.identities],
                         dtype=float)
+
+    def ai_can_carry_majority(self) -> bool:
+        """Whether the AIs' votes alone could pass a proposal against every human, under the voting rule.
+
+        One ID one vote: when active AI IDs outnumber human IDs (copies do not count: they share an ID).
+        Equal collective power: never, as the AIs' side weighs at most one half (seed 001 §7).
+        """
+        if self.params.voting_rule == "equal_collective" or not self.identities:
+            return False
+        ai_ids = {int(self.identity_of[r]) for r in range(self.n_humans, self.n_players) if self.active[r]}
+        return len(ai_ids) > self.n_humans
 
     def path(self, side: str, t: float) -> float:
         p = self.params
@@ -619,7 +634,7 @@ class CooperationModel(mesa.Model):
     def checkpoint(self) -> bytes:
         """Everything needed to continue this run exactly from the block being sealed (npz + JSON)."""
         meta = {"steps": self.steps, "rng": self.rng.bit_generator.state, "key_rng": self.key_rng.bit_generator.state,
-                "counts": self.counts, "tax": self.tax, "round_tax": self.round_tax,
+                "counts": self.counts, "tax": self.tax, "round_tax": self.round_tax, "minted": self.minted,
                 "params": self.params.model_dump(mode="json"),
                 "identities": [{"id": i.id_hash, "kind": i.kind, "key": i.key.encode().hex(),
                                 "architecture": i.architecture, "parameters": i.parameters.tolist(),
@@ -656,6 +671,7 @@ class CooperationModel(mesa.Model):
             getattr(self, name)[:] = arrays[name]
         self.previous_strategy = self.strategy.copy()
         self.counts, self.tax, self.round_tax = meta["counts"], meta["tax"], meta["round_tax"]
+        self.minted = meta["minted"]
         self.identities = [Identity(d["id"], d["kind"], SigningKey(bytes.fromhex(d["key"])), d["architecture"],
                                     np.array(d["parameters"], dtype=float), d["prompt"], d["parent"],
                                     d["generation"], d["public"]) for d in meta["identities"]]
@@ -716,6 +732,8 @@ class CooperationModel(mesa.Model):
             "s": self.path("intelligence", self.steps),
             "mean_human_utility": float(self.utility[:self.n_humans].mean()),
             "mean_ai_utility": float(self.utility[self.n_humans:].mean()), "tax": self.tax, **self.counts}
+        majority = self.datacollector.get_model_vars_dataframe()["ai_can_carry_majority"].to_numpy()
+        out["first_round_ai_can_carry_majority"] = int(np.argmax(majority)) if majority.any() else None
         if self.identities:
             out.update({"gini": self.gini(), "mean_human_wealth": self.mean_wealth("human"),
                         "mean_ai_wealth": self.mean_wealth("ai"), "identities": len(self.identities)})
