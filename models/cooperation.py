@@ -125,6 +125,7 @@ class CooperationParams(Params):
     ban_threshold: Probability = 0.2
     newcomer_reputation: Probability = 0.5  # neutral 0.5; lower penalises newcomers (whitewashers)
     whitewash_rate: Probability = 0.0  # P(a banned AI changes its weights this round, to get a new ID)
+    self_improvement_rate: Probability = 0.0  # P(an active AI changes its weights this round: `mutate`, signed)
     mutation_flip: Probability = 0.2  # P(a whitewashed AI's copies switch strategy with the new weights)
     # voting
     voting_rule: Literal["one_id_one_vote", "equal_collective"] = "one_id_one_vote"
@@ -168,9 +169,10 @@ class CooperationParams(Params):
                 compile_expression(getattr(self, key), self.expression_names())
             except ExpressionError as exc:
                 raise FieldError((key,), str(exc)) from None
-        if self.ledger == "off" and (self.attacker or self.whitewash_rate > 0 or self.proposal_every > 0):
-            raise FieldError(("ledger",), "attacker, whitewashing and proposals need the ledger ('signed' or "
-                             "'unsigned'), not 'off'")
+        if self.ledger == "off" and (self.attacker or self.whitewash_rate > 0 or self.proposal_every > 0
+                                     or self.self_improvement_rate > 0):
+            raise FieldError(("ledger",), "attacker, whitewashing, self-improvement and proposals need the ledger "
+                             "('signed' or 'unsigned'), not 'off'")
         if self.attacker and self.ledger != "signed":
             raise FieldError(("attacker",), "key theft needs signatures: set ledger: signed")
         if self.ledger_path != ":memory:" and self.ledger != "signed":
@@ -329,20 +331,45 @@ class CooperationModel(mesa.Model):
         self._seal()
 
     def _new_ai(self, architecture: str, params: np.ndarray, prompt: str, parent: Identity | None,
-                generation: int, public: bool) -> Identity:
-        """Register an AI: ID from its data, a key (random, or from its parameters), validated by a human."""
+                generation: int, public: bool, lineage: bool = False) -> Identity:
+        """Register an AI: ID from its data, a key (random, or from its parameters), validated by a human.
+
+        With `lineage`, the parent registers it by a `mutate` transaction it signs (an open self-improvement);
+        otherwise the AI registers itself (a newcomer, or a banned AI whitewashing: the chain cannot link the two).
+        """
         key = key_from_parameters(architecture, params, prompt) if self.params.keys == "from_parameters" \
             else random_key(self.key_rng)
         ident = Identity(ai_id(architecture, params, prompt), "ai", key, architecture, params, prompt,
                          parent.id_hash if parent else None, generation, public)
         validator = self.identities[int(self.key_rng.integers(self.n_humans))]
-        payload = {"id": ident.id_hash, "kind": "ai", "public_key": ident.public_key,
-                   "validator": validator.id_hash,
-                   "validator_signature": validator.key.sign(validation_message(ident.id_hash, ident.public_key))
-                   .signature.hex()}
+        validation = validation_message(ident.id_hash, ident.public_key)
+        signatures = {"validator": validator.id_hash, "validator_signature": validator.key.sign(validation)
+                      .signature.hex()}
         self.identities.append(ident)
-        self._send(ident, "register", payload)
+        if lineage and parent is not None:
+            self._send(parent, "mutate", {"new_id": ident.id_hash, "public_key": ident.public_key,
+                                          "key_signature": key.sign(validation).signature.hex(), **signatures})
+        else:
+            self._send(ident, "register", {"id": ident.id_hash, "kind": "ai", "public_key": ident.public_key,
+                                           **signatures})
         return ident
+
+    def _mutate(self, k: int, lineage: bool) -> None:
+        """Identity k changes one weight a little: a new ID with an empty wallet takes over all its copies."""
+        old = self.identities[k]
+        params = old.parameters.copy()
+        params[int(self.rng.random() * len(params))] += 1e-3 * self.rng.standard_normal()
+        new = self._new_ai(old.architecture, params, old.prompt, old, old.generation + 1, old.public_weights,
+                           lineage)
+        rows = np.flatnonzero(self.identity_of == k)
+        flip = self.rng.random() < self.params.mutation_flip
+        self.identity_of[rows] = len(self.identities) - 1
+        self.active[rows] = 1
+        self.mutant_generation[rows] = new.generation
+        if flip:
+            self.strategy[rows] = 1 - self.strategy[rows]
+            self.propensity[rows] = 1.0 - self.propensity[rows]
+        self.counts["mutations"] += 1
 
     # --- the chain ---------------------------------------------------------------------------
 
@@ -565,28 +592,21 @@ class CooperationModel(mesa.Model):
                     self.active[self.identity_of == k] = 0
 
     def _whitewash(self) -> None:
-        """A banned AI changes one weight a little (a new ID, an empty wallet) and comes back (seed 001 §5)."""
+        """Banned AIs may change their weights to re-enter under a new ID (seed 001 §5); active ones may
+        self-improve openly (a `mutate` signed by the parent). Either way: a new ID and an empty wallet."""
         p = self.params
-        if p.whitewash_rate == 0:
-            return
-        banned_ais = sorted({int(self.identity_of[r]) for r in range(self.n_humans, self.n_players)
-                             if not self.active[r]})
-        for k in banned_ais:
-            if self.rng.random() >= p.whitewash_rate:
-                continue
-            old = self.identities[k]
-            params = old.parameters.copy()
-            params[int(self.rng.random() * len(params))] += 1e-3 * self.rng.standard_normal()
-            new = self._new_ai(old.architecture, params, old.prompt, old, old.generation + 1, old.public_weights)
-            rows = np.flatnonzero(self.identity_of == k)
-            flip = self.rng.random() < p.mutation_flip
-            self.identity_of[rows] = len(self.identities) - 1
-            self.active[rows] = 1
-            self.mutant_generation[rows] = new.generation
-            if flip:
-                self.strategy[rows] = 1 - self.strategy[rows]
-                self.propensity[rows] = 1.0 - self.propensity[rows]
-            self.counts["mutations"] += 1
+        if p.whitewash_rate > 0:
+            banned_ais = sorted({int(self.identity_of[r]) for r in range(self.n_humans, self.n_players)
+                                 if not self.active[r]})
+            for k in banned_ais:
+                if self.rng.random() < p.whitewash_rate:
+                    self._mutate(k, lineage=False)
+        if p.self_improvement_rate > 0:
+            active_ais = sorted({int(self.identity_of[r]) for r in range(self.n_humans, self.n_players)
+                                 if self.active[r]})
+            for k in active_ais:
+                if self.rng.random() < p.self_improvement_rate:
+                    self._mutate(k, lineage=True)
 
     def _voting(self) -> None:
         """Every proposal_every rounds a random active AI proposes to abolish the tax; AIs vote yes, humans no."""

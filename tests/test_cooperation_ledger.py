@@ -150,6 +150,36 @@ def test_one_id_one_vote_and_equal_collective_power() -> None:
     assert chain.ledger.state.tally(proposal, "equal_collective")["yes_share"] == pytest.approx(0.5)
 
 
+def test_mutate_registers_a_descendant_signed_by_its_parent() -> None:
+    chain = Chain()
+    rng = np.random.default_rng(8)
+    child_key = random_key(rng)
+    child = ai_id("mlp", np.arange(4.0) + 1e-3, "hi")
+    public = child_key.verify_key.encode().hex()
+    proof = child_key.sign(validation_message(child, public)).signature.hex()
+    human = chain.keys["bob"].sign(validation_message(child, public)).signature.hex()
+    payload = {"new_id": child, "public_key": public, "key_signature": proof, "validator": chain.ids["bob"],
+               "validator_signature": human}
+    forged = {**payload, "key_signature": chain.keys["ai"].sign(b"no").signature.hex()}
+    assert chain.send("ai", "mutate", forged) == "the new key's proof of possession does not verify"
+    assert chain.send("alice", "mutate", payload) == "only an AI can mutate"
+    assert chain.send("ai", "mutate", payload) is None
+    account = chain.ledger.state.accounts[child]
+    assert account.parent == chain.ids["ai"] and account.balance == 0 and account.reputation == 0.5
+    assert chain.send("ai", "mutate", payload).startswith(f"ID {child[:12]} is already registered")
+
+
+def test_self_improving_ais_mutate_on_the_chain() -> None:
+    model = CooperationModel({"n_humans": 5, "n_ais": 4, "copies": 2, "self_improvement_rate": 0.5,
+                              "votes_per_round": 0}, rng=3)
+    for _ in range(4):
+        model.step()
+    mutations = [t for b in model.ledger.latest_blocks(10) for t in b["transactions"] if t["kind"] == "mutate"]
+    assert len(mutations) == model.counts["mutations"] > 0
+    assert all(t["status"] == "accepted" for t in mutations)
+    assert model.ledger.verify().blocks == model.ledger.height()
+
+
 # --- identity -------------------------------------------------------------------------------
 
 

@@ -108,3 +108,30 @@ def test_run_and_reproduce_from_the_command_line(tmp_path, capsys) -> None:
         "cooperation.whitewashing_drifts_to_cooperation": "differs", "cooperation.copies_share_id": "reproduced",
         "cooperation.key_from_parameters_theft": "reproduced", "cooperation.capture_and_equal_power": "reproduced",
         "cooperation.ubi_reduces_inequality": "reproduced"}
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ("human_utility: 'x +'", "params.human_utility: expression 'x +': not valid syntax"),
+    ("ai_utility: 'open(1)'", "params.ai_utility: expression 'open(1)': calls are limited to"),
+    ("update_rule: imitation", "params.update_rule: input should be 'best_response', 'fermi' or 'reinforcement'"),
+    ("copies: 0", "params.copies: input should be greater than or equal to 1"),
+    ("ledger_path: /tmp/x.sqlite\n  ledger: unsigned", "params.ledger_path: only a signed ledger is stored"),
+    ("intelligence_path: logistic", "params.intelligence_asymptote: a logistic path needs an asymptote"),
+])
+def test_bad_cooperation_scenarios_get_one_line(tmp_path, capsys, params: str, expected: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"model: cooperation\ntitle: bad\nseed: 1\nsteps: 2\nparams:\n  {params}\n", encoding="utf-8")
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"optiscape: error: {path}: {expected}"), err
+    assert len(err.splitlines()) == 1
+
+
+def test_an_expression_failing_mid_run_is_one_line(tmp_path, capsys) -> None:
+    path = tmp_path / "fails.yaml"
+    path.write_text("model: cooperation\ntitle: fails\nseed: 1\nsteps: 2\nparams:\n  ai_utility: 'x / (Ca - Ca)'\n"
+                    "  ledger: 'off'\n", encoding="utf-8")
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("optiscape: error: ai_utility failed at round 1 (C=") and "division by zero" in err
+    assert len(err.splitlines()) == 1
