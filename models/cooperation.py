@@ -186,10 +186,14 @@ class CooperationParams(Params):
 class CooperationModel(mesa.Model):
     """Humans and AIs playing C or A, with wallets, reputation, bans and votes on a verified ledger.
 
-    Randomness, in order: Mesa's seeding; at set-up the initial strategies (one uniform per
-    player, C if below initial_cooperation), the AIs' parameter vectors and the keys; then per
-    round the game's draws (documented in `_fastcore.game`), then the economy's (a host per
-    cooperating AI copy), the votes', the whitewashing's and the attacker's, in that order.
+    Randomness, all from `model.rng`, in order: Mesa's seeding; at set-up the initial strategies
+    (one uniform per player, C if below initial_cooperation), a seed for the key stream, then per
+    AI a standard-normal parameter vector and one uniform (public weights?); then per round the
+    game's draws (documented in `_fastcore.game`), the economy's (one uniform per cooperating AI
+    copy: its host), the votes' (per vote: a target, a misreading), whitewashing and
+    self-improvement (per AI considered: whether, which weight, how much, whether behaviour flips)
+    and the proposal's (its proposer). Keys and validators come from the separate key stream
+    (seeded once from `model.rng`), so signing never shifts the game's draws.
     """
 
     Params = CooperationParams

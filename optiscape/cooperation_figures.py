@@ -16,6 +16,13 @@ def _marker(table: pd.DataFrame) -> str | None:
     return "o" if len(table) < 50 else None  # so that a lone first point shows
 
 
+def _legend(axes: Any, twin: Any, loc: str) -> None:
+    """One legend for the lines on both y axes."""
+    lines, labels = axes.get_legend_handles_labels()
+    more, more_labels = twin.get_legend_handles_labels()
+    axes.legend(lines + more, labels + more_labels, fontsize=7, loc=loc)
+
+
 def draw_cooperation(axes: Any, table: pd.DataFrame) -> None:
     """Share of active players in C (all, humans, AIs), with r_t and s_t on a second axis."""
     marker = _marker(table)
@@ -28,9 +35,7 @@ def draw_cooperation(axes: Any, table: pd.DataFrame) -> None:
     paths.plot(steps, table["r"], color="tab:green", linestyle="--", label="r_t (reliance)")
     paths.plot(steps, table["s"], color="tab:purple", linestyle=":", label="s_t (intelligence)")
     paths.set_ylabel("r_t, s_t")
-    lines = axes.get_legend_handles_labels()
-    more = paths.get_legend_handles_labels()
-    axes.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="lower left")
+    _legend(axes, paths, "lower left")
 
 
 def draw_wealth(axes: Any, table: pd.DataFrame) -> None:
@@ -45,9 +50,7 @@ def draw_wealth(axes: Any, table: pd.DataFrame) -> None:
     gini = axes.twinx()
     gini.plot(steps, table["gini"], color="grey", linewidth=2, alpha=0.5, label="Gini of wealth")
     gini.set(ylabel="Gini", ylim=(0, 1))
-    lines = axes.get_legend_handles_labels()
-    more = gini.get_legend_handles_labels()
-    axes.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper left")
+    _legend(axes, gini, "upper left")
 
 
 def draw_chain(axes: Any, table: pd.DataFrame) -> None:
@@ -61,9 +64,7 @@ def draw_chain(axes: Any, table: pd.DataFrame) -> None:
     height = axes.twinx()
     height.plot(steps, table["chain_height"], color="black", linewidth=2, alpha=0.4, label="chain height")
     height.set_ylabel("blocks")
-    lines = axes.get_legend_handles_labels()
-    more = height.get_legend_handles_labels()
-    axes.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper left")
+    _legend(axes, height, "upper left")
 
 
 def cooperation_figures(model: Any, tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
