@@ -91,6 +91,7 @@ def test_money_is_conserved_apart_from_minting(ledger: str) -> None:
     assert all(a.balance >= 0 for a in model.state.accounts.values())
 
 
+@pytest.mark.slow
 def test_run_and_reproduce_from_the_command_line(tmp_path, capsys) -> None:
     out = tmp_path / "run"
     assert main(["run", "cooperation_key_theft", "--out", str(out)]) == 0
