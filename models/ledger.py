@@ -358,12 +358,13 @@ class Outcome:
 
 
 def leaf_bytes(tx: Transaction, status: str, reason: str | None) -> bytes:
-    """A transaction record as a Merkle leaf: the signed message, a 0x00 byte, then [signature, status, reason].
+    """A transaction record as a Merkle leaf: the signed message, a 0x00 byte, then signature, status, reason.
 
     The message is canonical JSON, which never holds a raw 0x00 byte, so the split is unambiguous; and the
     message is the one already encoded for the signature check.
     """
-    return tx.message() + b"\x00" + canonical([tx.signature, status, reason])
+    tail = b"null" if reason is None else canonical(reason)  # a string encodes on json's fast path
+    return tx.message() + b"\x00" + canonical(tx.signature) + b"," + canonical(status) + b"," + tail
 
 
 def block_hash(header: dict[str, Any]) -> str:
