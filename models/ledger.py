@@ -386,7 +386,8 @@ class Ledger:
         self.protocol_key = protocol_key
         self.db = _connect(self.path)
         if self.height() > 0:
-            raise LedgerError(f"ledger {self.path}: already holds a chain (use Ledger.open to resume it)")
+            raise LedgerError(f"ledger {self.path}: already holds a chain (resume it with Ledger.open or "
+                              "CooperationModel.resume, or choose a new path)")
         self.rules = rules or Rules()
         public = protocol_key.verify_key.encode().hex()
         self.protocol_id = sha256(bytes.fromhex(public))
