@@ -6,9 +6,9 @@ import json
 import platform
 from pathlib import Path
 
-from bench import causal, density, knowledge, metaopt, scans, walkers
+from bench import causal, cooperation, density, knowledge, metaopt, scans, walkers
 
-BENCHMARKS = [walkers, density, causal, metaopt, knowledge, scans]
+BENCHMARKS = [walkers, density, causal, metaopt, knowledge, cooperation, scans]
 
 
 def main() -> None:

@@ -67,9 +67,17 @@ def _knowledge() -> World:
                  KnowledgeModel, KnowledgeParams, claims)
 
 
+def _cooperation() -> World:
+    from models.cooperation import CooperationModel, CooperationParams
+    from models.cooperation_claims import claims
+
+    return World("cooperation", "Humans and AIs with hashed IDs, wallets, reputation and votes on a ledger (seed 001)",
+                 CooperationModel, CooperationParams, claims)
+
+
 _FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd, "density": _density, "causal": _causal,
                                               "metaopt": _metaopt, "intelligence": _intelligence,
-                                              "knowledge": _knowledge}
+                                              "knowledge": _knowledge, "cooperation": _cooperation}
 registry: dict[str, World] = {name: make() for name, make in _FACTORIES.items()}
 
 

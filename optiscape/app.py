@@ -479,6 +479,7 @@ PAGES: dict[str, Callable[[Scenario], WorldPage] | str] = {
     "metaopt": "optiscape.metaopt_page:metaopt_page",
     "intelligence": "optiscape.intelligence_page:intelligence_page",
     "knowledge": "optiscape.knowledge_page:knowledge_page",
+    "cooperation": "optiscape.cooperation_page:cooperation_page",
 }
 
 

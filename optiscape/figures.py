@@ -287,6 +287,7 @@ FIGURES: dict[str, Callable | str] = {
     "metaopt": "optiscape.metaopt_figures:metaopt_figures",
     "intelligence": "optiscape.intelligence_figures:intelligence_figures",
     "knowledge": "optiscape.knowledge_figures:knowledge_figures",
+    "cooperation": "optiscape.cooperation_figures:cooperation_figures",
 }
 
 
