@@ -21,6 +21,7 @@ import pde
 import scipy.sparse as sp
 from scipy.stats import norm
 
+from bench.timing import best_seconds
 from models.fokker_planck import FokkerPlanck, Grid, stationary_density
 from models.landscapes import case_c, pit
 from models.sgd import SGDModel
@@ -49,15 +50,6 @@ PYPDE_BDF = {"method": "BDF", "rtol": 0.1, "atol": 0.01}
 # Cell-steps per second of the optiscape kernel, at the density world's defaults (4000 cells, 10 substeps per
 # SGD step) over the same 400 steps.
 KERNEL_CELLS, KERNEL_DT = 4000, 0.1
-
-
-def _best_seconds(work: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def _start_masses(faces: np.ndarray) -> np.ndarray:
@@ -122,7 +114,7 @@ def _pypde_solvers(cells: int, dt: float) -> tuple[dict[str, Callable[[], np.nda
 def _fokker_planck_case_c() -> list[dict]:
     grid, masses = _optiscape_solve(OPTISCAPE_CELLS, OPTISCAPE_STEPS)
     optiscape_error = _l1_error(masses / grid.width, grid.centres, grid.width)
-    optiscape_seconds = _best_seconds(lambda: _optiscape_solve(OPTISCAPE_CELLS, OPTISCAPE_STEPS), repeats=50)
+    optiscape_seconds = best_seconds(lambda: _optiscape_solve(OPTISCAPE_CELLS, OPTISCAPE_STEPS), repeats=50)
     print(f"  case (c), L1 error against the closed form at t = {T_END:g} (tolerance {FP_TOLERANCE:g}), best time:\n"
           f"    optiscape {OPTISCAPE_CELLS} cells, {OPTISCAPE_STEPS} backward-Euler steps of dt = "
           f"{T_END / OPTISCAPE_STEPS:g}: {optiscape_error:.3e}, mass {masses.sum():.15f}, "
@@ -133,7 +125,7 @@ def _fokker_planck_case_c() -> list[dict]:
     for name, solve in solvers.items():
         density = solve()  # the warm-up: whatever is left to compile happens here
         errors[name] = error = _l1_error(density, x, width)
-        seconds = _best_seconds(solve, repeats=5)
+        seconds = best_seconds(solve, repeats=5)
         if error <= FP_TOLERANCE:
             pypde_seconds = min(pypde_seconds, seconds)
         print(f"    py-pde {PYPDE_CELLS} cells, {name}: {error:.3e}, mass {np.sum(density) * width:.15f}, "
@@ -145,7 +137,7 @@ def _fokker_planck_case_c() -> list[dict]:
     kernel_grid = Grid(CASE_C_LOW, CASE_C_HIGH, KERNEL_CELLS)
     kernel_operator = FokkerPlanck.build(case_c(), CASE_C_TEMPERATURE, kernel_grid, "ito")
     kernel_steps = round(T_END / KERNEL_DT)
-    kernel_seconds = _best_seconds(
+    kernel_seconds = best_seconds(
         lambda: kernel_operator.step(_start_masses(kernel_grid.faces), KERNEL_DT, kernel_steps), repeats=3)
 
     name = "density.fokker_planck_case_c"
@@ -195,7 +187,7 @@ def _pit_mean_escape_time() -> list[dict]:
 
     chain_time = _chain_mean_escape_time(CHAIN_CELLS, start, barrier)
     check_time = _chain_mean_escape_time(CHAIN_CHECK_CELLS, start, barrier)
-    chain_seconds = _best_seconds(lambda: _chain_mean_escape_time(CHAIN_CELLS, start, barrier), repeats=5)
+    chain_seconds = best_seconds(lambda: _chain_mean_escape_time(CHAIN_CELLS, start, barrier), repeats=5)
 
     started = time.perf_counter()
     steps = _monte_carlo_escape_steps()

@@ -19,11 +19,11 @@ lineage nodes, array rows), in algorithms per second, born and removed; no targe
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import numpy as np
 
 from _fastcore import explorers as kernel
+from bench.timing import best_seconds
 from models.metaopt import MetaoptModel, step_numpy
 
 ALGORITHMS, PER_ALGORITHM = 100, 100  # 10,000 explorers
@@ -49,15 +49,6 @@ def _kernel_step(model: MetaoptModel) -> None:
 def _python_step(model: MetaoptModel, algorithms: int) -> None:
     for agent in model.algorithms[:algorithms]:
         agent.step()
-
-
-def _best_seconds(work: Callable[[], None], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def _check(dim: int) -> None:
@@ -97,9 +88,9 @@ def run() -> list[dict]:
         model = _world(dim)
         n = len(model.owner)
         steps = 20 if dim == 10 else 4
-        kernel_seconds = _best_seconds(lambda m=model, s=steps: [_kernel_step(m) for _ in range(s)], 3)
-        numpy_seconds = _best_seconds(lambda m=model, s=steps: [step_numpy(m) for _ in range(s)], 3)
-        python_seconds = _best_seconds(lambda m=model: _python_step(m, SUBSET), 2)
+        kernel_seconds = best_seconds(lambda m=model, s=steps: [_kernel_step(m) for _ in range(s)], 3)
+        numpy_seconds = best_seconds(lambda m=model, s=steps: [step_numpy(m) for _ in range(s)], 3)
+        python_seconds = best_seconds(lambda m=model: _python_step(m, SUBSET), 2)
         rates = {"kernel": n * steps / kernel_seconds, "numpy": n * steps / numpy_seconds,
                  "python loop": SUBSET * PER_ALGORITHM / python_seconds}
         print(f"  rastrigin d = {dim}: {n} explorers x {steps} steps: kernel {kernel_seconds * 1e3:.1f} ms, numpy "

@@ -3,9 +3,9 @@
 
 Every variant runs the same 64 (temperature, seed) points of the pit world for STEPS steps (no early stop), so
 each does the same work. Timed: from the call to the table, including the pool's start-up and whatever each
-imports in its workers. Not timed: starting the Dask cluster (a cluster is already running when one scans on it). `make bench` runs this
-first, in a process that has started no OpenMP threads, as `optiscape scan` is: its pool forks (see
-`optiscape.scans._pool_context`).
+imports in its workers. Not timed: starting the Dask cluster (a cluster is already running when one scans on
+it). `make bench` runs this first, in a process that has started no OpenMP threads, as `optiscape scan` is: its
+pool forks (see `optiscape.scans._pool_context`).
 The optiscape variants must give the same table, or run() raises.
 """
 
