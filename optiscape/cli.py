@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -161,9 +162,14 @@ def _cmd_viz(args: argparse.Namespace) -> int:
     port = args.port or _free_port()
     command = serve_command(scenario.path.resolve(), port)
     print(f"{scenario.title}\nserving on http://127.0.0.1:{port}/  (Ctrl-C stops)", flush=True)
+    server = subprocess.Popen(command, env={**os.environ, **serve_environment(scenario.path)})
+    # Stopping `optiscape viz` (Ctrl-C, or a SIGTERM from a supervisor) stops its server too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: server.terminate())
     try:
-        return subprocess.call(command, env={**os.environ, **serve_environment(scenario.path)})
+        return server.wait()
     except KeyboardInterrupt:
+        server.terminate()
+        server.wait()
         return 0
 
 

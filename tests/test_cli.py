@@ -87,3 +87,13 @@ def test_viz_serves_the_page_on_loopback_and_prints_the_address():
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # `optiscape viz` stopped its page server with it: nothing answers on the port any more.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                pass
+        except OSError:
+            break
+        assert time.monotonic() < deadline, "the page server outlived `optiscape viz`"
+        time.sleep(0.5)
