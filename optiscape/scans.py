@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,11 @@ class ScanResult:
     table: pd.DataFrame
     summary: dict[str, Any]
     folder: Path | None = None
-    failed: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """The failed points: index, repeat, values and error."""
+        return self.summary["failed"]
 
     @property
     def complete(self) -> bool:
@@ -118,14 +122,24 @@ def flatten(summary: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _head(point: Point) -> dict[str, Any]:
+    """The columns that name a point: index, repeat, the scanned values and the seed."""
+    return {"point": point.index, "repeat": point.repeat, **{k: _cell(v) for k, v in point.values.items()},
+            "seed": point.seed}
+
+
+def _failure(point: Point, exc: BaseException) -> pd.DataFrame:
+    """A failed point's one row."""
+    return pd.DataFrame([{**_head(point), "status": "failed", "error": f"{type(exc).__name__}: {exc}"}])
+
+
 def run_point(document: str, point: Point) -> pd.DataFrame:
     """Run one point and return its rows; never raises: a failure is one row with status "failed" and the error.
 
     `document` is the scan's resolved scenario as JSON (what `_document` makes), so a worker on another
     machine needs the package, not the scenario file.
     """
-    head = {"point": point.index, "repeat": point.repeat, **{k: _cell(v) for k, v in point.values.items()},
-            "seed": point.seed}
+    head = _head(point)
     try:
         scenario = _scenario_from(document)
         model = run_model(scenario, progress=False, rng=point.seed, **point.values)
@@ -138,7 +152,7 @@ def run_point(document: str, point: Point) -> pd.DataFrame:
         results = {(f"result.{k}" if k in head else k): v for k, v in flatten(model.summary()).items()}
         return pd.DataFrame([{**head, "status": "ok", "error": None, **results}])
     except Exception as exc:  # a point's failure is data, not the end of the scan
-        return pd.DataFrame([{**head, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}])
+        return _failure(point, exc)
 
 
 # --- where results go -----------------------------------------------------------------------------
@@ -309,9 +323,7 @@ def _run_on_dask(document: str, points: list[Point], done: Done, client: Any) ->
             try:
                 frame = future.result()
             except Exception as exc:  # the task itself failed (a worker killed repeatedly, no package there, ...)
-                frame = pd.DataFrame([{"point": point.index, "repeat": point.repeat,
-                                       **{k: _cell(v) for k, v in point.values.items()}, "seed": point.seed,
-                                       "status": "failed", "error": f"{type(exc).__name__}: {exc}"}])
+                frame = _failure(point, exc)
             done(point, frame)
     finally:
         client.cancel(list(futures))
@@ -402,8 +414,8 @@ def run_scan(scenario: Scenario | str | Path, out: Path | str | None = None, pro
         table.to_parquet(store.folder / TABLE, index=False)
         _write_atomic(store.folder / SUMMARY, json.dumps(jsonable(summary), indent=2).encode())
     if stopped == "interrupted":
-        raise ScanInterrupted(ScanResult(table, summary, store.folder, failed))
-    return ScanResult(table, summary, store.folder, failed)
+        raise ScanInterrupted(ScanResult(table, summary, store.folder))
+    return ScanResult(table, summary, store.folder)
 
 
 class ScanInterrupted(KeyboardInterrupt):
