@@ -15,7 +15,7 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel "Cython>=3" "numpy>=2"
 
 # Installs the package (compiling the Cython kernels in place) and its dependencies.
-$(STAMP): $(PY) setup.py pyproject.toml $(wildcard _fastcore/*.pyx _fastcore/*.pxd)
+$(STAMP): $(PY) setup.py pyproject.toml $(wildcard _fastcore/*.pyx _fastcore/*.pxd _fastcore/*.h)
 	$(PY) -m pip install --quiet --no-build-isolation -e .
 	touch $@
 

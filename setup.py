@@ -8,12 +8,15 @@ from setuptools import Extension, setup
 
 # No -ffast-math, and no contraction into fused multiply-adds: kernels must equal the
 # pure-Python references to the last bit. OpenMP for kernels that split a batch over threads (prange).
-COMPILE_ARGS = ["-O3", "-ffp-contract=off", "-fopenmp"]
+# -fno-math-errno: nothing reads errno, and a sqrt that need not set it can be vectorised (same values).
+COMPILE_ARGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fopenmp"]
 LINK_ARGS = ["-fopenmp"]
-# Per kernel, on top: the causal world's register machine selects per lane (clip, min, max, where), which
-# baseline x86-64 (SSE2) has no blend instruction for; this machine's vector ISA (a local build) halves its
-# time. IEEE results are the same on any ISA: no contraction, no fast-math, libm calls stay scalar.
-KERNEL_ARGS = {"causalvm": ["-march=native"]} if platform.machine() in ("x86_64", "AMD64") else {}
+# Per kernel, on top: this machine's vector ISA (a local build). The causal world's register machine selects
+# per lane (clip, min, max, where), which baseline x86-64 (SSE2) has no blend instruction for; the explorers'
+# sin(2πx), cos(2πx) and log (vecmath.h) round and select per lane too. IEEE results are the same bits on any
+# ISA: no contraction, no fast-math, libm calls stay scalar.
+NATIVE = ("causalvm", "explorers", "vecmath")
+KERNEL_ARGS = {name: ["-march=native"] for name in NATIVE} if platform.machine() in ("x86_64", "AMD64") else {}
 
 # Every _fastcore/*.pyx is a kernel module: adding one needs no change here.
 KERNELS = sorted(path.stem for path in Path(__file__).parent.glob("_fastcore/*.pyx"))
@@ -25,6 +28,7 @@ extensions = [
         include_dirs=[numpy.get_include()],
         extra_compile_args=COMPILE_ARGS + KERNEL_ARGS.get(name, []),
         extra_link_args=LINK_ARGS,
+        depends=sorted(str(path) for path in Path("_fastcore").glob("*.h")),  # headers the kernels include
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
     for name in KERNELS

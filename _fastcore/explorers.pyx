@@ -7,7 +7,8 @@ Explorer i belongs to algorithm owner[i]. One step, for each explorer in array o
   2. its niche: inside when the algorithm's niche radius is infinite (G = 1) or |x - birthplace|^2 <= radius^2;
      outside, its move is blind (S = 90°);
   3. the move x += V (cos S · d + sin S · u), d = -∇L / |∇L| the unit descent direction, u a unit vector
-     drawn uniformly on the sphere orthogonal to d (Gaussian z, minus its component along d, normalised);
+     drawn uniformly on the sphere orthogonal to d (Gaussian z, minus its component z · d = -(z · ∇L) / |∇L|
+     along d, normalised);
      where ∇L = 0 there is no descent direction and the move is V z / |z|, uniform on the whole sphere;
   4. one spawn draw: kind 1 if v < p1[a], kind 2 if v < p1[a] + p2[a], else 0 (the model reads kind 1 as a
      general (binary) or scalar offspring, kind 2 as a specific one).
@@ -17,12 +18,30 @@ follow it): explorer 0..n-1; each draws 2 * ceil(d / 2) + 1 uniforms from the Ge
 always, whatever its S or niche: pairs (u1, u2) give two normals by Box-Muller,
 z = sqrt(-2 ln(1 - u1)) cos(2π u2), sqrt(-2 ln(1 - u1)) sin(2π u2), of which the first d are used; the last
 uniform is the spawn draw v.
+
+Speed. ln, sin(2π·) and cos(2π·) (Box-Muller, Rastrigin, Ackley) are `vecmath.h`'s: vectorised loops over
+an explorer's coordinates, within 2 ulp, and the same functions the Python references call (so they agree to
+the bit). On `threads` OpenMP threads, the explorers are split into that many contiguous ranges, each drawing
+from its own copy of the Generator's stream jumped ahead (`advance`) to the range's first uniform, so every
+explorer gets the same numbers as in the serial order, and the results are the same for any thread count;
+the Generator then jumps past them all. Only PCG64 and PCG64DXSM (numpy's default) can jump: another bit
+generator runs on one thread.
 """
-from libc.math cimport M_E, M_PI, cos, exp, isfinite, log, sin, sqrt
-from libc.stdint cimport int64_t, int8_t, uint8_t
+from cython.parallel cimport prange
+from libc.float cimport DBL_MAX
+from libc.math cimport M_E, M_PI, exp, fabs, sqrt
+from libc.stdint cimport int64_t, int8_t, uint8_t, uint64_t
+from libc.string cimport memcpy
 from numpy.random cimport bitgen_t
 
 from _fastcore._bitgen cimport borrow_bitgen
+from _fastcore.vecmath cimport os_box_muller_n, os_sincos_2pi_n
+
+cdef extern from "pcg64.h" nogil:
+    ctypedef struct os_pcg64:
+        uint64_t state_high, state_low, inc_high, inc_low
+    void os_pcg64_fill(os_pcg64* g, double* u, Py_ssize_t count)
+    void os_pcg64_advance(os_pcg64* g, uint64_t delta)
 
 import numpy as np
 
@@ -41,6 +60,13 @@ cdef double ACKLEY_B = 0.2
 
 KIND_NONE, KIND_FIRST, KIND_SECOND = 0, 1, 2
 
+_threads_started = False
+
+
+def threads_started():
+    """Whether this process has moved explorers on more than one OpenMP thread (see `_fastcore.openmp_started`)."""
+    return _threads_started
+
 
 cdef struct Land:
     int code
@@ -52,8 +78,15 @@ cdef struct Land:
     double bowl
 
 
-cdef double value_and_gradient(const double* x, const Land* L, double* g) noexcept nogil:
-    """L(x), writing ∇L(x) to g[0:d]; the order of every sum is that of FunctionLandscape.point_value_and_gradient."""
+cdef inline bint trigonometric(int code) noexcept nogil:
+    """Landscapes built on sin(2πx_k), cos(2πx_k): computed for a whole block of explorers at once."""
+    return code == RASTRIGIN or code == ACKLEY
+
+
+cdef double value_and_gradient(const double* x, const Land* L, double* g, const double* sines,
+                               const double* cosines) noexcept nogil:
+    """L(x), writing ∇L(x) to g[0:d]; the order of every sum is that of FunctionLandscape.point_value_and_gradient.
+    sines, cosines: sin(2πx_k), cos(2πx_k) (`vecmath.h`) if trigonometric(L.code), else unused."""
     cdef Py_ssize_t k, q, d = L.d
     cdef double v = 0.0, s1, s2, r, e1, e2, c1, c2, t, s, r2, diff, e, bq
     cdef const double* cq
@@ -64,21 +97,22 @@ cdef double value_and_gradient(const double* x, const Land* L, double* g) noexce
     elif L.code == RASTRIGIN:
         v = RASTRIGIN_A * d
         for k in range(d):
-            v = v + (x[k] * x[k] - RASTRIGIN_A * cos(TWO_PI * x[k]))
-            g[k] = 2.0 * x[k] + (RASTRIGIN_A * TWO_PI) * sin(TWO_PI * x[k])
+            v = v + (x[k] * x[k] - RASTRIGIN_A * cosines[k])
+        for k in range(d):
+            g[k] = 2.0 * x[k] + (RASTRIGIN_A * TWO_PI) * sines[k]
     elif L.code == ACKLEY:
         s1 = 0.0
         s2 = 0.0
         for k in range(d):
             s1 = s1 + x[k] * x[k]
-            s2 = s2 + cos(TWO_PI * x[k])
+            s2 = s2 + cosines[k]
         r = sqrt(s1 / d)
         e1 = exp(-ACKLEY_B * r)
         e2 = exp(s2 / d)
         c1 = (ACKLEY_A * ACKLEY_B) * e1 / (d * r) if r > 0 else 0.0
         c2 = e2 * TWO_PI / d
         for k in range(d):
-            g[k] = c1 * x[k] + c2 * sin(TWO_PI * x[k])
+            g[k] = c1 * x[k] + c2 * sines[k]
         v = -ACKLEY_A * e1 - e2 + ACKLEY_A + M_E
     elif L.code == ROSENBROCK:
         for k in range(d):
@@ -153,13 +187,239 @@ def evaluate(position, landscape, values, gradients):
     cdef const double[:, ::1] X = position
     cdef double[::1] V = values
     cdef double[:, ::1] G = gradients
+    cdef double[::1] sines = np.zeros(d)
+    cdef double[::1] cosines = np.zeros(d)
     with nogil:
         for i in range(n):
-            V[i] = value_and_gradient(&X[i, 0], &L, &G[i, 0])
+            if trigonometric(L.code):
+                os_sincos_2pi_n(&X[i, 0], &sines[0], &cosines[0], d)
+            V[i] = value_and_gradient(&X[i, 0], &L, &G[i, 0], &sines[0], &cosines[0])
+
+
+cdef struct Step:  # one call's arrays (raw pointers into the checked memoryviews of step_explorers)
+    Py_ssize_t d
+    Py_ssize_t pairs
+    bint given
+    const double* GV
+    const double* GG
+    double* X
+    const int64_t* own
+    const double* cs
+    const double* sn
+    const double* V
+    const double* B
+    const double* R2
+    const double* P1
+    const double* P2
+    double* out_value
+    uint8_t* out_inside
+    int8_t* out_spawn
+    uint8_t* finite
+
+
+cdef enum:
+    BLOCK_COORDINATES = 1024  # a block of explorers has about this many coordinates: its scratch stays in L2
+
+
+cdef struct Block:  # one part's scratch for a block of up to `rows` explorers (pointers into its work row)
+    Py_ssize_t rows
+    double* raw      # rows * (2 pairs + 1): the draws in order
+    double* pairs    # rows * 2 pairs: the pair uniforms, packed
+    double* spawn    # rows: the spawn draws
+    double* Z        # rows * 2 pairs: normals, then their part orthogonal to the descent direction
+    double* SN       # rows * d: sin(2πx), cos(2πx)
+    double* CS
+    double* G        # rows * d: gradients, then descent directions
+    double* T        # rows * d: the terms of a sum
+    double* sums     # 5 * rows: L, |∇L|², z . ∇L, niche distance², |u|² (or |z|²)
+
+
+cdef Py_ssize_t block_layout(Block* W, double* base, Py_ssize_t rows, Py_ssize_t d, Py_ssize_t pairs) noexcept nogil:
+    """Point W's arrays into base (NULL: only measure); returns the doubles used, whole cache lines plus one."""
+    cdef Py_ssize_t at = 0
+    W.rows = rows
+    W.raw = base + at
+    at += rows * (2 * pairs + 1)
+    W.pairs = base + at
+    at += rows * 2 * pairs
+    W.spawn = base + at
+    at += rows
+    W.Z = base + at
+    at += rows * 2 * pairs
+    W.SN = base + at
+    at += rows * d
+    W.CS = base + at
+    at += rows * d
+    W.G = base + at
+    at += rows * d
+    W.T = base + at
+    at += rows * d
+    W.sums = base + at
+    at += 5 * rows
+    return (at + 7) // 8 * 8 + 8
+
+
+cdef void row_sums(const double* T, Py_ssize_t count, Py_ssize_t d, double* out) noexcept nogil:
+    """out[j] += T[j, 0] + T[j, 1] + ... + T[j, d - 1], added one by one in that order (as a plain loop over one
+    row would), for rows j < count; four rows at a time, so that four sums are in flight instead of one."""
+    cdef Py_ssize_t j = 0, k
+    cdef double a0, a1, a2, a3
+    cdef const double* r0
+    while j + 4 <= count:
+        r0 = T + j * d
+        a0 = out[j]
+        a1 = out[j + 1]
+        a2 = out[j + 2]
+        a3 = out[j + 3]
+        for k in range(d):
+            a0 = a0 + r0[k]
+            a1 = a1 + r0[d + k]
+            a2 = a2 + r0[2 * d + k]
+            a3 = a3 + r0[3 * d + k]
+        out[j] = a0
+        out[j + 1] = a1
+        out[j + 2] = a2
+        out[j + 3] = a3
+        j = j + 4
+    while j < count:
+        a0 = out[j]
+        for k in range(d):
+            a0 = a0 + T[j * d + k]
+        out[j] = a0
+        j = j + 1
+
+
+cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const Land* L, const Block* W) noexcept nogil:
+    """Explorers first .. first + count - 1 step (module docstring), their draws already in W.pairs and
+    W.spawn. The same arithmetic, sum by sum in the same order, as one explorer at a time (the references):
+    only the loops are arranged so that the compiler vectorises them and sums of different explorers overlap."""
+    cdef Py_ssize_t j, k, a, i, d = S.d, p2 = 2 * S.pairs, n = count * d
+    cdef double* X = S.X + first * d
+    cdef double* x
+    cdef double* g
+    cdef double* z
+    cdef double* T = W.T
+    cdef double* G = W.G
+    cdef double* value = W.sums
+    cdef double* gn = W.sums + W.rows
+    cdef double* zg = W.sums + 2 * W.rows
+    cdef double* r2 = W.sums + 3 * W.rows
+    cdef double* un = W.sums + 4 * W.rows
+    cdef double proj, norm, c, s, step, v
+    cdef int ok
+    os_box_muller_n(W.pairs, W.Z, count * S.pairs)
+    if trigonometric(L.code):
+        os_sincos_2pi_n(X, W.SN, W.CS, n)
+    # L and ∇L
+    if S.given:
+        for j in range(count):
+            value[j] = S.GV[first + j]
+        memcpy(G, S.GG + first * d, n * sizeof(double))
+    elif L.code == RASTRIGIN:  # the sum of value_and_gradient, term by term, over the whole block
+        for k in range(n):
+            T[k] = X[k] * X[k] - RASTRIGIN_A * W.CS[k]
+            G[k] = 2.0 * X[k] + (RASTRIGIN_A * TWO_PI) * W.SN[k]
+        for j in range(count):
+            value[j] = RASTRIGIN_A * d
+        row_sums(T, count, d, value)
+    else:
+        for j in range(count):
+            value[j] = value_and_gradient(X + j * d, L, G + j * d, W.SN + j * d, W.CS + j * d)
+    # |∇L|², z . ∇L and the niche distance² (computed for every explorer, read where the niche is finite)
+    for j in range(count):
+        gn[j] = 0.0
+        zg[j] = 0.0
+        r2[j] = 0.0
+        un[j] = 0.0
+    for k in range(n):
+        T[k] = G[k] * G[k]
+    row_sums(T, count, d, gn)
+    for j in range(count):
+        z = W.Z + j * p2
+        g = G + j * d
+        for k in range(d):
+            T[j * d + k] = z[k] * g[k]
+    row_sums(T, count, d, zg)
+    for j in range(count):
+        x = X + j * d
+        a = S.own[first + j]
+        for k in range(d):
+            T[j * d + k] = (x[k] - S.B[a * d + k]) * (x[k] - S.B[a * d + k])
+    row_sums(T, count, d, r2)
+    # the orthogonal part u = z - (z . d) d of the normals, d = -∇L / |∇L| (kept in G); z . d = -(z . ∇L) / |∇L|
+    for j in range(count):
+        z = W.Z + j * p2
+        g = G + j * d
+        gn[j] = sqrt(gn[j])
+        if gn[j] > 0:
+            norm = gn[j]
+            proj = -zg[j] / norm
+            for k in range(d):
+                g[k] = -g[k] / norm
+            for k in range(d):
+                z[k] = z[k] - proj * g[k]
+        for k in range(d):
+            T[j * d + k] = z[k] * z[k]
+    row_sums(T, count, d, un)  # |u|², or |z|² where ∇L = 0
+    for j in range(count):
+        i = first + j
+        a = S.own[i]
+        x = X + j * d
+        z = W.Z + j * p2
+        g = G + j * d
+        S.out_value[i] = value[j]
+        S.out_inside[i] = S.R2[a] < 0 or r2[j] <= S.R2[a]
+        if S.out_inside[i]:
+            c = S.cs[a]
+            s = S.sn[a]
+        else:
+            c = 0.0
+            s = 1.0
+        step = S.V[a]
+        norm = sqrt(un[j])
+        if gn[j] > 0:
+            if norm > 0:
+                for k in range(d):
+                    x[k] = x[k] + step * (c * g[k] + s * (z[k] / norm))
+            else:
+                for k in range(d):
+                    x[k] = x[k] + step * (c * g[k] + s * 0.0)
+        elif norm > 0:
+            for k in range(d):
+                x[k] = x[k] + step * (z[k] / norm)
+        else:
+            for k in range(d):
+                x[k] = x[k] + step * 0.0
+        ok = 1
+        for k in range(d):  # an integer AND over the row: vectorised, unlike a branch per coordinate
+            ok = ok & (fabs(x[k]) <= DBL_MAX)
+        S.finite[i] = ok
+        v = W.spawn[j]
+        if v < S.P1[a]:
+            S.out_spawn[i] = 1
+        elif v < S.P1[a] + S.P2[a]:
+            S.out_spawn[i] = 2
+        else:
+            S.out_spawn[i] = 0
+
+
+cdef void _pcg64_at(dict state, Py_ssize_t steps, os_pcg64* g) except *:
+    """g = numpy's PCG64 `state` (`bit_generator.state`), `steps` draws further along the stream."""
+    cdef object s = state["state"]["state"], inc = state["state"]["inc"]
+    mask = (1 << 64) - 1
+    g.state_high, g.state_low, g.inc_high, g.inc_low = s >> 64, s & mask, inc >> 64, inc & mask
+    os_pcg64_advance(g, steps)
+
+
+cdef inline void fill(bitgen_t* rng, double* u, Py_ssize_t count) noexcept nogil:
+    cdef Py_ssize_t q
+    for q in range(count):
+        u[q] = rng.next_double(rng.state)
 
 
 def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, niche_radius2, p_first, p_second,
-                   landscape, generator, values, inside, spawn, given_values=None, given_gradients=None):
+                   landscape, generator, values, inside, spawn, given_values=None, given_gradients=None,
+                   int threads=1):
     """One step of every explorer (see the module docstring), in place.
 
     position (n, d) float64, moved in place; owner (n,) int64 rows of the per-algorithm arrays: cos_angle,
@@ -167,8 +427,10 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
     (spawn probabilities per visited point), all (n_algorithms,) float64, and birthplace (n_algorithms, d).
     Outputs (n,): values (L where the explorer stood, float64), inside (its niche, uint8), spawn (kind, int8).
     given_values/given_gradients: L and ∇L at `position` for an expression landscape (code 5).
+    threads: OpenMP threads (>= 1); the result is the same for any number.
     Returns the index of the first explorer whose new position is not finite, or -1.
     """
+    global _threads_started
     _check("position", position, np.float64, 2)
     cdef Py_ssize_t n = position.shape[0], d = position.shape[1]
     _check("owner", owner, np.int64, 1, n)
@@ -184,6 +446,8 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
     _check("spawn", spawn, np.int8, 1, n)
     if n and (owner.min() < 0 or owner.max() >= n_alg):
         raise ValueError(f"owner: expected rows 0..{n_alg - 1}, got {owner.min()}..{owner.max()}")
+    if threads < 1:
+        raise ValueError(f"threads: expected a whole number >= 1, got {threads}")
     keep = []
     cdef Land L = _land(landscape, d, keep)
     cdef bint given = L.code == GIVEN
@@ -194,10 +458,10 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
         _check("given_gradients", given_gradients, np.float64, 2, n)
     else:
         given_values, given_gradients = np.zeros(1), np.zeros((1, 1))
+    if n == 0:
+        return -1
     cdef const double[::1] GV = given_values
     cdef const double[:, ::1] GG = given_gradients
-
-    cdef bitgen_t* rng = borrow_bitgen(generator)
     cdef double[:, ::1] X = position
     cdef const int64_t[::1] own = owner
     cdef const double[::1] cs = cos_angle
@@ -210,74 +474,62 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
     cdef double[::1] out_value = values
     cdef uint8_t[::1] out_inside = inside
     cdef int8_t[::1] out_spawn = spawn
-    cdef Py_ssize_t pairs = (d + 1) // 2
-    cdef double[::1] g = np.zeros(d)
-    cdef double[::1] z = np.zeros(2 * pairs)
-    cdef Py_ssize_t i, k, j, a, bad = -1
-    cdef double gn, proj, un, zn, radius, u1, u2, r2, diff, c, s, v, step
+    cdef uint8_t[::1] finite = np.ones(n, dtype=np.uint8)
+    cdef Step S
+    S.d = d
+    S.pairs = (d + 1) // 2
+    S.given = given
+    S.GV, S.GG, S.X, S.own, S.cs, S.sn = &GV[0], &GG[0, 0], &X[0, 0], &own[0], &cs[0], &sn[0]
+    S.V, S.B, S.R2, S.P1, S.P2 = &V[0], &B[0, 0], &R2[0], &P1[0], &P2[0]
+    S.out_value, S.out_inside, S.out_spawn, S.finite = &out_value[0], &out_inside[0], &out_spawn[0], &finite[0]
 
-    with generator.bit_generator.lock, nogil:
-        for i in range(n):
-            a = own[i]
-            if given:
-                out_value[i] = GV[i]
-                for k in range(d):
-                    g[k] = GG[i, k]
-            else:
-                out_value[i] = value_and_gradient(&X[i, 0], &L, &g[0])
-            for j in range(pairs):
-                u1 = rng.next_double(rng.state)
-                u2 = rng.next_double(rng.state)
-                radius = sqrt(-2.0 * log(1.0 - u1))
-                z[2 * j] = radius * cos(TWO_PI * u2)
-                z[2 * j + 1] = radius * sin(TWO_PI * u2)
-            v = rng.next_double(rng.state)
-            if R2[a] < 0:
-                out_inside[i] = 1
-            else:
-                r2 = 0.0
-                for k in range(d):
-                    diff = X[i, k] - B[a, k]
-                    r2 = r2 + diff * diff
-                out_inside[i] = r2 <= R2[a]
-            if out_inside[i]:
-                c = cs[a]
-                s = sn[a]
-            else:
-                c = 0.0
-                s = 1.0
-            gn = 0.0
-            for k in range(d):
-                gn = gn + g[k] * g[k]
-            gn = sqrt(gn)
-            step = V[a]
-            if gn > 0:
-                # d_k = -g_k / gn (kept in g); u = z - (z . d) d, normalised
-                proj = 0.0
-                for k in range(d):
-                    g[k] = -g[k] / gn
-                    proj = proj + z[k] * g[k]
-                un = 0.0
-                for k in range(d):
-                    z[k] = z[k] - proj * g[k]
-                    un = un + z[k] * z[k]
-                un = sqrt(un)
-                for k in range(d):
-                    X[i, k] = X[i, k] + step * (c * g[k] + s * (z[k] / un if un > 0 else 0.0))
-            else:
-                zn = 0.0
-                for k in range(d):
-                    zn = zn + z[k] * z[k]
-                zn = sqrt(zn)
-                for k in range(d):
-                    X[i, k] = X[i, k] + step * (z[k] / zn if zn > 0 else 0.0)
-            for k in range(d):
-                if bad < 0 and not isfinite(X[i, k]):
-                    bad = i
-            if v < P1[a]:
-                out_spawn[i] = 1
-            elif v < P1[a] + P2[a]:
-                out_spawn[i] = 2
-            else:
-                out_spawn[i] = 0
-    return bad
+    cdef Py_ssize_t pairs = S.pairs, block = max(1, BLOCK_COORDINATES // d)
+    bit_generator = generator.bit_generator
+    cdef bint inline_stream = type(bit_generator) is np.random.PCG64
+    if not inline_stream:
+        threads = 1  # a stream that this kernel cannot jump along: one thread draws and moves
+    cdef Py_ssize_t parts = min(threads, n), part, lo, hi, first, count, j, i
+    # each part's scratch (Block), rows a cache line apart: no line is written by two threads
+    cdef Block layout
+    cdef Py_ssize_t size = block_layout(&layout, NULL, block, d, pairs)
+    cdef double[:, ::1] work = np.zeros((parts, size))
+    cdef uint64_t[:, ::1] streams = np.zeros((parts, 4), dtype=np.uint64)  # os_pcg64 per part
+    cdef bitgen_t* rng = borrow_bitgen(generator)
+    cdef uint8_t[::1] block_bytes = np.zeros(parts * sizeof(Block), dtype=np.uint8)
+    cdef Block* blocks = <Block*> &block_bytes[0]
+    cdef Block* W
+    for part in range(parts):
+        block_layout(&blocks[part], &work[part, 0], block, d, pairs)
+    if parts > 1:
+        _threads_started = True
+    with bit_generator.lock:
+        if inline_stream:
+            state = bit_generator.state
+            for part in range(parts):  # part p starts at its first explorer's first uniform
+                _pcg64_at(state, n * part // parts * (2 * pairs + 1), <os_pcg64*> &streams[part, 0])
+        with nogil:
+            for part in prange(parts, num_threads=parts, schedule="static", chunksize=1):
+                lo = n * part // parts
+                hi = n * (part + 1) // parts
+                W = &blocks[part]
+                first = lo
+                while first < hi:
+                    count = min(block, hi - first)
+                    # the block's draws in order (per explorer 2 * pairs, then its spawn draw); then the pair
+                    # uniforms packed, the spawn draws apart
+                    if inline_stream:
+                        os_pcg64_fill(<os_pcg64*> &streams[part, 0], W.raw, count * (2 * pairs + 1))
+                    else:
+                        fill(rng, W.raw, count * (2 * pairs + 1))
+                    for j in range(count):
+                        memcpy(W.pairs + j * 2 * pairs, W.raw + j * (2 * pairs + 1), 2 * pairs * sizeof(double))
+                        W.spawn[j] = W.raw[j * (2 * pairs + 1) + 2 * pairs]
+                    move_block(first, count, &S, &L, W)
+                    first = first + count
+        if inline_stream:  # the Generator moves past every uniform drawn (its buffered 32 bits untouched)
+            state["state"]["state"] = (int(streams[parts - 1, 0]) << 64) | int(streams[parts - 1, 1])
+            bit_generator.state = state
+    for i in range(n):
+        if not finite[i]:
+            return i
+    return -1

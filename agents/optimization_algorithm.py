@@ -7,6 +7,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+from _fastcore.vecmath import log, sin_cos_2pi
 
 
 class OptimizationAlgorithm(mesa.Agent):
@@ -104,27 +105,23 @@ class OptimizationAlgorithm(mesa.Agent):
             z = [0.0] * (2 * pairs)
             for j in range(pairs):
                 u1, u2 = model.rng.random(), model.rng.random()
-                radius = math.sqrt(-2.0 * math.log(1.0 - u1))
-                z[2 * j] = radius * math.cos(model.TWO_PI * u2)
-                z[2 * j + 1] = radius * math.sin(model.TWO_PI * u2)
+                radius = math.sqrt(-2.0 * log(1.0 - u1))  # the kernel's log, sin(2πu), cos(2πu)
+                sin_u, cos_u = sin_cos_2pi(u2)
+                z[2 * j] = radius * cos_u
+                z[2 * j + 1] = radius * sin_u
             v = model.rng.random()
-            if radius2 < 0:
-                inside = True
-            else:
-                r2 = 0.0
-                for k in range(d):
-                    diff = x[k] - birth[k]
-                    r2 = r2 + diff * diff
-                inside = r2 <= radius2
-            c, s = (cos_s, sin_s) if inside else (0.0, 1.0)
-            gn = 0.0
+            gn, zg, r2 = 0.0, 0.0, 0.0
             for k in range(d):
                 gn = gn + g[k] * g[k]
+                zg = zg + z[k] * g[k]
+                if radius2 >= 0:
+                    diff = x[k] - birth[k]
+                    r2 = r2 + diff * diff
+            inside = radius2 < 0 or r2 <= radius2
+            c, s = (cos_s, sin_s) if inside else (0.0, 1.0)
             gn = math.sqrt(gn)
             if gn > 0:
-                proj = 0.0
-                for k in range(d):
-                    proj = proj + z[k] * (-g[k] / gn)
+                proj = -zg / gn  # z . d, d = -g / gn
                 un = 0.0
                 for k in range(d):
                     z[k] = z[k] - proj * (-g[k] / gn)

@@ -2,7 +2,8 @@
 and the cost of Mesa agents born and removed at 10^4 algorithms.
 
 1. "kernel": `_fastcore.explorers.step_explorers` on the model's arrays (values, gradients, niche, the S-angle
-   move, the spawn draw), nogil.
+   move, the spawn draw), nogil, as the model runs it: on `MetaoptModel.threads` OpenMP threads (this
+   machine's cores). "kernel, 1 thread": the same on one thread.
 2. "numpy": `models.metaopt.step_numpy`, the same update as numpy array operations over every explorer.
 3. "python loop": `OptimizationAlgorithm.step`, explorer by explorer in plain floats (the readable reference),
    on SUBSET algorithms of the same world (all of them would take minutes at d = 100).
@@ -40,10 +41,11 @@ def _world(dim: int, seed: int = 1) -> MetaoptModel:
                                          "start": {"low": -4.0, "high": 4.0}}]}, rng=seed)
 
 
-def _kernel_step(model: MetaoptModel) -> None:
+def _kernel_step(model: MetaoptModel, threads: int | None = None) -> None:
     kernel.step_explorers(model.position, model.owner, model.cos_angle, model.sin_angle, model.speed,
                           model.birthplace, model.niche_radius2, model.p_first, model.p_second,
-                          model.landscape.kernel_arrays(), model.rng, model.values, model.inside, model.spawn)
+                          model.landscape.kernel_arrays(), model.rng, model.values, model.inside, model.spawn,
+                          threads=threads or model.threads)
 
 
 def _python_step(model: MetaoptModel, algorithms: int) -> None:
@@ -52,9 +54,13 @@ def _python_step(model: MetaoptModel, algorithms: int) -> None:
 
 
 def _check(dim: int) -> None:
-    """One step from the same state and seed by each variant: kernel = python loop exactly, numpy to RTOL."""
-    by_kernel, by_numpy, by_python = _world(dim), _world(dim), _world(dim)
+    """One step from the same state and seed by each variant: kernel (any thread count) = python loop exactly,
+    numpy to RTOL."""
+    by_kernel, by_single, by_numpy, by_python = _world(dim), _world(dim), _world(dim), _world(dim)
     _kernel_step(by_kernel)
+    _kernel_step(by_single, threads=1)
+    if not np.array_equal(by_kernel.position, by_single.position):
+        raise RuntimeError(f"d = {dim}: the kernel on {by_kernel.threads} threads and on one differ")
     step_numpy(by_numpy)
     _python_step(by_python, ALGORITHMS)
     if not np.array_equal(by_kernel.position, by_python.position):
@@ -88,12 +94,15 @@ def run() -> list[dict]:
         model = _world(dim)
         n = len(model.owner)
         steps = 20 if dim == 10 else 4
-        kernel_seconds = best_seconds(lambda m=model, s=steps: [_kernel_step(m) for _ in range(s)], 3)
+        kernel_seconds = best_seconds(lambda m=model, s=steps: [_kernel_step(m) for _ in range(s)], 5)
+        single_seconds = best_seconds(lambda m=model, s=steps: [_kernel_step(m, 1) for _ in range(s)], 5)
         numpy_seconds = best_seconds(lambda m=model, s=steps: [step_numpy(m) for _ in range(s)], 3)
         python_seconds = best_seconds(lambda m=model: _python_step(m, SUBSET), 2)
-        rates = {"kernel": n * steps / kernel_seconds, "numpy": n * steps / numpy_seconds,
+        rates = {"kernel": n * steps / kernel_seconds, "kernel, 1 thread": n * steps / single_seconds,
+                 "numpy": n * steps / numpy_seconds,
                  "python loop": SUBSET * PER_ALGORITHM / python_seconds}
-        print(f"  rastrigin d = {dim}: {n} explorers x {steps} steps: kernel {kernel_seconds * 1e3:.1f} ms, numpy "
+        print(f"  rastrigin d = {dim}: {n} explorers x {steps} steps: kernel {kernel_seconds * 1e3:.1f} ms on "
+              f"{model.threads} threads, {single_seconds * 1e3:.1f} ms on one, numpy "
               f"{numpy_seconds * 1e3:.1f} ms; python loop {SUBSET * PER_ALGORITHM} explorers x 1 step "
               f"{python_seconds * 1e3:.1f} ms", flush=True)
         rows += [{"benchmark": f"metaopt.rastrigin_d{dim}", "variant": v, "rate": r, "unit": UNIT}
@@ -106,4 +115,4 @@ def run() -> list[dict]:
 
 
 RATIOS = [(f"metaopt.rastrigin_d{dim}", fast, slow, target) for dim in (10, 100)
-          for fast, slow, target in (("kernel", "numpy", 3.0), ("kernel", "python loop", 300.0))]
+          for fast in ("kernel", "kernel, 1 thread") for slow, target in (("numpy", 3.0), ("python loop", 300.0))]

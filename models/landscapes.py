@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 
 import numpy as np
+from _fastcore.vecmath import sin_cos_2pi
 from pydantic import Field, model_validator
 
 from models.params import Finite, PositiveFinite, Strict
@@ -614,7 +615,11 @@ class FunctionLandscape:
     # --- the pure-Python reference (same floating-point order as _fastcore.explorers) ----------
 
     def point_value_and_gradient(self, x: Sequence[float]) -> tuple[float, list[float]]:
-        """(L(x), ∇L(x)) at one point in plain Python floats, term by term as the kernel sums them."""
+        """(L(x), ∇L(x)) at one point in plain Python floats, term by term as the kernel sums them.
+
+        sin(2πx) and cos(2πx) are the kernel's own (`_fastcore.vecmath`: x reduced exactly, within 2 ulp), so
+        the two agree to the bit; numpy's `value_and_gradient` uses np.sin(2πx) and agrees to round-off.
+        """
         d, f = self.dim, self.function
         g = [0.0] * d
         if f == "sphere":
@@ -626,20 +631,23 @@ class FunctionLandscape:
         if f == "rastrigin":
             v = RASTRIGIN_A * d
             for k in range(d):
-                v = v + (x[k] * x[k] - RASTRIGIN_A * math.cos(TWO_PI * x[k]))
-                g[k] = 2.0 * x[k] + (RASTRIGIN_A * TWO_PI) * math.sin(TWO_PI * x[k])
+                sin_k, cos_k = sin_cos_2pi(x[k])
+                v = v + (x[k] * x[k] - RASTRIGIN_A * cos_k)
+                g[k] = 2.0 * x[k] + (RASTRIGIN_A * TWO_PI) * sin_k
             return v, g
         if f == "ackley":
             s1, s2 = 0.0, 0.0
+            sines = [0.0] * d
             for k in range(d):
+                sines[k], cos_k = sin_cos_2pi(x[k])
                 s1 = s1 + x[k] * x[k]
-                s2 = s2 + math.cos(TWO_PI * x[k])
+                s2 = s2 + cos_k
             r = math.sqrt(s1 / d)
             e1, e2 = math.exp(-ACKLEY_B * r), math.exp(s2 / d)
             c1 = (ACKLEY_A * ACKLEY_B) * e1 / (d * r) if r > 0 else 0.0
             c2 = e2 * TWO_PI / d
             for k in range(d):
-                g[k] = c1 * x[k] + c2 * math.sin(TWO_PI * x[k])
+                g[k] = c1 * x[k] + c2 * sines[k]
             return -ACKLEY_A * e1 - e2 + ACKLEY_A + math.e, g
         if f == "rosenbrock":
             v = 0.0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from typing import Annotated, Any, Literal
 
 import mesa
@@ -223,7 +224,7 @@ class MetaoptModel(mesa.Model):
     """
 
     Params = MetaoptParams
-    TWO_PI = TWO_PI
+    threads = os.cpu_count() or 1  # OpenMP threads for the kernel; every number is the same for any count
 
     def __init__(self, params: MetaoptParams | dict | None = None, *, rng: Any = None, scenario: Any = None,
                  **overrides: Any) -> None:
@@ -403,7 +404,7 @@ class MetaoptModel(mesa.Model):
             bad = kernel.step_explorers(
                 self.position, self.owner, self.cos_angle, self.sin_angle, self.speed, self.birthplace,
                 self.niche_radius2, self.p_first, self.p_second, self.landscape.kernel_arrays(), self.rng,
-                self.values, self.inside, self.spawn, **given)
+                self.values, self.inside, self.spawn, **given, threads=self.threads)
         elif p.engine == "numpy":
             bad = step_numpy(self)
         else:

@@ -252,8 +252,9 @@ def _ignore_interrupts() -> None:
 def _fork_is_safe() -> bool:
     """fork copies only the calling thread: safe while no other Python thread runs here and no kernel has
     started OpenMP's threads (GNU libgomp hangs in a forked child that uses it again)."""
-    causalvm = sys.modules.get("_fastcore.causalvm")
-    return threading.active_count() == 1 and not (causalvm is not None and causalvm.threads_started())
+    threaded = (sys.modules.get(f"_fastcore.{name}") for name in ("causalvm", "explorers"))
+    return threading.active_count() == 1 and not any(kernel is not None and kernel.threads_started()
+                                                     for kernel in threaded)
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:

@@ -1,6 +1,9 @@
 """The explorers kernel (SPEC §4): held to the agents' pure-Python step and to numpy; GD, blind moves, spawn laws."""
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -52,6 +55,51 @@ def test_kernel_equals_the_agent_reference_bit_for_bit(landscape):
     assert 0 < by_kernel.inside.sum() < len(by_kernel.inside), "both sides of a niche boundary should be exercised"
     assert nx.utils.graphs_equal(by_kernel.lineage, by_agents.lineage)
     assert by_kernel.rng.random() == by_agents.rng.random()  # the same number of draws
+
+
+@pytest.mark.parametrize("threads", [2, 3, 7])
+def test_any_thread_count_gives_the_same_numbers_and_draws(threads):
+    params = {**MIXED, "landscape": {"function": "rastrigin", "dim": 5}, "engine": "kernel"}
+    one, many = MetaoptModel(params, rng=7), MetaoptModel(params, rng=7)
+    one.threads, many.threads = 1, threads
+    for _ in range(15):
+        one.step()
+        many.step()
+    assert len(one.owner) > threads, "every thread should have explorers to move"
+    assert np.array_equal(one.position, many.position)
+    assert np.array_equal(one.values, many.values, equal_nan=True)
+    assert np.array_equal(one.spawn, many.spawn) and np.array_equal(one.inside, many.inside)
+    assert nx.utils.graphs_equal(one.lineage, many.lineage)
+    assert one.rng.bit_generator.state == many.rng.bit_generator.state
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_kernel_draws_numpys_stream_and_keeps_a_buffered_32_bit_draw(threads):
+    """The inlined PCG64 consumes exactly n (2 ceil(d/2) + 1) of Generator.random()'s doubles, nothing else."""
+    n, dim = 9, 3
+    generator, reference = np.random.default_rng(11), np.random.default_rng(11)
+    for g in (generator, reference):
+        g.integers(0, 2**32, dtype=np.uint32)  # leaves 32 bits buffered in the bit generator
+    X = np.random.default_rng(0).uniform(-2, 2, (n, dim))
+    kernel.step_explorers(X, np.zeros(n, dtype=np.int64), np.ones(1), np.zeros(1), np.array([0.1]),
+                          np.zeros((1, dim)), np.array([-1.0]), np.zeros(1), np.zeros(1),
+                          FunctionLandscape("rastrigin", dim).kernel_arrays(), generator, np.zeros(n),
+                          np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.int8), threads=threads)
+    reference.random(n * (2 * 2 + 1))
+    assert generator.bit_generator.state == reference.bit_generator.state
+    assert generator.integers(0, 2**32, dtype=np.uint32) == reference.integers(0, 2**32, dtype=np.uint32)
+
+
+def test_a_bit_generator_that_cannot_jump_gives_the_reference_numbers_on_one_thread():
+    params = {**MIXED, "landscape": {"function": "ackley", "dim": 4}}
+    by_kernel = MetaoptModel({**params, "engine": "kernel"}, rng=np.random.Generator(np.random.MT19937(5)))
+    by_agents = MetaoptModel({**params, "engine": "agents"}, rng=np.random.Generator(np.random.MT19937(5)))
+    by_kernel.threads = 2
+    for _ in range(10):
+        by_kernel.step()
+        by_agents.step()
+    assert np.array_equal(by_kernel.position, by_agents.position)
+    assert by_kernel.rng.random() == by_agents.rng.random()
 
 
 @pytest.mark.parametrize("landscape", LANDSCAPES, ids=[s["function"] for s in LANDSCAPES])
@@ -227,3 +275,24 @@ def test_step_explorers_validates_its_inputs():
     expression = FunctionLandscape("expression", 2, program=object()).kernel_arrays()
     with pytest.raises(ValueError, match="needs given_values and given_gradients"):
         kernel.step_explorers(*args[:9], expression, *args[10:])
+    with pytest.raises(ValueError, match="threads: expected a whole number >= 1, got 0"):
+        kernel.step_explorers(*args, threads=0)
+    assert kernel.step_explorers(np.zeros((0, 2)), np.zeros(0, dtype=np.int64), *args[2:11], np.zeros(0),
+                                 np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int8)) == -1
+
+
+def test_moving_on_threads_makes_a_scan_pool_stop_forking():
+    """GNU OpenMP does not survive fork (optiscape.scans): a fresh process forks until explorers moved on threads."""
+    code = """
+from models.metaopt import MetaoptModel
+from optiscape.scans import _fork_is_safe
+model = MetaoptModel({"landscape": {"function": "rastrigin", "dim": 3},
+                      "algorithms": [{"n_explorers": 8, "reproduction": 0.0}]}, rng=1)
+model.threads = 1
+model.step()
+assert _fork_is_safe(), "one thread: fork stays safe"
+model.threads = 2
+model.step()
+assert not _fork_is_safe(), "after threads: no fork"
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent, timeout=120)
