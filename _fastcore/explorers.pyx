@@ -289,6 +289,39 @@ cdef void row_sums(const double* T, Py_ssize_t count, Py_ssize_t d, double* out)
         j = j + 1
 
 
+cdef void row_dots(const double* A, Py_ssize_t sa, const double* B, Py_ssize_t sb, Py_ssize_t count, Py_ssize_t d,
+                   double* out) noexcept nogil:
+    """out[j] += A[j, 0] B[j, 0] + ... + A[j, d - 1] B[j, d - 1], product by product in that order, for rows
+    j < count of A and B (row strides sa, sb); four rows at a time, so that four sums are in flight."""
+    cdef Py_ssize_t j = 0, k
+    cdef double a0, a1, a2, a3
+    cdef const double* x0
+    cdef const double* y0
+    while j + 4 <= count:
+        x0 = A + j * sa
+        y0 = B + j * sb
+        a0 = out[j]
+        a1 = out[j + 1]
+        a2 = out[j + 2]
+        a3 = out[j + 3]
+        for k in range(d):
+            a0 = a0 + x0[k] * y0[k]
+            a1 = a1 + x0[sa + k] * y0[sb + k]
+            a2 = a2 + x0[2 * sa + k] * y0[2 * sb + k]
+            a3 = a3 + x0[3 * sa + k] * y0[3 * sb + k]
+        out[j] = a0
+        out[j + 1] = a1
+        out[j + 2] = a2
+        out[j + 3] = a3
+        j = j + 4
+    while j < count:
+        a0 = out[j]
+        for k in range(d):
+            a0 = a0 + A[j * sa + k] * B[j * sb + k]
+        out[j] = a0
+        j = j + 1
+
+
 cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const Land* L, const Block* W) noexcept nogil:
     """Explorers first .. first + count - 1 step (module docstring), their draws already in W.pairs and
     W.spawn. The same arithmetic, sum by sum in the same order, as one explorer at a time (the references):
@@ -331,21 +364,14 @@ cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const La
         zg[j] = 0.0
         r2[j] = 0.0
         un[j] = 0.0
-    for k in range(n):
-        T[k] = G[k] * G[k]
-    row_sums(T, count, d, gn)
-    for j in range(count):
-        z = W.Z + j * p2
-        g = G + j * d
-        for k in range(d):
-            T[j * d + k] = z[k] * g[k]
-    row_sums(T, count, d, zg)
+    row_dots(G, d, G, d, count, d, gn)
+    row_dots(W.Z, p2, G, d, count, d, zg)
     for j in range(count):
         x = X + j * d
         a = S.own[first + j]
         for k in range(d):
-            T[j * d + k] = (x[k] - S.B[a * d + k]) * (x[k] - S.B[a * d + k])
-    row_sums(T, count, d, r2)
+            T[j * d + k] = x[k] - S.B[a * d + k]
+    row_dots(T, d, T, d, count, d, r2)
     # the orthogonal part u = z - (z . d) d of the normals, d = -∇L / |∇L| (kept in G); z . d = -(z . ∇L) / |∇L|
     for j in range(count):
         z = W.Z + j * p2
@@ -356,11 +382,8 @@ cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const La
             proj = -zg[j] / norm
             for k in range(d):
                 g[k] = -g[k] / norm
-            for k in range(d):
                 z[k] = z[k] - proj * g[k]
-        for k in range(d):
-            T[j * d + k] = z[k] * z[k]
-    row_sums(T, count, d, un)  # |u|², or |z|² where ∇L = 0
+    row_dots(W.Z, p2, W.Z, p2, count, d, un)  # |u|², or |z|² where ∇L = 0
     for j in range(count):
         i = first + j
         a = S.own[i]
