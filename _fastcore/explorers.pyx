@@ -14,18 +14,23 @@ Explorer i belongs to algorithm owner[i]. One step, for each explorer in array o
      general (binary) or scalar offspring, kind 2 as a specific one).
 
 Order of random draws (the references `agents.OptimizationAlgorithm.step` and `models.metaopt.step_numpy`
-follow it): explorer 0..n-1; each draws 2 * ceil(d / 2) + 1 uniforms from the Generator's `next_double`,
+follow it): explorer 0..n-1; each draws 2 * ceil(d / 2) + 1 uniforms (the Generator's `random()` doubles),
 always, whatever its S or niche: pairs (u1, u2) give two normals by Box-Muller,
 z = sqrt(-2 ln(1 - u1)) cos(2π u2), sqrt(-2 ln(1 - u1)) sin(2π u2), of which the first d are used; the last
 uniform is the spawn draw v.
 
-Speed. ln, sin(2π·) and cos(2π·) (Box-Muller, Rastrigin, Ackley) are `vecmath.h`'s: vectorised loops over
-an explorer's coordinates, within 2 ulp, and the same functions the Python references call (so they agree to
-the bit). On `threads` OpenMP threads, the explorers are split into that many contiguous ranges, each drawing
-from its own copy of the Generator's stream jumped ahead (`advance`) to the range's first uniform, so every
-explorer gets the same numbers as in the serial order, and the results are the same for any thread count;
-the Generator then jumps past them all. Only PCG64 and PCG64DXSM (numpy's default) can jump: another bit
-generator runs on one thread.
+Speed. Explorers move in blocks of about BLOCK_COORDINATES coordinates: the block's uniforms are drawn, its
+normals made (Box-Muller) and its sin(2πx), cos(2πx) computed as flat vectorised loops, then its sums run
+four explorers at a time (each sum still term by term in coordinate order, so every number is what one
+explorer at a time gives). ln, sin(2π·) and cos(2π·) are `vecmath.h`'s (within 2 ulp), the functions the
+Python references call, so kernel and references agree to the bit.
+
+Threads and draws. With numpy's default bit generator (PCG64) the kernel draws its stream inline
+(`pcg64.h`, the same numbers as Generator.random()), and on `threads` OpenMP threads it splits the explorers
+into that many contiguous ranges, each drawing from the stream jumped ahead to its first uniform: every
+explorer gets the numbers of the serial order, the results are the same for any thread count, and the
+Generator ends past every uniform drawn (a buffered 32-bit draw is kept). Another bit generator is drawn
+through its `next_double`, on one thread.
 """
 from cython.parallel cimport prange
 from libc.float cimport DBL_MAX
