@@ -28,7 +28,8 @@ node-by-node VM, which names the node and the fault.
 """
 from cython.parallel cimport prange, threadid
 from libc.math cimport cos, exp, fabs, log, pow, sin, sqrt, tanh
-from libc.stdint cimport int32_t
+from libc.stdint cimport int32_t, uint64_t
+from libc.string cimport memcpy
 
 from _fastcore.opcodes cimport *  # OP_CONST ... OP_SIGN, the expression language's
 
@@ -257,10 +258,20 @@ ctypedef fused YMode:
     YSkip
 
 
-cdef inline void execute(const int32_t* code, Py_ssize_t n, double* buf, double* acc, double t) noexcept nogil:
-    """Run n instructions on one tile; add every checked result's channels into acc (the fault detector)."""
+cdef inline uint64_t bits(double v) noexcept nogil:
+    """The bits of v: those of v - v are all zero if v is finite (x - x = +0), not if it is inf or nan."""
+    cdef uint64_t u
+    memcpy(&u, &v, 8)
+    return u
+
+
+cdef inline void execute(const int32_t* code, Py_ssize_t n, double* buf, uint64_t* bad, double t) noexcept nogil:
+    """Run n instructions on one tile; OR the bits of (s - s) into bad for the sum s of every checked result's
+    channels (the fault detector: nonzero iff some sum is not finite)."""
     cdef Py_ssize_t i, l
     cdef int op, uniform, check, mx, my
+    cdef uint64_t m
+    cdef double v
     cdef double* dst
     cdef double* a
     cdef double* b
@@ -292,31 +303,31 @@ cdef inline void execute(const int32_t* code, Py_ssize_t n, double* buf, double*
         c = buf + <Py_ssize_t>code[5 * i + 4] * 3 * TILE
         # the fused loops, specialised (inlined with constant modes) for each pair of channel modes
         if mx == FULL and my == FULL:
-            if fused_any(op, uniform, dst, a, b, c, acc, check, <XFull>0, <YFull>0):
+            if fused_any(op, uniform, dst, a, b, c, bad, check, <XFull>0, <YFull>0):
                 continue
         elif mx == FULL and my == SKIP:
-            if fused_any(op, uniform, dst, a, b, c, acc, check, <XFull>0, <YSkip>0):
+            if fused_any(op, uniform, dst, a, b, c, bad, check, <XFull>0, <YSkip>0):
                 continue
         elif mx == FULL and my == DEAD:
-            if fused_any(op, uniform, dst, a, b, c, acc, check, <XFull>0, <YDead>0):
+            if fused_any(op, uniform, dst, a, b, c, bad, check, <XFull>0, <YDead>0):
                 continue
         elif mx == SKIP and my == FULL:
-            if fused_any(op, uniform, dst, a, b, c, acc, check, <XSkip>0, <YFull>0):
+            if fused_any(op, uniform, dst, a, b, c, bad, check, <XSkip>0, <YFull>0):
                 continue
         elif mx == SKIP and my == SKIP:
-            if fused_any(op, uniform, dst, a, b, c, acc, check, <XSkip>0, <YSkip>0):
+            if fused_any(op, uniform, dst, a, b, c, bad, check, <XSkip>0, <YSkip>0):
                 continue
         elif mx == SKIP and my == DEAD:
-            if fused_any(op, uniform, dst, a, b, c, acc, check, <XSkip>0, <YDead>0):
+            if fused_any(op, uniform, dst, a, b, c, bad, check, <XSkip>0, <YDead>0):
                 continue
         elif mx == DEAD and my == FULL:
-            if fused_any(op, uniform, dst, a, b, c, acc, check, <XDead>0, <YFull>0):
+            if fused_any(op, uniform, dst, a, b, c, bad, check, <XDead>0, <YFull>0):
                 continue
         elif mx == DEAD and my == SKIP:
-            if fused_any(op, uniform, dst, a, b, c, acc, check, <XDead>0, <YSkip>0):
+            if fused_any(op, uniform, dst, a, b, c, bad, check, <XDead>0, <YSkip>0):
                 continue
         else:
-            if fused_any(op, uniform, dst, a, b, c, acc, check, <XDead>0, <YDead>0):
+            if fused_any(op, uniform, dst, a, b, c, bad, check, <XDead>0, <YDead>0):
                 continue
         value(op, dst, a, b, c)
         dx = dst + TILE if mx == FULL else dead
@@ -326,35 +337,33 @@ cdef inline void execute(const int32_t* code, Py_ssize_t n, double* buf, double*
         if my != SKIP:
             tangent(op, dy, dst, a, a + 2 * TILE, b, b + 2 * TILE, c, c + 2 * TILE)
         if check:  # a SKIP channel holds +0 (the compiler's promise), or a value in this step is not finite
-            if mx != SKIP and my != SKIP:
-                for l in range(TILE):
-                    acc[l] = acc[l] + (dst[l] + dx[l] + dy[l])
-            elif mx != SKIP:
-                for l in range(TILE):
-                    acc[l] = acc[l] + (dst[l] + dx[l])
-            elif my != SKIP:
-                for l in range(TILE):
-                    acc[l] = acc[l] + (dst[l] + dy[l])
-            else:
-                for l in range(TILE):
-                    acc[l] = acc[l] + dst[l]
+            m = 0
+            for l in range(TILE):
+                v = dst[l]
+                if mx != SKIP:
+                    v = v + dx[l]
+                if my != SKIP:
+                    v = v + dy[l]
+                m = m | bits(v - v)
+            bad[0] = bad[0] | m
 
 
 cdef inline bint fused_any(int op, int uniform, double* d, const double* a, const double* b, const double* c,
-                           double* acc, int check, XMode mx, YMode my) noexcept nogil:
+                           uint64_t* bad, int check, XMode mx, YMode my) noexcept nogil:
     """`fused_uniform` if it covers the instruction, else `fused`: False if neither does."""
-    if uniform and fused_uniform(op, uniform, d, a, b, c, acc, check, mx, my):
+    if uniform and fused_uniform(op, uniform, d, a, b, c, bad, check, mx, my):
         return True
-    return fused(op, d, a, b, c, acc, check, mx, my)
+    return fused(op, d, a, b, c, bad, check, mx, my)
 
 
 cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, const double* b,
-                               const double* c, double* acc, int check, XMode mx, YMode my) noexcept nogil:
+                               const double* c, uint64_t* bad, int check, XMode mx, YMode my) noexcept nogil:
     """`fused` for an operand that is a uniform (flag bit 1: a, 2: b, 4: c): one number for every lane,
     tangents zero, written as literal zeros so that the arithmetic is exactly `fused`'s. False if not covered.
     mx, my: the X and Y channels' modes (FULL, DEAD: not stored, SKIP: neither computed nor stored)."""
     cdef Py_ssize_t l
     cdef double x, y, r, p, k, lo, hi, w, s
+    cdef uint64_t m = 0
     if op == OP_SUB and uniform == 2:
         k = b[0]
         for l in range(TILE):
@@ -372,7 +381,7 @@ cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, 
                     d[2 * TILE + l] = y
                 s = s + y
             if check:
-                acc[l] = acc[l] + s
+                m = m | bits(s - s)
     elif op == OP_ADD and uniform == 2:
         k = b[0]
         for l in range(TILE):
@@ -390,7 +399,7 @@ cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, 
                     d[2 * TILE + l] = y
                 s = s + y
             if check:
-                acc[l] = acc[l] + s
+                m = m | bits(s - s)
     elif op == OP_MUL and uniform == 1:
         k = a[0]
         for l in range(TILE):
@@ -409,7 +418,7 @@ cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, 
                     d[2 * TILE + l] = y
                 s = s + y
             if check:
-                acc[l] = acc[l] + s
+                m = m | bits(s - s)
     elif op == OP_MUL and uniform == 2:
         k = b[0]
         for l in range(TILE):
@@ -428,7 +437,7 @@ cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, 
                     d[2 * TILE + l] = y
                 s = s + y
             if check:
-                acc[l] = acc[l] + s
+                m = m | bits(s - s)
     elif op == OP_DIV_POW2 and uniform == 2:
         k = b[0]
         hi = c[0]
@@ -449,7 +458,7 @@ cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, 
                     d[2 * TILE + l] = y
                 s = s + y
             if check:
-                acc[l] = acc[l] + s
+                m = m | bits(s - s)
     elif op == OP_CLIP and uniform == 6:  # a selection: its results are checked inputs, no fault sum
         lo = b[0]
         hi = c[0]
@@ -464,16 +473,18 @@ cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, 
                 d[2 * TILE + l] = 0.0 if p < lo else (0.0 if p > hi else y)
     else:
         return False
+    bad[0] = bad[0] | m
     return True
 
 
 cdef inline bint fused(int op, double* d, const double* a, const double* b, const double* c,
-                       double* acc, int check, XMode mx, YMode my) noexcept nogil:
+                       uint64_t* bad, int check, XMode mx, YMode my) noexcept nogil:
     """The common instructions as one loop over the lanes (value, both tangents, the fault sum); False for
     the others. Same formulas as `value` and `tangent`; b's tangents are read even where they are zero.
     mx, my: the X and Y channels' modes, as in `fused_uniform`."""
     cdef Py_ssize_t l
     cdef double x, y, r, p, q, u, w, s
+    cdef uint64_t m = 0
     if op == OP_ADD:
         for l in range(TILE):
             r = a[l] + b[l]
@@ -490,7 +501,7 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
                     d[2 * TILE + l] = y
                 s = s + y
             if check:
-                acc[l] = acc[l] + s
+                m = m | bits(s - s)
     elif op == OP_SUB:
         for l in range(TILE):
             r = a[l] - b[l]
@@ -507,7 +518,7 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
                     d[2 * TILE + l] = y
                 s = s + y
             if check:
-                acc[l] = acc[l] + s
+                m = m | bits(s - s)
     elif op == OP_MUL:
         for l in range(TILE):
             p = a[l]
@@ -526,7 +537,7 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
                     d[2 * TILE + l] = y
                 s = s + y
             if check:
-                acc[l] = acc[l] + s
+                m = m | bits(s - s)
     elif op == OP_DIV:
         for l in range(TILE):
             p = a[l]
@@ -545,7 +556,7 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
                     d[2 * TILE + l] = y
                 s = s + y
             if check:
-                acc[l] = acc[l] + s
+                m = m | bits(s - s)
     elif op == OP_DIV_POW2:  # q = ±2^k: p / q == p * (1/q) and z / (q*q) == z * (1/(q*q)), exactly
         for l in range(TILE):
             p = a[l]
@@ -566,7 +577,7 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
                     d[2 * TILE + l] = y
                 s = s + y
             if check:
-                acc[l] = acc[l] + s
+                m = m | bits(s - s)
     elif op == OP_NEG:
         for l in range(TILE):
             r = -a[l]
@@ -583,7 +594,7 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
                     d[2 * TILE + l] = y
                 s = s + y
             if check:
-                acc[l] = acc[l] + s
+                m = m | bits(s - s)
     elif op == OP_CLIP:  # clip(a, lo = b, hi = c): ties stay inside
         for l in range(TILE):
             p = a[l]
@@ -603,7 +614,7 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
                     d[2 * TILE + l] = y
                 s = s + y
             if check:
-                acc[l] = acc[l] + s
+                m = m | bits(s - s)
     elif op == OP_COPY:
         for l in range(TILE):
             r = a[l]
@@ -620,22 +631,15 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
                     d[2 * TILE + l] = y
                 s = s + y
             if check:
-                acc[l] = acc[l] + s
+                m = m | bits(s - s)
     else:
         return False
+    bad[0] = bad[0] | m
     return True
 
 
-cdef inline bint all_finite(const double* acc) noexcept nogil:
-    cdef Py_ssize_t l
-    cdef int bad = 0
-    for l in range(TILE):
-        bad = bad | (acc[l] - acc[l] != 0.0)  # inf - inf and nan - nan are nan
-    return bad == 0
-
-
 cdef Py_ssize_t run_tile(const int32_t* prologue, Py_ssize_t n_prologue, const int32_t* body, Py_ssize_t n_body,
-                         double* buf, Py_ssize_t n_slots, double* acc, Py_ssize_t n_state, Py_ssize_t time_slot,
+                         double* buf, Py_ssize_t n_slots, Py_ssize_t n_state, Py_ssize_t time_slot,
                          const double* uniforms, Py_ssize_t n_uniforms, double* state, Py_ssize_t batch,
                          Py_ssize_t first, double t0, Py_ssize_t steps, double* record) noexcept nogil:
     """Advance lanes [first, first + TILE) of state (n_state, 3, batch) by steps steps, in place.
@@ -662,19 +666,16 @@ cdef Py_ssize_t run_tile(const int32_t* prologue, Py_ssize_t n_prologue, const i
             slot[l] = uniforms[s]
             slot[TILE + l] = 0.0
             slot[2 * TILE + l] = 0.0
-    for l in range(TILE):
-        acc[l] = 0.0
-    execute(prologue, n_prologue, buf, acc, t0)
+    cdef uint64_t bad = 0
+    execute(prologue, n_prologue, buf, &bad, t0)
     for j in range(steps):
         t = t0 + 1 + j
         slot = buf + time_slot * 3 * TILE
         for l in range(TILE):
             slot[l] = t
-        execute(body + (j % 2) * n_body * 5, n_body, buf, acc, t)
-        if not all_finite(acc):
+        execute(body + (j % 2) * n_body * 5, n_body, buf, &bad, t)
+        if bad != 0:
             return j
-        for l in range(TILE):
-            acc[l] = 0.0
         if record != NULL:
             bank = ((j + 1) % 2) * n_state
             for s in range(n_state):
@@ -777,7 +778,7 @@ def run_checked(prologue, body, Py_ssize_t n_slots, uniforms, state, double t0, 
     cdef double* p_rec = &rec[0, 0, 0] if (record and steps > 0 and n_state > 0) else NULL
     cdef Py_ssize_t n_uni = uni.shape[0], time_slot = 2 * n_state, tile
     # each thread's buffer starts on its own 64-byte line (whole AVX vectors, no line split, no sharing)
-    cdef Py_ssize_t per_thread = ((n_slots * 3 + 1) * TILE + 7) // 8 * 8 + 8
+    cdef Py_ssize_t per_thread = n_slots * 3 * TILE + 8
     buffers = np.empty(threads * per_thread + 8)
     cdef double[::1] scratch = buffers
     cdef double* p_scratch = &scratch[0]
@@ -785,7 +786,7 @@ def run_checked(prologue, body, Py_ssize_t n_slots, uniforms, state, double t0, 
     cdef double* buf
     for tile in prange(n_tiles, nogil=True, num_threads=threads, schedule="dynamic"):
         buf = p_scratch + threadid() * per_thread
-        fault[tile] = run_tile(p_pro, n_prologue, p_body, n_body, buf, n_slots, buf + n_slots * 3 * TILE, n_state,
+        fault[tile] = run_tile(p_pro, n_prologue, p_body, n_body, buf, n_slots, n_state,
                                time_slot, p_uni, n_uni, p_state, batch, tile * TILE, t0, steps,
                                p_rec if tile == 0 else NULL)
     bad = faults[faults >= 0]
