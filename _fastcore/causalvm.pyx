@@ -36,7 +36,7 @@ from _fastcore.opcodes cimport *  # OP_CONST ... OP_SIGN, the expression languag
 import numpy as np
 
 cdef enum:
-    TILE = 64  # lanes per tile: one slot's three channels are 1.5 KiB, a 20-slot world fits in L1
+    TILE = 128  # lanes per tile: one slot's three channels are 3 KiB; a step touches its banks and temporaries (L1)
 
 cdef enum:
     OP_COPY = 26           # dst = a (all three channels)
