@@ -462,15 +462,18 @@ cdef inline bint fused_uniform(int op, int uniform, double* d, const double* a, 
     elif op == OP_CLIP and uniform == 6:  # a selection: its results are checked inputs, no fault sum
         lo = b[0]
         hi = c[0]
-        for l in range(TILE):
+        for l in range(TILE):  # one test per select (lo wins over hi, nan stays): blends, not branches
             p = a[l]
-            d[l] = lo if p < lo else (hi if p > hi else p)
+            r = hi if p > hi else p
+            d[l] = lo if p < lo else r
             if XMode is XFull:
                 x = a[TILE + l]
-                d[TILE + l] = 0.0 if p < lo else (0.0 if p > hi else x)
+                x = 0.0 if p > hi else x
+                d[TILE + l] = 0.0 if p < lo else x
             if YMode is YFull:
                 y = a[2 * TILE + l]
-                d[2 * TILE + l] = 0.0 if p < lo else (0.0 if p > hi else y)
+                y = 0.0 if p > hi else y
+                d[2 * TILE + l] = 0.0 if p < lo else y
     else:
         return False
     bad[0] = bad[0] | m
@@ -595,21 +598,30 @@ cdef inline bint fused(int op, double* d, const double* a, const double* b, cons
                 s = s + y
             if check:
                 m = m | bits(s - s)
-    elif op == OP_CLIP:  # clip(a, lo = b, hi = c): ties stay inside
+    elif op == OP_CLIP:  # clip(a, lo = b, hi = c): ties stay inside; one test per select (blends, no branches)
         for l in range(TILE):
             p = a[l]
             q = b[l]
             u = c[l]
-            r = q if p < q else (u if p > u else p)
+            r = u if p > u else p
+            r = q if p < q else r
             d[l] = r
             s = r
             if XMode is not XSkip:
-                x = b[TILE + l] if p < q else (c[TILE + l] if p > u else a[TILE + l])
+                x = a[TILE + l]
+                w = c[TILE + l]
+                x = w if p > u else x
+                w = b[TILE + l]
+                x = w if p < q else x
                 if XMode is XFull:
                     d[TILE + l] = x
                 s = s + x
             if YMode is not YSkip:
-                y = b[2 * TILE + l] if p < q else (c[2 * TILE + l] if p > u else a[2 * TILE + l])
+                y = a[2 * TILE + l]
+                w = c[2 * TILE + l]
+                y = w if p > u else y
+                w = b[2 * TILE + l]
+                y = w if p < q else y
                 if YMode is YFull:
                     d[2 * TILE + l] = y
                 s = s + y
