@@ -6,7 +6,7 @@ tangent (τ = 0 on A) in one value pass. `models.causal_program` compiles a worl
 (`models.expressions` bytecode) into one register program; this module runs it.
 
 Slots. A slot holds one number per lane in three channels: value, X tangent, Y tangent. The tile buffer
-is slot-major, [slot][channel][lane], TILE lanes per channel, so every instruction is three short loops
+is slot-major, [slot][channel][lane], TILE lanes per channel, so every instruction is one loop (or three)
 over contiguous lanes that the compiler vectorises (no -ffast-math: per lane, each instruction is the
 same IEEE arithmetic as `_fastcore.exprvm`, so results equal it bit for bit). Slots are, in order:
 two banks of `n_state` state slots (bank b holds the state after an even/odd number of steps), the time t,
@@ -18,13 +18,34 @@ given twice, body[p] reading bank p and writing bank 1 - p, and runs once per st
 Opcodes below 26 are `_fastcore.exprvm`'s, with the same derivatives at kinks (the branch W takes);
 COPY, CLAMP_TANGENT and CLAMP_VALUE move values between slots and apply A (the clamp) at time t.
 
-Faults. After every instruction flagged CHECKED each lane adds value + X tangent + Y tangent into an
-accumulator; a non-finite accumulator at the end of a step means some instruction produced a non-finite
-number or divided by zero (x / 0 is never finite) in that step, or a finite sum overflowed (harmless: the
-caller re-checks that step). The compiler flags every node's result and every result read by an
-instruction that can turn a non-finite input into finite outputs (all but + - * neg, copy and division
-by a power of two, which keep some output non-finite), so no non-finite number goes unseen. The kernel reports the first such step; the caller re-runs it with the
-node-by-node VM, which names the node and the fault.
+Channel modes. Bits 12-13 of an instruction's opcode word give its X tangent channel's mode, bits 14-15 its
+Y channel's: FULL (computed and stored), DEAD (computed for the fault check only: nothing reads the channel
+before it is overwritten, e.g. the Y tangent of a node that A clamps at every t), SKIP (neither: the result
+is +0 and the slot already holds +0, or it is +0 and nothing reads it). `models.causal_program.channel_modes`
+proves them for one start (the state's tangent channels that are +0 in every lane): a channel is known +0
+where the instruction's tangent formula gives exactly +0 from +0 operand tangents whenever the values are
+finite (+0 - +0 = +0, but 0 * k takes k's sign, so a product needs a uniform factor with a clear sign bit;
+neg, abs, sin, cos and sqrt are never known +0), and across steps as the greatest fixed point over the two
+banks' bodies. Where a value is not finite a skipped channel may differ from the full one, but then the
+value itself reaches a check in the same step (+ - * neg copy keep a non-finite value non-finite). A run
+takes the body compiled for its start; the modes change no bit of any result (tested against the plain
+body). So that the promises hold from the first step, a tile starts with bank 1 a copy of bank 0 and the
+time, uniforms and temporaries at +0. The loops are compiled once per pair of modes (Cython fused types as
+tags), so the mode tests cost nothing per lane.
+
+Faults. For every instruction flagged CHECKED each lane sums value + X + Y (its stored or DEAD channels) into
+s and ORs the bits of s - s into a per-step flag held in a register: x - x is +0 (all bits zero) for a finite
+x and nan for inf or nan, so the flag is nonzero at the end of a step iff some checked sum was not finite:
+some instruction produced a non-finite number or divided by zero (x / 0 is never finite) in that step, or a
+finite sum overflowed (harmless: the caller re-checks that step). The compiler flags every node's result and
+every result read by an instruction that can turn a non-finite input into finite outputs (all but + - *
+neg, copy and division by a power of two, which keep some output non-finite), so no non-finite number goes
+unseen. The kernel reports the first such step; the caller re-runs it with the node-by-node VM, which
+names the node and the fault.
+
+Threads. Tiles are handed out one at a time (OpenMP dynamic schedule), so a thread slowed by other work on
+its core takes fewer of them; each thread's buffer starts on its own 64-byte line. A tile's numbers do not
+depend on which thread runs it.
 """
 from cython.parallel cimport prange, threadid
 from libc.math cimport cos, exp, fabs, log, pow, sin, sqrt, tanh

@@ -10,6 +10,10 @@ W carries its X and Y tangents; with a finite δ, the worlds
 x and y are compiled too (values only: their tangents start and stay zero, as in the node-by-node path).
 A's clamp is applied as in `CausalModel.step`: Y's tangent of a clamped node is zeroed, and in the finite
 world y a clamped node takes W's value.
+
+Before a run, `SystemProgram.body_for` picks the body with channel modes for the run's start: tangent
+channels known to stay +0 are not computed, channels overwritten before they are read are not stored
+(`channel_modes`; `_fastcore.causalvm`, "Channel modes"). Compiled once per set of +0 start channels.
 """
 
 from __future__ import annotations
