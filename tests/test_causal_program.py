@@ -196,6 +196,7 @@ def _set(body, index, value):
     (lambda p, b: (p, _set(b, (0, 0, 2), 10_000)), "a slot index is outside"),
     (lambda p, b: (p, _set(b, (0, 0, 0), 99)), "unknown opcode"),
     (lambda p, b: (p, _set(b, (1, 0, 1), 2 * 2)), "writes the time slot"),
+    (lambda p, b: (p, _set(b, (0, 0, 0), int(b[0, 0, 0]) | 3 << causalvm.MODE_BITS)), "channel modes"),
 ])
 def test_the_kernel_refuses_malformed_programs(change, message):
     system = CausalModel(**LINEAR).system
