@@ -26,7 +26,7 @@ from agents.training_run import train_examples_numpy
 from models.knowledge import KnowledgeModel, Layout
 from models.knowledge_claims import MNIST_VARIABLE, SEED, SEED_EXPERIMENT
 
-EXAMPLES, REPEATS = 1000, 3
+EXAMPLES, REPEATS = 1000, 7  # best of 7: this shared machine varies ±25% run to run
 RTOL = 1e-12
 NAME = "knowledge.sgd_784_100_2"
 EXPERIMENT = "knowledge.seed_experiment"
