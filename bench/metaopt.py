@@ -96,8 +96,8 @@ def run() -> list[dict]:
         steps = 20 if dim == 10 else 4
         kernel_seconds = best_seconds(lambda m=model, s=steps: [_kernel_step(m) for _ in range(s)], 5)
         single_seconds = best_seconds(lambda m=model, s=steps: [_kernel_step(m, 1) for _ in range(s)], 5)
-        numpy_seconds = best_seconds(lambda m=model, s=steps: [step_numpy(m) for _ in range(s)], 3)
-        python_seconds = best_seconds(lambda m=model: _python_step(m, SUBSET), 2)
+        numpy_seconds = best_seconds(lambda m=model, s=steps: [step_numpy(m) for _ in range(s)], 5)
+        python_seconds = best_seconds(lambda m=model: _python_step(m, SUBSET), 5)  # best of 5, as every variant
         rates = {"kernel": n * steps / kernel_seconds, "kernel, 1 thread": n * steps / single_seconds,
                  "numpy": n * steps / numpy_seconds,
                  "python loop": SUBSET * PER_ALGORITHM / python_seconds}
