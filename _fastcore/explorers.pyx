@@ -237,11 +237,12 @@ cdef struct Block:  # one part's scratch for a block of up to `rows` explorers (
     double* G        # rows * d: gradients, then descent directions
     double* T        # rows * d: the terms of a sum
     double* sums     # 5 * rows: L, |∇L|², z . ∇L, niche distance², |u|² (or |z|²)
+    double* ones     # d: 1.0
 
 
 cdef Py_ssize_t block_layout(Block* W, double* base, Py_ssize_t rows, Py_ssize_t d, Py_ssize_t pairs) noexcept nogil:
     """Point W's arrays into base (NULL: only measure); returns the doubles used, whole cache lines plus one."""
-    cdef Py_ssize_t at = 0
+    cdef Py_ssize_t at = 0, k
     W.rows = rows
     W.raw = base + at
     at += rows * (2 * pairs + 1)
@@ -261,37 +262,12 @@ cdef Py_ssize_t block_layout(Block* W, double* base, Py_ssize_t rows, Py_ssize_t
     at += rows * d
     W.sums = base + at
     at += 5 * rows
+    W.ones = base + at
+    if base != NULL:
+        for k in range(d):
+            W.ones[k] = 1.0
+    at += d
     return (at + 7) // 8 * 8 + 8
-
-
-cdef void row_sums(const double* T, Py_ssize_t count, Py_ssize_t d, double* out) noexcept nogil:
-    """out[j] += T[j, 0] + T[j, 1] + ... + T[j, d - 1], added one by one in that order (as a plain loop over one
-    row would), for rows j < count; four rows at a time, so that four sums are in flight instead of one."""
-    cdef Py_ssize_t j = 0, k
-    cdef double a0, a1, a2, a3
-    cdef const double* r0
-    while j + 4 <= count:
-        r0 = T + j * d
-        a0 = out[j]
-        a1 = out[j + 1]
-        a2 = out[j + 2]
-        a3 = out[j + 3]
-        for k in range(d):
-            a0 = a0 + r0[k]
-            a1 = a1 + r0[d + k]
-            a2 = a2 + r0[2 * d + k]
-            a3 = a3 + r0[3 * d + k]
-        out[j] = a0
-        out[j + 1] = a1
-        out[j + 2] = a2
-        out[j + 3] = a3
-        j = j + 4
-    while j < count:
-        a0 = out[j]
-        for k in range(d):
-            a0 = a0 + T[j * d + k]
-        out[j] = a0
-        j = j + 1
 
 
 cdef void row_dots(const double* A, Py_ssize_t sa, const double* B, Py_ssize_t sb, Py_ssize_t count, Py_ssize_t d,
@@ -359,7 +335,7 @@ cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const La
             G[k] = 2.0 * X[k] + (RASTRIGIN_A * TWO_PI) * W.SN[k]
         for j in range(count):
             value[j] = RASTRIGIN_A * d
-        row_sums(T, count, d, value)
+        row_dots(T, d, W.ones, 0, count, d, value)  # each term times 1.0: itself, exactly
     else:
         for j in range(count):
             value[j] = value_and_gradient(X + j * d, L, G + j * d, W.SN + j * d, W.CS + j * d)
