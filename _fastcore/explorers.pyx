@@ -69,7 +69,7 @@ _threads_started = False
 
 
 def threads_started():
-    """Whether this process has moved explorers on more than one OpenMP thread (see `_fastcore.openmp_started`)."""
+    """Whether this process moved explorers on more than one OpenMP thread (then `optiscape.scans` does not fork)."""
     return _threads_started
 
 
