@@ -36,17 +36,21 @@ from cython.parallel cimport prange
 from libc.float cimport DBL_MAX
 from libc.math cimport M_E, M_PI, exp, fabs, sqrt
 from libc.stdint cimport int64_t, int8_t, uint8_t, uint64_t
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 from numpy.random cimport bitgen_t
 
 from _fastcore._bitgen cimport borrow_bitgen
-from _fastcore.vecmath cimport os_box_muller_n, os_sincos_2pi_n
+from _fastcore.vecmath cimport os_box_muller_n, os_rastrigin_terms_n, os_sincos_2pi_n
 
 cdef extern from "pcg64.h" nogil:
     ctypedef struct os_pcg64:
         uint64_t state_high, state_low, inc_high, inc_low
     void os_pcg64_fill(os_pcg64* g, double* u, Py_ssize_t count)
     void os_pcg64_advance(os_pcg64* g, uint64_t delta)
+
+cdef extern from "stdlib.h" nogil:
+    void* aligned_alloc(size_t alignment, size_t size)
 
 import numpy as np
 
@@ -148,14 +152,22 @@ cdef double value_and_gradient(const double* x, const Land* L, double* g, const 
     return v
 
 
-def _check(name, array, dtype, ndim, length=None):
+cdef object F64 = np.dtype(np.float64), I64 = np.dtype(np.int64), U8 = np.dtype(np.uint8), I8 = np.dtype(np.int8)
+
+
+cdef int _check(str name, object array, object dtype, int ndim, Py_ssize_t length=-1) except -1:
     if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != ndim:
-        raise ValueError(f"{name}: expected a {ndim}-D numpy array of {np.dtype(dtype)}, got {type(array).__name__}"
+        raise ValueError(f"{name}: expected a {ndim}-D numpy array of {dtype}, got {type(array).__name__}"
                          + (f" of {array.dtype} with {array.ndim} dims" if isinstance(array, np.ndarray) else ""))
     if not array.flags.c_contiguous:
         raise ValueError(f"{name}: expected a C-contiguous array")
-    if length is not None and array.shape[0] != length:
+    if length >= 0 and array.shape[0] != length:
         raise ValueError(f"{name}: expected {length} rows, got {array.shape[0]}")
+    return 0
+
+
+cdef object _NO_WELLS = np.zeros(1)  # what the well pointers point at when a landscape has no wells
+cdef object _NO_GRADIENTS = np.zeros((1, 1))  # and the given gradients, when they are not given
 
 
 cdef Land _land(landscape, Py_ssize_t d, list keep) except *:
@@ -164,9 +176,10 @@ cdef Land _land(landscape, Py_ssize_t d, list keep) except *:
     cdef int code = landscape.code
     if not 0 <= code <= 5:
         raise ValueError(f"landscape code: expected 0..5, got {code}")
-    cdef const double[::1] a = np.append(landscape.well_a, 0.0)
-    cdef const double[::1] b = np.append(landscape.well_b, 0.0)
-    cdef const double[::1] c = np.append(np.asarray(landscape.well_c, dtype=np.float64).ravel(), 0.0)
+    wells = landscape.well_a.shape[0] > 0
+    cdef const double[::1] a = np.ascontiguousarray(landscape.well_a, dtype=np.float64) if wells else _NO_WELLS
+    cdef const double[::1] b = np.ascontiguousarray(landscape.well_b, dtype=np.float64) if wells else _NO_WELLS
+    cdef const double[::1] c = np.ascontiguousarray(landscape.well_c, dtype=np.float64).ravel() if wells else _NO_WELLS
     keep.extend([a, b, c])  # the raw pointers below point into these
     cdef Land L
     L.code = code
@@ -181,10 +194,10 @@ cdef Land _land(landscape, Py_ssize_t d, list keep) except *:
 
 def evaluate(position, landscape, values, gradients):
     """L and ∇L at every row of `position` (n, d) into `values` (n,) and `gradients` (n, d) (not expressions)."""
-    _check("position", position, np.float64, 2)
+    _check("position", position, F64, 2)
     cdef Py_ssize_t n = position.shape[0], d = position.shape[1], i
-    _check("values", values, np.float64, 1, n)
-    _check("gradients", gradients, np.float64, 2, n)
+    _check("values", values, F64, 1, n)
+    _check("gradients", gradients, F64, 2, n)
     keep = []
     cdef Land L = _land(landscape, d, keep)
     if L.code == GIVEN:
@@ -219,7 +232,6 @@ cdef struct Step:  # one call's arrays (raw pointers into the checked memoryview
     double* out_value
     uint8_t* out_inside
     int8_t* out_spawn
-    uint8_t* finite
 
 
 cdef enum:
@@ -229,25 +241,28 @@ cdef enum:
 cdef struct Block:  # one part's scratch for a block of up to `rows` explorers (pointers into its work row)
     Py_ssize_t rows
     double* raw      # rows * (2 pairs + 1): the draws in order
-    double* pairs    # rows * 2 pairs: the pair uniforms, packed
+    double* u        # rows * pairs: the first uniform of each pair
+    double* v        # rows * pairs: the second
     double* spawn    # rows: the spawn draws
     double* Z        # rows * 2 pairs: normals, then their part orthogonal to the descent direction
-    double* SN       # rows * d: sin(2πx), cos(2πx)
+    double* SN       # rows * d: sin(2πx), cos(2πx) (Ackley)
     double* CS
     double* G        # rows * d: gradients, then descent directions
-    double* T        # rows * d: the terms of a sum
-    double* sums     # 5 * rows: L, |∇L|², z . ∇L, niche distance², |u|² (or |z|²)
-    double* ones     # d: 1.0
+    double* T        # rows * d: the terms of L's sum (Rastrigin)
+    double* D        # rows * d: x - birthplace
+    double* sums     # 6 * rows: L, |∇L|, z . ∇L, niche distance², |u| (or |z|), and a sum nobody reads
 
 
 cdef Py_ssize_t block_layout(Block* W, double* base, Py_ssize_t rows, Py_ssize_t d, Py_ssize_t pairs) noexcept nogil:
     """Point W's arrays into base (NULL: only measure); returns the doubles used, whole cache lines plus one."""
-    cdef Py_ssize_t at = 0, k
+    cdef Py_ssize_t at = 0
     W.rows = rows
     W.raw = base + at
     at += rows * (2 * pairs + 1)
-    W.pairs = base + at
-    at += rows * 2 * pairs
+    W.u = base + at
+    at += rows * pairs
+    W.v = base + at
+    at += rows * pairs
     W.spawn = base + at
     at += rows
     W.Z = base + at
@@ -260,13 +275,10 @@ cdef Py_ssize_t block_layout(Block* W, double* base, Py_ssize_t rows, Py_ssize_t
     at += rows * d
     W.T = base + at
     at += rows * d
+    W.D = base + at
+    at += rows * d
     W.sums = base + at
-    at += 5 * rows
-    W.ones = base + at
-    if base != NULL:
-        for k in range(d):
-            W.ones[k] = 1.0
-    at += d
+    at += 6 * rows
     return (at + 7) // 8 * 8 + 8
 
 
@@ -303,62 +315,104 @@ cdef void row_dots(const double* A, Py_ssize_t sa, const double* B, Py_ssize_t s
         j = j + 1
 
 
-cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const Land* L, const Block* W) noexcept nogil:
-    """Explorers first .. first + count - 1 step (module docstring), their draws already in W.pairs and
-    W.spawn. The same arithmetic, sum by sum in the same order, as one explorer at a time (the references):
-    only the loops are arranged so that the compiler vectorises them and sums of different explorers overlap."""
+cdef void block_sums(const double* T, const double* G, const double* Z, Py_ssize_t sz, const double* D,
+                     Py_ssize_t count, Py_ssize_t d, double* value, double* gn, double* zg, double* r2) noexcept nogil:
+    """For rows j < count (row stride d, Z's sz): value[j] += Σ T[j, k], gn[j] += Σ G[j, k]², zg[j] += Σ Z[j, k] G[j, k],
+    r2[j] += Σ D[j, k]², each term by term in k order; two rows at a time, so that eight sums are in flight."""
+    cdef Py_ssize_t j = 0, k
+    cdef double v0, v1, g0, g1, z0, z1, r0, r1, a, b
+    cdef const double* t1
+    cdef const double* q1
+    cdef const double* y1
+    cdef const double* e1
+    while j < count:
+        if j + 1 == count:  # the last row alone: its partner is itself, its sums written last
+            t1, q1, y1, e1 = T + j * d, G + j * d, Z + j * sz, D + j * d
+        else:
+            t1, q1, y1, e1 = T + (j + 1) * d, G + (j + 1) * d, Z + (j + 1) * sz, D + (j + 1) * d
+        v0, g0, z0, r0 = value[j], gn[j], zg[j], r2[j]
+        if j + 1 < count:
+            v1, g1, z1, r1 = value[j + 1], gn[j + 1], zg[j + 1], r2[j + 1]
+        else:
+            v1, g1, z1, r1 = v0, g0, z0, r0
+        for k in range(d):
+            a = G[j * d + k]
+            b = q1[k]
+            v0 = v0 + T[j * d + k]
+            v1 = v1 + t1[k]
+            g0 = g0 + a * a
+            g1 = g1 + b * b
+            z0 = z0 + Z[j * sz + k] * a
+            z1 = z1 + y1[k] * b
+            r0 = r0 + D[j * d + k] * D[j * d + k]
+            r1 = r1 + e1[k] * e1[k]
+        value[j], gn[j], zg[j], r2[j] = v0, g0, z0, r0
+        if j + 1 < count:
+            value[j + 1], gn[j + 1], zg[j + 1], r2[j + 1] = v1, g1, z1, r1
+        j = j + 2
+
+
+cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const Land* L, const Block* W,
+                     Py_ssize_t* bad) noexcept nogil:
+    """Explorers first .. first + count - 1 step (module docstring), their draws already in W.u, W.v and
+    W.spawn; bad[0] becomes the first of them whose new position is not finite, if it is smaller. The same
+    arithmetic, sum by sum in the same order, as one explorer at a time (the references): only the loops are
+    arranged so that the compiler vectorises them and sums of different explorers overlap."""
     cdef Py_ssize_t j, k, a, i, d = S.d, p2 = 2 * S.pairs, n = count * d
     cdef double* X = S.X + first * d
     cdef double* x
     cdef double* g
     cdef double* z
-    cdef double* T = W.T
     cdef double* G = W.G
+    cdef double* D = W.D
     cdef double* value = W.sums
     cdef double* gn = W.sums + W.rows
     cdef double* zg = W.sums + 2 * W.rows
     cdef double* r2 = W.sums + 3 * W.rows
     cdef double* un = W.sums + 4 * W.rows
-    cdef double proj, norm, c, s, step, v
+    cdef double* unread = W.sums + 5 * W.rows
+    cdef const double* b
+    cdef double proj, norm, c, s, step, v, w
+    cdef bint along, across, inside
     cdef int ok
-    os_box_muller_n(W.pairs, W.Z, count * S.pairs)
-    if trigonometric(L.code):
-        os_sincos_2pi_n(X, W.SN, W.CS, n)
-    # L and ∇L
+    os_box_muller_n(W.u, W.v, W.Z, count * S.pairs)
+    # L and ∇L; for Rastrigin, L's terms in T, summed below with the other sums
     if S.given:
         for j in range(count):
             value[j] = S.GV[first + j]
         memcpy(G, S.GG + first * d, n * sizeof(double))
-    elif L.code == RASTRIGIN:  # the sum of value_and_gradient, term by term, over the whole block
-        for k in range(n):
-            T[k] = X[k] * X[k] - RASTRIGIN_A * W.CS[k]
-            G[k] = 2.0 * X[k] + (RASTRIGIN_A * TWO_PI) * W.SN[k]
+    elif L.code == RASTRIGIN:
+        os_rastrigin_terms_n(X, W.T, G, n)
         for j in range(count):
             value[j] = RASTRIGIN_A * d
-        row_dots(T, d, W.ones, 0, count, d, value)  # each term times 1.0: itself, exactly
     else:
+        if trigonometric(L.code):
+            os_sincos_2pi_n(X, W.SN, W.CS, n)
         for j in range(count):
             value[j] = value_and_gradient(X + j * d, L, G + j * d, W.SN + j * d, W.CS + j * d)
-    # |∇L|², z . ∇L and the niche distance² (computed for every explorer, read where the niche is finite)
+    # x - birthplace (read where the niche is finite)
+    for j in range(count):
+        x = X + j * d
+        b = S.B + S.own[first + j] * d
+        for k in range(d):
+            D[j * d + k] = x[k] - b[k]
+    # |∇L|², z . ∇L and the niche distance² (and, for Rastrigin, L); elsewhere the first sum, over D, is unread
     for j in range(count):
         gn[j] = 0.0
         zg[j] = 0.0
         r2[j] = 0.0
         un[j] = 0.0
-    row_dots(G, d, G, d, count, d, gn)
-    row_dots(W.Z, p2, G, d, count, d, zg)
+    if L.code == RASTRIGIN and not S.given:
+        block_sums(W.T, G, W.Z, p2, D, count, d, value, gn, zg, r2)
+    else:
+        block_sums(D, G, W.Z, p2, D, count, d, unread, gn, zg, r2)
     for j in range(count):
-        x = X + j * d
-        a = S.own[first + j]
-        for k in range(d):
-            T[j * d + k] = x[k] - S.B[a * d + k]
-    row_dots(T, d, T, d, count, d, r2)
+        gn[j] = sqrt(gn[j])
     # the orthogonal part u = z - (z . d) d of the normals, d = -∇L / |∇L| (kept in G); z . d = -(z . ∇L) / |∇L|
     for j in range(count):
-        z = W.Z + j * p2
-        g = G + j * d
-        gn[j] = sqrt(gn[j])
         if gn[j] > 0:
+            z = W.Z + j * p2
+            g = G + j * d
             norm = gn[j]
             proj = -zg[j] / norm
             for k in range(d):
@@ -366,45 +420,34 @@ cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const La
                 z[k] = z[k] - proj * g[k]
     row_dots(W.Z, p2, W.Z, p2, count, d, un)  # |u|², or |z|² where ∇L = 0
     for j in range(count):
+        un[j] = sqrt(un[j])
+    # x += V (c d + s u / |u|), or V z / |z| where ∇L = 0; a zero |u| or |z| contributes 0.0 (selects, one loop)
+    for j in range(count):
         i = first + j
         a = S.own[i]
         x = X + j * d
         z = W.Z + j * p2
         g = G + j * d
         S.out_value[i] = value[j]
-        S.out_inside[i] = S.R2[a] < 0 or r2[j] <= S.R2[a]
-        if S.out_inside[i]:
-            c = S.cs[a]
-            s = S.sn[a]
-        else:
-            c = 0.0
-            s = 1.0
+        inside = (S.R2[a] < 0) | (r2[j] <= S.R2[a])  # selects, not branches: the niche test is no pattern
+        S.out_inside[i] = inside
+        c = S.cs[a] if inside else 0.0
+        s = S.sn[a] if inside else 1.0
         step = S.V[a]
-        norm = sqrt(un[j])
-        if gn[j] > 0:
-            if norm > 0:
-                for k in range(d):
-                    x[k] = x[k] + step * (c * g[k] + s * (z[k] / norm))
-            else:
-                for k in range(d):
-                    x[k] = x[k] + step * (c * g[k] + s * 0.0)
-        elif norm > 0:
-            for k in range(d):
-                x[k] = x[k] + step * (z[k] / norm)
-        else:
-            for k in range(d):
-                x[k] = x[k] + step * 0.0
+        norm = un[j]
+        along = gn[j] > 0
+        across = norm > 0
         ok = 1
-        for k in range(d):  # an integer AND over the row: vectorised, unlike a branch per coordinate
-            ok = ok & (fabs(x[k]) <= DBL_MAX)
-        S.finite[i] = ok
-        v = W.spawn[j]
-        if v < S.P1[a]:
-            S.out_spawn[i] = 1
-        elif v < S.P1[a] + S.P2[a]:
-            S.out_spawn[i] = 2
-        else:
-            S.out_spawn[i] = 0
+        for k in range(d):
+            w = z[k] / norm
+            w = w if across else 0.0
+            v = c * g[k] + s * w
+            x[k] = x[k] + step * (v if along else w)
+            ok = ok & (fabs(x[k]) <= DBL_MAX)  # an integer AND: vectorised, unlike a branch per coordinate
+        if not ok and i < bad[0]:
+            bad[0] = i
+        v = W.spawn[j]  # kind 1 if v < p1, 2 if p1 <= v < p1 + p2, else 0
+        S.out_spawn[i] = (v < S.P1[a]) + 2 * ((v >= S.P1[a]) & (v < S.P1[a] + S.P2[a]))
 
 
 cdef void _pcg64_at(dict state, Py_ssize_t steps, os_pcg64* g) except *:
@@ -435,21 +478,19 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
     Returns the index of the first explorer whose new position is not finite, or -1.
     """
     global _threads_started
-    _check("position", position, np.float64, 2)
+    _check("position", position, F64, 2)
     cdef Py_ssize_t n = position.shape[0], d = position.shape[1]
-    _check("owner", owner, np.int64, 1, n)
-    _check("birthplace", birthplace, np.float64, 2)
+    _check("owner", owner, I64, 1, n)
+    _check("birthplace", birthplace, F64, 2)
     cdef Py_ssize_t n_alg = birthplace.shape[0]
     for name, array in (("cos_angle", cos_angle), ("sin_angle", sin_angle), ("speed", speed),
                         ("niche_radius2", niche_radius2), ("p_first", p_first), ("p_second", p_second)):
-        _check(name, array, np.float64, 1, n_alg)
+        _check(name, array, F64, 1, n_alg)
     if birthplace.shape[1] != d:
         raise ValueError(f"birthplace: expected {d} columns, got {birthplace.shape[1]}")
-    _check("values", values, np.float64, 1, n)
-    _check("inside", inside, np.uint8, 1, n)
-    _check("spawn", spawn, np.int8, 1, n)
-    if n and (owner.min() < 0 or owner.max() >= n_alg):
-        raise ValueError(f"owner: expected rows 0..{n_alg - 1}, got {owner.min()}..{owner.max()}")
+    _check("values", values, F64, 1, n)
+    _check("inside", inside, U8, 1, n)
+    _check("spawn", spawn, I8, 1, n)
     if threads < 1:
         raise ValueError(f"threads: expected a whole number >= 1, got {threads}")
     keep = []
@@ -458,10 +499,10 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
     if given:
         if given_values is None or given_gradients is None:
             raise ValueError("an expression landscape needs given_values and given_gradients")
-        _check("given_values", given_values, np.float64, 1, n)
-        _check("given_gradients", given_gradients, np.float64, 2, n)
+        _check("given_values", given_values, F64, 1, n)
+        _check("given_gradients", given_gradients, F64, 2, n)
     else:
-        given_values, given_gradients = np.zeros(1), np.zeros((1, 1))
+        given_values, given_gradients = _NO_WELLS, _NO_GRADIENTS
     if n == 0:
         return -1
     cdef const double[::1] GV = given_values
@@ -478,62 +519,80 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
     cdef double[::1] out_value = values
     cdef uint8_t[::1] out_inside = inside
     cdef int8_t[::1] out_spawn = spawn
-    cdef uint8_t[::1] finite = np.ones(n, dtype=np.uint8)
+    cdef Py_ssize_t i, lowest = 0, highest = 0
+    with nogil:
+        for i in range(n):
+            lowest = min(lowest, own[i])
+            highest = max(highest, own[i])
+    if lowest < 0 or highest >= n_alg:
+        raise ValueError(f"owner: expected rows 0..{n_alg - 1}, got {owner.min()}..{owner.max()}")
     cdef Step S
     S.d = d
     S.pairs = (d + 1) // 2
     S.given = given
     S.GV, S.GG, S.X, S.own, S.cs, S.sn = &GV[0], &GG[0, 0], &X[0, 0], &own[0], &cs[0], &sn[0]
     S.V, S.B, S.R2, S.P1, S.P2 = &V[0], &B[0, 0], &R2[0], &P1[0], &P2[0]
-    S.out_value, S.out_inside, S.out_spawn, S.finite = &out_value[0], &out_inside[0], &out_spawn[0], &finite[0]
+    S.out_value, S.out_inside, S.out_spawn = &out_value[0], &out_inside[0], &out_spawn[0]
 
     cdef Py_ssize_t pairs = S.pairs, block = max(1, BLOCK_COORDINATES // d)
     bit_generator = generator.bit_generator
     cdef bint inline_stream = type(bit_generator) is np.random.PCG64
     if not inline_stream:
         threads = 1  # a stream that this kernel cannot jump along: one thread draws and moves
-    cdef Py_ssize_t parts = min(threads, n), part, lo, hi, first, count, j, i
-    # each part's scratch (Block), rows a cache line apart: no line is written by two threads
+    cdef Py_ssize_t parts = min(threads, n), part, lo, hi, first, count, j, k
+    # each part's scratch (Block) on its own cache lines: no line is written by two threads
     cdef Block layout
     cdef Py_ssize_t size = block_layout(&layout, NULL, block, d, pairs)
-    cdef double[:, ::1] work = np.zeros((parts, size))
-    cdef uint64_t[:, ::1] streams = np.zeros((parts, 4), dtype=np.uint64)  # os_pcg64 per part
-    cdef bitgen_t* rng = borrow_bitgen(generator)
-    cdef uint8_t[::1] block_bytes = np.zeros(parts * sizeof(Block), dtype=np.uint8)
-    cdef Block* blocks = <Block*> &block_bytes[0]
+    cdef double* work = <double*> aligned_alloc(64, parts * size * sizeof(double))
+    cdef os_pcg64* streams = <os_pcg64*> malloc(parts * sizeof(os_pcg64))  # the stream per part
+    cdef Block* blocks = <Block*> malloc(parts * sizeof(Block))
+    cdef Py_ssize_t* bad = <Py_ssize_t*> malloc(parts * sizeof(Py_ssize_t))  # per part: its first non-finite row
+    cdef bitgen_t* rng
     cdef Block* W
-    for part in range(parts):
-        block_layout(&blocks[part], &work[part, 0], block, d, pairs)
-    if parts > 1:
-        _threads_started = True
-    with bit_generator.lock:
-        if inline_stream:
-            state = bit_generator.state
-            for part in range(parts):  # part p starts at its first explorer's first uniform
-                _pcg64_at(state, n * part // parts * (2 * pairs + 1), <os_pcg64*> &streams[part, 0])
-        with nogil:
-            for part in prange(parts, num_threads=parts, schedule="static", chunksize=1):
-                lo = n * part // parts
-                hi = n * (part + 1) // parts
-                W = &blocks[part]
-                first = lo
-                while first < hi:
-                    count = min(block, hi - first)
-                    # the block's draws in order (per explorer 2 * pairs, then its spawn draw); then the pair
-                    # uniforms packed, the spawn draws apart
-                    if inline_stream:
-                        os_pcg64_fill(<os_pcg64*> &streams[part, 0], W.raw, count * (2 * pairs + 1))
-                    else:
-                        fill(rng, W.raw, count * (2 * pairs + 1))
-                    for j in range(count):
-                        memcpy(W.pairs + j * 2 * pairs, W.raw + j * (2 * pairs + 1), 2 * pairs * sizeof(double))
-                        W.spawn[j] = W.raw[j * (2 * pairs + 1) + 2 * pairs]
-                    move_block(first, count, &S, &L, W)
-                    first = first + count
-        if inline_stream:  # the Generator moves past every uniform drawn (its buffered 32 bits untouched)
-            state["state"]["state"] = (int(streams[parts - 1, 0]) << 64) | int(streams[parts - 1, 1])
-            bit_generator.state = state
-    for i in range(n):
-        if not finite[i]:
-            return i
-    return -1
+    try:
+        if work == NULL or streams == NULL or blocks == NULL or bad == NULL:
+            raise MemoryError(f"explorers: no memory for {parts} parts of {size} doubles of scratch")
+        for part in range(parts):
+            block_layout(&blocks[part], work + part * size, block, d, pairs)
+            bad[part] = n
+        if parts > 1:
+            _threads_started = True
+        rng = borrow_bitgen(generator)
+        with bit_generator.lock:
+            if inline_stream:
+                state = bit_generator.state
+                for part in range(parts):  # part p starts at its first explorer's first uniform
+                    _pcg64_at(state, n * part // parts * (2 * pairs + 1), &streams[part])
+            with nogil:
+                for part in prange(parts, num_threads=parts, schedule="static", chunksize=1):
+                    lo = n * part // parts
+                    hi = n * (part + 1) // parts
+                    W = &blocks[part]
+                    first = lo
+                    while first < hi:
+                        count = min(block, hi - first)
+                        # the block's draws in order (per explorer 2 * pairs, then its spawn draw); then the
+                        # pairs' first and second uniforms apart, and the spawn draws
+                        if inline_stream:
+                            os_pcg64_fill(&streams[part], W.raw, count * (2 * pairs + 1))
+                        else:
+                            fill(rng, W.raw, count * (2 * pairs + 1))
+                        for j in range(count):
+                            for k in range(pairs):
+                                W.u[j * pairs + k] = W.raw[j * (2 * pairs + 1) + 2 * k]
+                                W.v[j * pairs + k] = W.raw[j * (2 * pairs + 1) + 2 * k + 1]
+                            W.spawn[j] = W.raw[j * (2 * pairs + 1) + 2 * pairs]
+                        move_block(first, count, &S, &L, W, &bad[part])
+                        first = first + count
+            if inline_stream:  # the Generator moves past every uniform drawn (its buffered 32 bits untouched)
+                state["state"]["state"] = (int(streams[parts - 1].state_high) << 64) | int(streams[parts - 1].state_low)
+                bit_generator.state = state
+        for part in range(parts):  # parts are in row order: the first part with a non-finite row has the first
+            if bad[part] < n:
+                return bad[part]
+        return -1
+    finally:
+        free(work)
+        free(streams)
+        free(blocks)
+        free(bad)

@@ -31,25 +31,29 @@ static inline double os_pcg64_next_double(__uint128_t* state, __uint128_t inc) {
 
 /* fill u[0:count] with the next count doubles of the stream, advancing g. Four interleaved chains, each
  * stepping four draws at a time (state_{q+4} = M^4 state_q + inc (M^3 + M^2 + M + 1)), so that four 128-bit
- * multiplications are in flight instead of one after the other: the same numbers, in the same order. */
+ * multiplications are in flight instead of one after the other: the same numbers, in the same order. The last
+ * quadruple is output outside the loop, so that the loop never writes the running state back (a 128-bit value
+ * stored as two halves and read back whole stalls store forwarding on every turn). */
 static inline void os_pcg64_fill(os_pcg64* g, double* u, ptrdiff_t count) {
-    const __uint128_t M = OS_PCG64_MULTIPLIER, M2 = M * M, M3 = M2 * M, M4 = M3 * M;
+    const __uint128_t M = OS_PCG64_MULTIPLIER, M2 = M * M, M3 = M2 * M;
     __uint128_t state = os_u128(g->state_high, g->state_low), inc = os_u128(g->inc_high, g->inc_low);
     ptrdiff_t q = 0;
-    if (count >= 8) {
-        __uint128_t plus4 = inc * (M3 + M2 + M + 1);
-        __uint128_t s1 = state * M + inc, s2 = s1 * M + inc, s3 = s2 * M + inc, s4 = s3 * M + inc;
-        for (; q + 4 <= count; q += 4) {
+    if (count >= 6) {
+        const __uint128_t plus3 = inc * (M2 + M + 1);
+        __uint128_t s1 = state * M + inc, s2 = s1 * M + inc, s3 = s2 * M + inc;
+        for (; q + 6 <= count; q += 3) {
             u[q] = os_pcg64_double(s1);
             u[q + 1] = os_pcg64_double(s2);
             u[q + 2] = os_pcg64_double(s3);
-            u[q + 3] = os_pcg64_double(s4);
-            state = s4;
-            s1 = s1 * M4 + plus4;
-            s2 = s2 * M4 + plus4;
-            s3 = s3 * M4 + plus4;
-            s4 = s4 * M4 + plus4;
+            s1 = s1 * M3 + plus3;
+            s2 = s2 * M3 + plus3;
+            s3 = s3 * M3 + plus3;
         }
+        u[q] = os_pcg64_double(s1);
+        u[q + 1] = os_pcg64_double(s2);
+        u[q + 2] = os_pcg64_double(s3);
+        q += 3;
+        state = s3;
     }
     for (; q < count; q++) u[q] = os_pcg64_next_double(&state, inc);
     g->state_high = (uint64_t)(state >> 64);

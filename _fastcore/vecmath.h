@@ -83,13 +83,28 @@ static inline void os_sincos_2pi_n(const double* t, double* s, double* c, ptrdif
     for (k = 0; k < n; k++) os_sincos_2pi(t[k], &s[k], &c[k]);
 }
 
-/* Box-Muller, pair by pair: z[2j], z[2j+1] = ρ cos(2π u[2j+1]), ρ sin(2π u[2j+1]), ρ = sqrt(-2 ln(1 - u[2j])) */
-static inline void os_box_muller_n(const double* u, double* z, ptrdiff_t pairs) {
+/* Rastrigin's terms (A = 10) at x[k], k < n: L's summands t[k] = x² - A cos(2πx) and ∇L's g[k] = 2x + 2πA sin(2πx),
+ * as `models.landscapes.FunctionLandscape.point_value_and_gradient` computes them; one pass, no sin/cos arrays */
+static inline void os_rastrigin_terms_n(const double* x, double* t, double* g, ptrdiff_t n) {
+    const double A = 10.0, A_TWO_PI = 10.0 * OS_TWO_PI;
+    ptrdiff_t k;
+    #pragma omp simd
+    for (k = 0; k < n; k++) {
+        double s, c;
+        os_sincos_2pi(x[k], &s, &c);
+        t[k] = x[k] * x[k] - A * c;
+        g[k] = 2.0 * x[k] + A_TWO_PI * s;
+    }
+}
+
+/* Box-Muller, pair by pair: z[2j], z[2j+1] = ρ cos(2π v[j]), ρ sin(2π v[j]), ρ = sqrt(-2 ln(1 - u[j])), for the
+ * pairs (u[j], v[j]) of uniforms, j < pairs (apart, so that the loop loads them without shuffles) */
+static inline void os_box_muller_n(const double* u, const double* v, double* z, ptrdiff_t pairs) {
     ptrdiff_t j;
     #pragma omp simd
     for (j = 0; j < pairs; j++) {
-        double radius = sqrt(-2.0 * os_log(1.0 - u[2 * j])), s, c;
-        os_sincos_2pi(u[2 * j + 1], &s, &c);
+        double radius = sqrt(-2.0 * os_log(1.0 - u[j])), s, c;
+        os_sincos_2pi(v[j], &s, &c);
         z[2 * j] = radius * c;
         z[2 * j + 1] = radius * s;
     }

@@ -54,12 +54,15 @@ def log_array(x):
 
 def box_muller_array(u):
     """Normals from uniform pairs (u[2j], u[2j+1]), as the explorers kernel draws them; len(u) even."""
-    cdef const double[::1] U = np.ascontiguousarray(u, dtype=np.float64)
+    U = np.ascontiguousarray(u, dtype=np.float64)
     if U.shape[0] % 2:
         raise ValueError(f"box_muller_array: expected an even number of uniforms, got {U.shape[0]}")
-    out = np.empty(U.shape[0])
+    cdef const double[::1] first = U[0::2].copy()
+    cdef const double[::1] second = U[1::2].copy()
+    cdef Py_ssize_t pairs = U.shape[0] // 2
+    out = np.empty(2 * pairs)
     cdef double[::1] Z = out
-    if U.shape[0]:
+    if pairs:
         with nogil:
-            os_box_muller_n(&U[0], &Z[0], U.shape[0] // 2)
+            os_box_muller_n(&first[0], &second[0], &Z[0], pairs)
     return out
