@@ -20,19 +20,21 @@ z = sqrt(-2 ln(1 - u1)) cos(2π u2), sqrt(-2 ln(1 - u1)) sin(2π u2), of which t
 uniform is the spawn draw v.
 
 Speed. Explorers move in blocks of about BLOCK_COORDINATES coordinates: the block's uniforms are drawn, its
-normals made (Box-Muller) and its sin(2πx), cos(2πx) computed as flat vectorised loops, then its sums run
-four explorers at a time (each sum still term by term in coordinate order, so every number is what one
-explorer at a time gives). ln, sin(2π·) and cos(2π·) are `vecmath.h`'s (within 2 ulp), the functions the
+normals made (Box-Muller) and, on Rastrigin, its terms of L and ∇L (sin(2πx), cos(2πx)) computed as flat
+vectorised loops; then its sums run two explorers at a time, four sums each (eight in flight, each sum still
+term by term in coordinate order, so every number is what one explorer at a time gives), and each explorer
+moves in one loop of selects. ln, sin(2π·) and cos(2π·) are `vecmath.h`'s (within 2 ulp), the functions the
 Python references call, so kernel and references agree to the bit.
 
 Threads and draws. With numpy's default bit generator (PCG64) the kernel draws its stream inline
-(`pcg64.h`, the same numbers as Generator.random()), and on `threads` OpenMP threads it splits the explorers
-into that many contiguous ranges, each drawing from the stream jumped ahead to its first uniform: every
-explorer gets the numbers of the serial order, the results are the same for any thread count, and the
-Generator ends past every uniform drawn (a buffered 32-bit draw is kept). Another bit generator is drawn
-through its `next_double`, on one thread.
+(`pcg64.h`, the same numbers as Generator.random()). On `threads` OpenMP threads it splits the explorers into
+PARTS_PER_THREAD contiguous ranges per thread, handed to the threads as they come free (a core the host slows
+down takes fewer), each range drawing from the stream jumped ahead to its first uniform: every explorer gets
+the numbers of the serial order, the results are the same for any thread count, and the Generator ends past
+every uniform drawn (a buffered 32-bit draw is kept). Another bit generator is drawn through its
+`next_double`, on one thread.
 """
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.float cimport DBL_MAX
 from libc.math cimport M_E, M_PI, exp, fabs, sqrt
 from libc.stdint cimport int64_t, int8_t, uint8_t, uint64_t
@@ -236,6 +238,7 @@ cdef struct Step:  # one call's arrays (raw pointers into the checked memoryview
 
 cdef enum:
     BLOCK_COORDINATES = 1024  # a block of explorers has about this many coordinates: its scratch stays in L2
+    PARTS_PER_THREAD = 8  # on more than one thread: ranges of explorers per thread, handed out as threads come free
 
 
 cdef struct Block:  # one part's scratch for a block of up to `rows` explorers (pointers into its work row)
@@ -539,49 +542,55 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
     cdef bint inline_stream = type(bit_generator) is np.random.PCG64
     if not inline_stream:
         threads = 1  # a stream that this kernel cannot jump along: one thread draws and moves
-    cdef Py_ssize_t parts = min(threads, n), part, lo, hi, first, count, j, k
-    # each part's scratch (Block) on its own cache lines: no line is written by two threads
+    threads = min(threads, n)
+    # the explorers in `parts` contiguous ranges, handed to the threads as they come free (a core that the host
+    # slows down takes fewer), each range drawing from the stream jumped ahead to its first explorer
+    cdef Py_ssize_t parts = 1 if threads == 1 else min(n, PARTS_PER_THREAD * threads), part, lo, hi, first, count, j, k
+    # each thread's scratch (Block) on its own cache lines: no line is written by two threads
     cdef Block layout
-    cdef Py_ssize_t size = block_layout(&layout, NULL, block, d, pairs)
-    cdef double* work = <double*> aligned_alloc(64, parts * size * sizeof(double))
-    cdef os_pcg64* streams = <os_pcg64*> malloc(parts * sizeof(os_pcg64))  # the stream per part
-    cdef Block* blocks = <Block*> malloc(parts * sizeof(Block))
+    cdef Py_ssize_t size = block_layout(&layout, NULL, block, d, pairs), per_explorer = 2 * pairs + 1
+    cdef double* work = <double*> aligned_alloc(64, threads * size * sizeof(double))
+    cdef Block* blocks = <Block*> malloc(threads * sizeof(Block))
+    cdef os_pcg64* streams = <os_pcg64*> malloc(parts * sizeof(os_pcg64))  # per part: its stream
     cdef Py_ssize_t* bad = <Py_ssize_t*> malloc(parts * sizeof(Py_ssize_t))  # per part: its first non-finite row
+    cdef os_pcg64 start
     cdef bitgen_t* rng
     cdef Block* W
     try:
         if work == NULL or streams == NULL or blocks == NULL or bad == NULL:
-            raise MemoryError(f"explorers: no memory for {parts} parts of {size} doubles of scratch")
-        for part in range(parts):
-            block_layout(&blocks[part], work + part * size, block, d, pairs)
-            bad[part] = n
-        if parts > 1:
+            raise MemoryError(f"explorers: no memory for {threads} threads' {size} doubles of scratch")
+        for j in range(threads):
+            block_layout(&blocks[j], work + j * size, block, d, pairs)
+        if threads > 1:
             _threads_started = True
         rng = borrow_bitgen(generator)
         with bit_generator.lock:
             if inline_stream:
                 state = bit_generator.state
-                for part in range(parts):  # part p starts at its first explorer's first uniform
-                    _pcg64_at(state, n * part // parts * (2 * pairs + 1), &streams[part])
+                _pcg64_at(state, 0, &start)
             with nogil:
-                for part in prange(parts, num_threads=parts, schedule="static", chunksize=1):
+                for part in prange(parts, num_threads=threads, schedule="dynamic", chunksize=1):
                     lo = n * part // parts
                     hi = n * (part + 1) // parts
-                    W = &blocks[part]
+                    W = &blocks[threadid()]
+                    bad[part] = n
+                    if inline_stream:  # part p starts at its first explorer's first uniform
+                        streams[part] = start
+                        os_pcg64_advance(&streams[part], lo * per_explorer)
                     first = lo
                     while first < hi:
                         count = min(block, hi - first)
                         # the block's draws in order (per explorer 2 * pairs, then its spawn draw); then the
                         # pairs' first and second uniforms apart, and the spawn draws
                         if inline_stream:
-                            os_pcg64_fill(&streams[part], W.raw, count * (2 * pairs + 1))
+                            os_pcg64_fill(&streams[part], W.raw, count * per_explorer)
                         else:
-                            fill(rng, W.raw, count * (2 * pairs + 1))
+                            fill(rng, W.raw, count * per_explorer)
                         for j in range(count):
                             for k in range(pairs):
-                                W.u[j * pairs + k] = W.raw[j * (2 * pairs + 1) + 2 * k]
-                                W.v[j * pairs + k] = W.raw[j * (2 * pairs + 1) + 2 * k + 1]
-                            W.spawn[j] = W.raw[j * (2 * pairs + 1) + 2 * pairs]
+                                W.u[j * pairs + k] = W.raw[j * per_explorer + 2 * k]
+                                W.v[j * pairs + k] = W.raw[j * per_explorer + 2 * k + 1]
+                            W.spawn[j] = W.raw[j * per_explorer + 2 * pairs]
                         move_block(first, count, &S, &L, W, &bad[part])
                         first = first + count
             if inline_stream:  # the Generator moves past every uniform drawn (its buffered 32 bits untouched)

@@ -11,7 +11,7 @@ and the cost of Mesa agents born and removed at 10^4 algorithms.
 One explorer-move is one explorer evaluated (L and ∇L) and moved once. Spawning is off (R = 0) so that every
 repeat moves the same population; the model's bookkeeping (φ, DataCollector) is not timed. Before timing,
 one step from the same state and seed is taken by each variant and compared: kernel and python loop bit for
-bit, numpy to RTOL, or run() raises.
+bit, numpy to RTOL, or run() raises. The variants are timed in turn, ROUNDS rounds, each its best round.
 
 "mesa agents": `MetaoptModel._add_algorithms` and `_remove_rows` for 10^4 one-explorer algorithms (Mesa agents,
 lineage nodes, array rows), in algorithms per second, born and removed; no target.
@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from _fastcore import explorers as kernel
-from bench.timing import best_seconds
+from bench.timing import best_seconds_in_turn
 from models.metaopt import MetaoptModel, step_numpy
 
 ALGORITHMS, PER_ALGORITHM = 100, 100  # 10,000 explorers
@@ -32,6 +32,7 @@ SUBSET = 2  # algorithms the python loop steps (200 explorers)
 RTOL = 1e-9
 UNIT = "explorer-moves/s"
 CHURN = 10_000
+ROUNDS = 7  # every variant once per round, in turn (bench.timing.best_seconds_in_turn); each its best round
 
 
 def _world(dim: int, seed: int = 1) -> MetaoptModel:
@@ -94,17 +95,17 @@ def run() -> list[dict]:
         model = _world(dim)
         n = len(model.owner)
         steps = 20 if dim == 10 else 4
-        kernel_seconds = best_seconds(lambda m=model, s=steps: [_kernel_step(m) for _ in range(s)], 5)
-        single_seconds = best_seconds(lambda m=model, s=steps: [_kernel_step(m, 1) for _ in range(s)], 5)
-        numpy_seconds = best_seconds(lambda m=model, s=steps: [step_numpy(m) for _ in range(s)], 5)
-        python_seconds = best_seconds(lambda m=model: _python_step(m, SUBSET), 5)  # best of 5, as every variant
-        rates = {"kernel": n * steps / kernel_seconds, "kernel, 1 thread": n * steps / single_seconds,
-                 "numpy": n * steps / numpy_seconds,
-                 "python loop": SUBSET * PER_ALGORITHM / python_seconds}
-        print(f"  rastrigin d = {dim}: {n} explorers x {steps} steps: kernel {kernel_seconds * 1e3:.1f} ms on "
-              f"{model.threads} threads, {single_seconds * 1e3:.1f} ms on one, numpy "
-              f"{numpy_seconds * 1e3:.1f} ms; python loop {SUBSET * PER_ALGORITHM} explorers x 1 step "
-              f"{python_seconds * 1e3:.1f} ms", flush=True)
+        seconds = best_seconds_in_turn({
+            "kernel": lambda m=model, s=steps: [_kernel_step(m) for _ in range(s)],
+            "kernel, 1 thread": lambda m=model, s=steps: [_kernel_step(m, 1) for _ in range(s)],
+            "numpy": lambda m=model, s=steps: [step_numpy(m) for _ in range(s)],
+            "python loop": lambda m=model: _python_step(m, SUBSET)}, ROUNDS)
+        moves = dict.fromkeys(seconds, n * steps) | {"python loop": SUBSET * PER_ALGORITHM}
+        rates = {variant: moves[variant] / seconds[variant] for variant in seconds}
+        print(f"  rastrigin d = {dim}: {n} explorers x {steps} steps: kernel {seconds['kernel'] * 1e3:.1f} ms on "
+              f"{model.threads} threads, {seconds['kernel, 1 thread'] * 1e3:.1f} ms on one, numpy "
+              f"{seconds['numpy'] * 1e3:.1f} ms; python loop {SUBSET * PER_ALGORITHM} explorers x 1 step "
+              f"{seconds['python loop'] * 1e3:.1f} ms", flush=True)
         rows += [{"benchmark": f"metaopt.rastrigin_d{dim}", "variant": v, "rate": r, "unit": UNIT}
                  for v, r in rates.items()]
     born, removed = _churn()

@@ -14,3 +14,15 @@ def best_seconds(work: Callable[[], object], repeats: int) -> float:
         work()
         best = min(best, time.perf_counter() - started)
     return best
+
+
+def best_seconds_in_turn(works: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Each work's best wall time over `rounds` rounds, every round calling each work once, in turn.
+
+    This machine's speed drifts in phases of seconds (a shared host); timing variants in turn gives each the same
+    phases, so that their ratio is not the ratio of two different moments."""
+    best = dict.fromkeys(works, float("inf"))
+    for _ in range(rounds):
+        for name, work in works.items():
+            best[name] = min(best[name], best_seconds(work, 1))
+    return best

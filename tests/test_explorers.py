@@ -281,6 +281,28 @@ def test_step_explorers_validates_its_inputs():
                                  np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int8)) == -1
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3, 7])
+def test_the_kernel_returns_the_first_explorer_that_left_the_finite_numbers(threads):
+    """Explorers 17 and 40 of 50 stand at infinity; on any number of threads (ranges of explorers handed out as
+    threads come free) the kernel names 17, and the others moved as on one thread."""
+    n, landscape = 50, FunctionLandscape("sphere", 3)
+
+    def step(threads):
+        X = np.tile([1.0, -2.0, 0.5], (n, 1))
+        X[[17, 40]] = np.inf
+        one = np.ones(1)
+        first = kernel.step_explorers(X, np.zeros(n, dtype=np.int64), one, 0 * one, 0.1 * one, np.zeros((1, 3)),
+                                      -one, 0 * one, 0 * one, landscape.kernel_arrays(), np.random.default_rng(5),
+                                      np.zeros(n), np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.int8),
+                                      threads=threads)
+        return first, X
+
+    first, X = step(threads)
+    assert first == 17
+    assert not np.isfinite(X[[17, 40]]).any() and np.isfinite(np.delete(X, [17, 40], axis=0)).all()
+    np.testing.assert_array_equal(X, step(1)[1])
+
+
 def test_moving_on_threads_makes_a_scan_pool_stop_forking():
     """GNU OpenMP does not survive fork (optiscape.scans): a fresh process forks until explorers moved on threads."""
     code = """
