@@ -322,36 +322,25 @@ cdef void block_sums(const double* T, const double* G, const double* Z, Py_ssize
                      Py_ssize_t count, Py_ssize_t d, double* value, double* gn, double* zg, double* r2) noexcept nogil:
     """For rows j < count (row stride d, Z's sz): value[j] += Σ T[j, k], gn[j] += Σ G[j, k]², zg[j] += Σ Z[j, k] G[j, k],
     r2[j] += Σ D[j, k]², each term by term in k order; two rows at a time, so that eight sums are in flight."""
-    cdef Py_ssize_t j = 0, k
+    cdef Py_ssize_t j = 0, m, k
     cdef double v0, v1, g0, g1, z0, z1, r0, r1, a, b
-    cdef const double* t1
-    cdef const double* q1
-    cdef const double* y1
-    cdef const double* e1
     while j < count:
-        if j + 1 == count:  # the last row alone: its partner is itself, its sums written last
-            t1, q1, y1, e1 = T + j * d, G + j * d, Z + j * sz, D + j * d
-        else:
-            t1, q1, y1, e1 = T + (j + 1) * d, G + (j + 1) * d, Z + (j + 1) * sz, D + (j + 1) * d
+        m = j + 1 if j + 1 < count else j  # the partner row; the last row alone is its own partner
         v0, g0, z0, r0 = value[j], gn[j], zg[j], r2[j]
-        if j + 1 < count:
-            v1, g1, z1, r1 = value[j + 1], gn[j + 1], zg[j + 1], r2[j + 1]
-        else:
-            v1, g1, z1, r1 = v0, g0, z0, r0
+        v1, g1, z1, r1 = value[m], gn[m], zg[m], r2[m]
         for k in range(d):
             a = G[j * d + k]
-            b = q1[k]
+            b = G[m * d + k]
             v0 = v0 + T[j * d + k]
-            v1 = v1 + t1[k]
+            v1 = v1 + T[m * d + k]
             g0 = g0 + a * a
             g1 = g1 + b * b
             z0 = z0 + Z[j * sz + k] * a
-            z1 = z1 + y1[k] * b
+            z1 = z1 + Z[m * sz + k] * b
             r0 = r0 + D[j * d + k] * D[j * d + k]
-            r1 = r1 + e1[k] * e1[k]
+            r1 = r1 + D[m * d + k] * D[m * d + k]
+        value[m], gn[m], zg[m], r2[m] = v1, g1, z1, r1
         value[j], gn[j], zg[j], r2[j] = v0, g0, z0, r0
-        if j + 1 < count:
-            value[j + 1], gn[j + 1], zg[j + 1], r2[j + 1] = v1, g1, z1, r1
         j = j + 2
 
 
