@@ -19,11 +19,12 @@ always, whatever its S or niche: pairs (u1, u2) give two normals by Box-Muller,
 z = sqrt(-2 ln(1 - u1)) cos(2π u2), sqrt(-2 ln(1 - u1)) sin(2π u2), of which the first d are used; the last
 uniform is the spawn draw v.
 
-Speed. Explorers move in blocks of about BLOCK_COORDINATES coordinates: the block's uniforms are drawn, its
-normals made (Box-Muller) and, on Rastrigin, its terms of L and ∇L (sin(2πx), cos(2πx)) computed as flat
-vectorised loops; then its sums run two explorers at a time, four sums each (eight in flight, each sum still
-term by term in coordinate order, so every number is what one explorer at a time gives), and each explorer
-moves in one loop of selects. ln, sin(2π·) and cos(2π·) are `vecmath.h`'s (within 2 ulp), the functions the
+Speed. Explorers move in blocks of about BLOCK_COORDINATES coordinates, held coordinate-major with one explorer
+per vector lane (`lanes.h`): the block's uniforms are drawn, transposed into lanes and made normals (Box-Muller),
+its positions transposed in, and then every step (Rastrigin's terms of L and ∇L, the sums |∇L|², z · ∇L, the
+niche distance² and |u|², the projection and the move) is a flat loop over lanes, four explorers per
+instruction. Each explorer's sums still run term by term in coordinate order, so every number is what one
+explorer at a time gives. ln, sin(2π·) and cos(2π·) are `vecmath.h`'s (within 2 ulp), the functions the
 Python references call, so kernel and references agree to the bit.
 
 Threads and draws. With numpy's default bit generator (PCG64) the kernel draws its stream inline
@@ -39,11 +40,11 @@ from libc.float cimport DBL_MAX
 from libc.math cimport M_E, M_PI, exp, fabs, sqrt
 from libc.stdint cimport int64_t, int8_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from numpy.random cimport bitgen_t
 
 from _fastcore._bitgen cimport borrow_bitgen
-from _fastcore.vecmath cimport os_box_muller_n, os_rastrigin_terms_n, os_sincos_2pi_n
+from _fastcore.vecmath cimport os_rastrigin_terms_n, os_sincos_2pi_n
 
 cdef extern from "pcg64.h" nogil:
     ctypedef struct os_pcg64:
@@ -236,210 +237,133 @@ cdef struct Step:  # one call's arrays (raw pointers into the checked memoryview
     int8_t* out_spawn
 
 
+cdef extern from "lanes.h" nogil:
+    enum: OS_LANE_TILE
+    void os_lanes_from_rows(const double* X, Py_ssize_t stride, Py_ssize_t cols, Py_ssize_t count, Py_ssize_t lanes,
+                            double* A)
+    void os_lanes_from_rows_minus(const double* X, const double* B, const int64_t* owner, Py_ssize_t d,
+                                  Py_ssize_t count, Py_ssize_t lanes, double* A, double* D)
+    void os_lanes_to_rows(const double* A, Py_ssize_t d, Py_ssize_t count, Py_ssize_t lanes, double* X)
+    void os_lanes_sums(const double* T, const double* G, const double* Z, const double* D, Py_ssize_t d,
+                       Py_ssize_t lanes, Py_ssize_t width, double* value, double* gn, double* zg, double* r2)
+    void os_lanes_orthogonal(double* G, double* Z, const double* gn, const double* zg, Py_ssize_t d,
+                             Py_ssize_t lanes, Py_ssize_t width, double* un)
+    void os_lanes_move(double* X, const double* G, const double* Z, const double* gn, const double* un,
+                       const double* c, const double* s, const double* step, Py_ssize_t d, Py_ssize_t lanes,
+                       Py_ssize_t width, int64_t* finite)
+    void os_lanes_box_muller(const double* R, Py_ssize_t pairs, Py_ssize_t lanes, Py_ssize_t width, double* Z)
+    void os_lanes_niche_spawn(const int64_t* owner, const double* R2, const double* cs, const double* sn,
+                              const double* V, const double* p1, const double* p2, const double* r2,
+                              const double* draw, Py_ssize_t count, double* c, double* s, double* step,
+                              uint8_t* inside, int8_t* kind)
+
+
 cdef enum:
-    BLOCK_COORDINATES = 1024  # a block of explorers has about this many coordinates: its scratch stays in L2
+    BLOCK_COORDINATES = 1024  # a block of explorers (a multiple of OS_LANE_TILE) has about this many coordinates
     PARTS_PER_THREAD = 8  # on more than one thread: ranges of explorers per thread, handed out as threads come free
 
 
-cdef struct Block:  # one part's scratch for a block of up to `rows` explorers (pointers into its work row)
-    Py_ssize_t rows
-    double* raw      # rows * (2 pairs + 1): the draws in order
-    double* u        # rows * pairs: the first uniform of each pair
-    double* v        # rows * pairs: the second
-    double* spawn    # rows: the spawn draws
-    double* Z        # rows * 2 pairs: normals, then their part orthogonal to the descent direction
-    double* SN       # rows * d: sin(2πx), cos(2πx) (Ackley)
+cdef struct Block:  # one thread's scratch for a block of up to `lanes` explorers (pointers into its work row)
+    Py_ssize_t lanes  # a multiple of OS_LANE_TILE; "in lanes": coordinate k of explorer j at [k * lanes + j]
+    double* raw      # lanes * (2 pairs + 1): the draws in order (per explorer 2 pairs, then its spawn draw)
+    double* R        # the same in lanes: row 2q, 2q + 1 the uniforms of pair q, row 2 pairs the spawn draws
+    double* Z        # 2 pairs, in lanes: normals, then their part orthogonal to the descent direction
+    double* X        # d, in lanes: positions
+    double* D        # d, in lanes: x - birthplace
+    double* G        # d, in lanes: gradients, then descent directions
+    double* T        # d, in lanes: the terms of L's sum (Rastrigin); ∇L in rows (other landscapes)
+    double* SN       # lanes * d, in rows: sin(2πx), cos(2πx) (Ackley)
     double* CS
-    double* G        # rows * d: gradients, then descent directions
-    double* T        # rows * d: the terms of L's sum (Rastrigin)
-    double* D        # rows * d: x - birthplace
-    double* sums     # 6 * rows: L, |∇L|, z . ∇L, niche distance², |u| (or |z|), and a sum nobody reads
+    double* value    # lanes each: L, |∇L|, z . ∇L, niche distance², |u| (or |z|), and the move's cos, sin, V
+    double* gn
+    double* zg
+    double* r2
+    double* un
+    double* c
+    double* s
+    double* step
+    int64_t* finite  # lanes: 0 where an explorer's new position is not finite
 
 
-cdef Py_ssize_t block_layout(Block* W, double* base, Py_ssize_t rows, Py_ssize_t d, Py_ssize_t pairs) noexcept nogil:
+cdef Py_ssize_t block_layout(Block* W, double* base, Py_ssize_t lanes, Py_ssize_t d, Py_ssize_t pairs) noexcept nogil:
     """Point W's arrays into base (NULL: only measure); returns the doubles used, whole cache lines plus one."""
-    cdef Py_ssize_t at = 0
-    W.rows = rows
-    W.raw = base + at
-    at += rows * (2 * pairs + 1)
-    W.u = base + at
-    at += rows * pairs
-    W.v = base + at
-    at += rows * pairs
-    W.spawn = base + at
-    at += rows
-    W.Z = base + at
-    at += rows * 2 * pairs
-    W.SN = base + at
-    at += rows * d
-    W.CS = base + at
-    at += rows * d
-    W.G = base + at
-    at += rows * d
-    W.T = base + at
-    at += rows * d
-    W.D = base + at
-    at += rows * d
-    W.sums = base + at
-    at += 6 * rows
-    return (at + 7) // 8 * 8 + 8
+    cdef Py_ssize_t at = 0, per_explorer = 2 * pairs + 1
+    cdef double** arrays[19]
+    cdef Py_ssize_t sizes[19]
+    cdef int q
+    W.lanes = lanes
+    arrays[:] = [&W.raw, &W.R, &W.Z, &W.X, &W.D, &W.G, &W.T, &W.SN, &W.CS,
+                 &W.value, &W.gn, &W.zg, &W.r2, &W.un, &W.c, &W.s, &W.step, <double**> &W.finite, NULL]
+    sizes[:] = [lanes * per_explorer, lanes * per_explorer, 2 * pairs * lanes, d * lanes, d * lanes, d * lanes,
+                d * lanes, d * lanes, d * lanes, lanes, lanes, lanes, lanes, lanes, lanes, lanes, lanes, lanes, 0]
+    for q in range(18):
+        arrays[q][0] = base + at
+        at += (sizes[q] + 7) // 8 * 8  # every array on its own cache lines (lanes are 4-double vectors)
+    return at + 8
 
 
-cdef void row_dots(const double* A, Py_ssize_t sa, const double* B, Py_ssize_t sb, Py_ssize_t count, Py_ssize_t d,
-                   double* out) noexcept nogil:
-    """out[j] += A[j, 0] B[j, 0] + ... + A[j, d - 1] B[j, d - 1], product by product in that order, for rows
-    j < count of A and B (row strides sa, sb); four rows at a time, so that four sums are in flight."""
-    cdef Py_ssize_t j = 0, k
-    cdef double a0, a1, a2, a3
-    cdef const double* x0
-    cdef const double* y0
-    while j + 4 <= count:
-        x0 = A + j * sa
-        y0 = B + j * sb
-        a0 = out[j]
-        a1 = out[j + 1]
-        a2 = out[j + 2]
-        a3 = out[j + 3]
-        for k in range(d):
-            a0 = a0 + x0[k] * y0[k]
-            a1 = a1 + x0[sa + k] * y0[sb + k]
-            a2 = a2 + x0[2 * sa + k] * y0[2 * sb + k]
-            a3 = a3 + x0[3 * sa + k] * y0[3 * sb + k]
-        out[j] = a0
-        out[j + 1] = a1
-        out[j + 2] = a2
-        out[j + 3] = a3
-        j = j + 4
-    while j < count:
-        a0 = out[j]
-        for k in range(d):
-            a0 = a0 + A[j * sa + k] * B[j * sb + k]
-        out[j] = a0
-        j = j + 1
+cdef inline Py_ssize_t width_of(Py_ssize_t count) noexcept nogil:
+    """The lanes a block of `count` explorers is worked on in: count, up to a multiple of OS_LANE_TILE."""
+    return (count + OS_LANE_TILE - 1) // OS_LANE_TILE * OS_LANE_TILE
 
 
-cdef void block_sums(const double* T, const double* G, const double* Z, Py_ssize_t sz, const double* D,
-                     Py_ssize_t count, Py_ssize_t d, double* value, double* gn, double* zg, double* r2) noexcept nogil:
-    """For rows j < count (row stride d, Z's sz): value[j] += Σ T[j, k], gn[j] += Σ G[j, k]², zg[j] += Σ Z[j, k] G[j, k],
-    r2[j] += Σ D[j, k]², each term by term in k order; two rows at a time, so that eight sums are in flight."""
-    cdef Py_ssize_t j = 0, m, k
-    cdef double v0, v1, g0, g1, z0, z1, r0, r1, a, b
-    while j < count:
-        m = j + 1 if j + 1 < count else j  # the partner row; the last row alone is its own partner
-        v0, g0, z0, r0 = value[j], gn[j], zg[j], r2[j]
-        v1, g1, z1, r1 = value[m], gn[m], zg[m], r2[m]
-        for k in range(d):
-            a = G[j * d + k]
-            b = G[m * d + k]
-            v0 = v0 + T[j * d + k]
-            v1 = v1 + T[m * d + k]
-            g0 = g0 + a * a
-            g1 = g1 + b * b
-            z0 = z0 + Z[j * sz + k] * a
-            z1 = z1 + Z[m * sz + k] * b
-            r0 = r0 + D[j * d + k] * D[j * d + k]
-            r1 = r1 + D[m * d + k] * D[m * d + k]
-        value[m], gn[m], zg[m], r2[m] = v1, g1, z1, r1
-        value[j], gn[j], zg[j], r2[j] = v0, g0, z0, r0
-        j = j + 2
+cdef inline void clear_lanes(double* A, Py_ssize_t rows, Py_ssize_t lanes, Py_ssize_t count) noexcept nogil:
+    """A[k * lanes + j] = 0.0 for k < rows and count <= j < width_of(count)."""
+    cdef Py_ssize_t k, width = width_of(count)
+    for k in range(rows):
+        memset(A + k * lanes + count, 0, (width - count) * sizeof(double))
 
 
 cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const Land* L, const Block* W,
                      Py_ssize_t* bad) noexcept nogil:
-    """Explorers first .. first + count - 1 step (module docstring), their draws already in W.u, W.v and
-    W.spawn; bad[0] becomes the first of them whose new position is not finite, if it is smaller. The same
-    arithmetic, sum by sum in the same order, as one explorer at a time (the references): only the loops are
-    arranged so that the compiler vectorises them and sums of different explorers overlap."""
-    cdef Py_ssize_t j, k, a, i, d = S.d, p2 = 2 * S.pairs, n = count * d
+    """Explorers first .. first + count - 1 step (module docstring), their draws already in W.R (in
+    lanes); bad[0] becomes the first of them whose new position is not finite, if it is smaller.
+    The same arithmetic, sum by sum in the same order, as one explorer at a time (the references): only the
+    block is held coordinate-major, explorers in vector lanes (`lanes.h`), so that each instruction advances
+    several explorers' sums."""
+    cdef Py_ssize_t j, k, d = S.d, pairs = S.pairs, lanes = W.lanes
+    cdef Py_ssize_t width = width_of(count)
     cdef double* X = S.X + first * d
-    cdef double* x
-    cdef double* g
-    cdef double* z
-    cdef double* G = W.G
-    cdef double* D = W.D
-    cdef double* value = W.sums
-    cdef double* gn = W.sums + W.rows
-    cdef double* zg = W.sums + 2 * W.rows
-    cdef double* r2 = W.sums + 3 * W.rows
-    cdef double* un = W.sums + 4 * W.rows
-    cdef double* unread = W.sums + 5 * W.rows
-    cdef const double* b
-    cdef double proj, norm, c, s, step, v, w
-    cdef bint along, across, inside
-    cdef int ok
-    os_box_muller_n(W.u, W.v, W.Z, count * S.pairs)
+    cdef double* Z = W.Z
+    os_lanes_box_muller(W.R, pairs, lanes, width, Z)  # coordinates 2q and 2q + 1 from pair q
+    os_lanes_from_rows_minus(X, S.B, S.own + first, d, count, lanes, W.X, W.D)  # D read where the niche is finite
     # L and ∇L; for Rastrigin, L's terms in T, summed below with the other sums
     if S.given:
         for j in range(count):
-            value[j] = S.GV[first + j]
-        memcpy(G, S.GG + first * d, n * sizeof(double))
+            W.value[j] = S.GV[first + j]
+        os_lanes_from_rows(S.GG + first * d, d, d, count, lanes, W.G)
     elif L.code == RASTRIGIN:
-        os_rastrigin_terms_n(X, W.T, G, n)
-        for j in range(count):
-            value[j] = RASTRIGIN_A * d
+        if width == lanes:
+            os_rastrigin_terms_n(W.X, W.T, W.G, d * lanes)
+        else:
+            for k in range(d):
+                os_rastrigin_terms_n(W.X + k * lanes, W.T + k * lanes, W.G + k * lanes, width)
+        for j in range(width):
+            W.value[j] = RASTRIGIN_A * d
     else:
         if trigonometric(L.code):
-            os_sincos_2pi_n(X, W.SN, W.CS, n)
+            os_sincos_2pi_n(X, W.SN, W.CS, count * d)
         for j in range(count):
-            value[j] = value_and_gradient(X + j * d, L, G + j * d, W.SN + j * d, W.CS + j * d)
-    # x - birthplace (read where the niche is finite)
+            W.value[j] = value_and_gradient(X + j * d, L, W.T + j * d, W.SN + j * d, W.CS + j * d)
+        os_lanes_from_rows(W.T, d, d, count, lanes, W.G)
+    # |∇L|², z . ∇L and the niche distance² (and, for Rastrigin, L)
+    os_lanes_sums(W.T if L.code == RASTRIGIN and not S.given else NULL, W.G, Z, W.D, d, lanes, width,
+                  W.value, W.gn, W.zg, W.r2)
+    for j in range(width):
+        W.gn[j] = sqrt(W.gn[j])
+    # the descent direction d = -∇L / |∇L| (in G) and the orthogonal part u = z - (z . d) d of the normals,
+    # z . d = -(z . ∇L) / |∇L|; then |u| (|z| where ∇L = 0)
+    os_lanes_orthogonal(W.G, Z, W.gn, W.zg, d, lanes, width, W.un)
+    os_lanes_niche_spawn(S.own + first, S.R2, S.cs, S.sn, S.V, S.P1, S.P2, W.r2, W.R + 2 * pairs * lanes, count,
+                         W.c, W.s, W.step, S.out_inside + first, S.out_spawn + first)
+    # x += V (c d + s u / |u|), or V z / |z| where ∇L = 0; a zero |u| or |z| contributes 0.0
+    os_lanes_move(W.X, W.G, Z, W.gn, W.un, W.c, W.s, W.step, d, lanes, width, W.finite)
+    os_lanes_to_rows(W.X, d, count, lanes, X)
     for j in range(count):
-        x = X + j * d
-        b = S.B + S.own[first + j] * d
-        for k in range(d):
-            D[j * d + k] = x[k] - b[k]
-    # |∇L|², z . ∇L and the niche distance² (and, for Rastrigin, L); elsewhere the first sum, over D, is unread
-    for j in range(count):
-        gn[j] = 0.0
-        zg[j] = 0.0
-        r2[j] = 0.0
-        un[j] = 0.0
-    if L.code == RASTRIGIN and not S.given:
-        block_sums(W.T, G, W.Z, p2, D, count, d, value, gn, zg, r2)
-    else:
-        block_sums(D, G, W.Z, p2, D, count, d, unread, gn, zg, r2)
-    for j in range(count):
-        gn[j] = sqrt(gn[j])
-    # the orthogonal part u = z - (z . d) d of the normals, d = -∇L / |∇L| (kept in G); z . d = -(z . ∇L) / |∇L|
-    for j in range(count):
-        if gn[j] > 0:
-            z = W.Z + j * p2
-            g = G + j * d
-            norm = gn[j]
-            proj = -zg[j] / norm
-            for k in range(d):
-                g[k] = -g[k] / norm
-                z[k] = z[k] - proj * g[k]
-    row_dots(W.Z, p2, W.Z, p2, count, d, un)  # |u|², or |z|² where ∇L = 0
-    for j in range(count):
-        un[j] = sqrt(un[j])
-    # x += V (c d + s u / |u|), or V z / |z| where ∇L = 0; a zero |u| or |z| contributes 0.0 (selects, one loop)
-    for j in range(count):
-        i = first + j
-        a = S.own[i]
-        x = X + j * d
-        z = W.Z + j * p2
-        g = G + j * d
-        S.out_value[i] = value[j]
-        inside = (S.R2[a] < 0) | (r2[j] <= S.R2[a])  # selects, not branches: the niche test is no pattern
-        S.out_inside[i] = inside
-        c = S.cs[a] if inside else 0.0
-        s = S.sn[a] if inside else 1.0
-        step = S.V[a]
-        norm = un[j]
-        along = gn[j] > 0
-        across = norm > 0
-        ok = 1
-        for k in range(d):
-            w = z[k] / norm
-            w = w if across else 0.0
-            v = c * g[k] + s * w
-            x[k] = x[k] + step * (v if along else w)
-            ok = ok & (fabs(x[k]) <= DBL_MAX)  # an integer AND: vectorised, unlike a branch per coordinate
-        if not ok and i < bad[0]:
-            bad[0] = i
-        v = W.spawn[j]  # kind 1 if v < p1, 2 if p1 <= v < p1 + p2, else 0
-        S.out_spawn[i] = (v < S.P1[a]) + 2 * ((v >= S.P1[a]) & (v < S.P1[a] + S.P2[a]))
+        if not W.finite[j]:
+            bad[0] = min(bad[0], first + j)
+            break
+    memcpy(S.out_value + first, W.value, count * sizeof(double))
 
 
 cdef void _pcg64_at(dict state, Py_ssize_t steps, os_pcg64* g) except *:
@@ -526,7 +450,7 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
     S.V, S.B, S.R2, S.P1, S.P2 = &V[0], &B[0, 0], &R2[0], &P1[0], &P2[0]
     S.out_value, S.out_inside, S.out_spawn = &out_value[0], &out_inside[0], &out_spawn[0]
 
-    cdef Py_ssize_t pairs = S.pairs, block = max(1, BLOCK_COORDINATES // d)
+    cdef Py_ssize_t pairs = S.pairs, block = max(1, BLOCK_COORDINATES // d // OS_LANE_TILE) * OS_LANE_TILE
     bit_generator = generator.bit_generator
     cdef bint inline_stream = type(bit_generator) is np.random.PCG64
     if not inline_stream:
@@ -569,17 +493,17 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
                     first = lo
                     while first < hi:
                         count = min(block, hi - first)
-                        # the block's draws in order (per explorer 2 * pairs, then its spawn draw); then the
-                        # pairs' first and second uniforms apart, and the spawn draws
+                        # the block's draws in order (per explorer 2 * pairs, then its spawn draw), then in lanes
                         if inline_stream:
                             os_pcg64_fill(&streams[part], W.raw, count * per_explorer)
                         else:
                             fill(rng, W.raw, count * per_explorer)
-                        for j in range(count):
-                            for k in range(pairs):
-                                W.u[j * pairs + k] = W.raw[j * per_explorer + 2 * k]
-                                W.v[j * pairs + k] = W.raw[j * per_explorer + 2 * k + 1]
-                            W.spawn[j] = W.raw[j * per_explorer + 2 * pairs]
+                        os_lanes_from_rows(W.raw, per_explorer, per_explorer, count, block, W.R)
+                        if count % OS_LANE_TILE:  # lanes past the last explorer that are worked on: zeros, not stale bits
+                            clear_lanes(W.R, per_explorer, block, count)
+                            clear_lanes(W.X, d, block, count)
+                            clear_lanes(W.D, d, block, count)
+                            clear_lanes(W.G, d, block, count)
                         move_block(first, count, &S, &L, W, &bad[part])
                         first = first + count
             if inline_stream:  # the Generator moves past every uniform drawn (its buffered 32 bits untouched)
