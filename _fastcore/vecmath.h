@@ -97,17 +97,4 @@ static inline void os_rastrigin_terms_n(const double* x, double* t, double* g, p
     }
 }
 
-/* Box-Muller, pair by pair: z[2j], z[2j+1] = ρ cos(2π v[j]), ρ sin(2π v[j]), ρ = sqrt(-2 ln(1 - u[j])), for the
- * pairs (u[j], v[j]) of uniforms, j < pairs (apart, so that the loop loads them without shuffles) */
-static inline void os_box_muller_n(const double* u, const double* v, double* z, ptrdiff_t pairs) {
-    ptrdiff_t j;
-    #pragma omp simd
-    for (j = 0; j < pairs; j++) {
-        double radius = sqrt(-2.0 * os_log(1.0 - u[j])), s, c;
-        os_sincos_2pi(v[j], &s, &c);
-        z[2 * j] = radius * c;
-        z[2 * j + 1] = radius * s;
-    }
-}
-
 #endif
