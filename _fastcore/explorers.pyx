@@ -325,6 +325,11 @@ cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const La
     cdef Py_ssize_t width = width_of(count)
     cdef double* X = S.X + first * d
     cdef double* Z = W.Z
+    if count < width:  # the lanes past the last explorer that are worked on: zeros, not stale bits
+        clear_lanes(W.R, 2 * pairs + 1, lanes, count)
+        clear_lanes(W.X, d, lanes, count)
+        clear_lanes(W.D, d, lanes, count)
+        clear_lanes(W.G, d, lanes, count)
     os_lanes_box_muller(W.R, pairs, lanes, width, Z)  # coordinates 2q and 2q + 1 from pair q
     os_lanes_from_rows_minus(X, S.B, S.own + first, d, count, lanes, W.X, W.D)  # D read where the niche is finite
     # L and ∇L; for Rastrigin, L's terms in T, summed below with the other sums
@@ -499,11 +504,6 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
                         else:
                             fill(rng, W.raw, count * per_explorer)
                         os_lanes_from_rows(W.raw, per_explorer, per_explorer, count, block, W.R)
-                        if count % OS_LANE_TILE:  # lanes past the last explorer that are worked on: zeros, not stale bits
-                            clear_lanes(W.R, per_explorer, block, count)
-                            clear_lanes(W.X, d, block, count)
-                            clear_lanes(W.D, d, block, count)
-                            clear_lanes(W.G, d, block, count)
                         move_block(first, count, &S, &L, W, &bad[part])
                         first = first + count
             if inline_stream:  # the Generator moves past every uniform drawn (its buffered 32 bits untouched)

@@ -29,10 +29,10 @@ static inline double os_pcg64_next_double(__uint128_t* state, __uint128_t inc) {
     return os_pcg64_double(*state);
 }
 
-/* fill u[0:count] with the next count doubles of the stream, advancing g. Four interleaved chains, each
- * stepping four draws at a time (state_{q+4} = M^4 state_q + inc (M^3 + M^2 + M + 1)), so that four 128-bit
+/* fill u[0:count] with the next count doubles of the stream, advancing g. Three interleaved chains, each
+ * stepping three draws at a time (state_{q+3} = M^3 state_q + inc (M^2 + M + 1)), so that three 128-bit
  * multiplications are in flight instead of one after the other: the same numbers, in the same order. The last
- * quadruple is output outside the loop, so that the loop never writes the running state back (a 128-bit value
+ * triple is output outside the loop, so that the loop never writes the running state back (a 128-bit value
  * stored as two halves and read back whole stalls store forwarding on every turn). */
 static inline void os_pcg64_fill(os_pcg64* g, double* u, ptrdiff_t count) {
     const __uint128_t M = OS_PCG64_MULTIPLIER, M2 = M * M, M3 = M2 * M;
