@@ -1,26 +1,30 @@
-# `make demo` and `make test` each set everything up from nothing, then run.
+# `make demo` and `make test` each set everything up from nothing (no pip cache needed), then run.
 # Python 3.12+ (Mesa 3.5): .python-version makes pyenv's python3 resolve to 3.12 here.
+# Every install uses pip's build isolation, so a dependency published only as a source archive
+# (solara-assets, built with hatchling) gets its build backend from the registry like any other.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 DEMO   ?= sgd_pit_escape
+# An extra's requirements from pyproject.toml, installed without rebuilding the kernels.
+EXTRA  = $(shell $(PY) -c 'import sys, tomllib; print(" ".join(repr(r) for r in tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"][sys.argv[1]]))' $(1))
 
 .PHONY: demo test bench install clean lint
 
 $(PY):
-	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), f"optiscape needs Python >= 3.12, found {sys.version.split()[0]} (pyenv: see .python-version)"'
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), f"optiscape needs Python >= 3.12, found {sys.version.split()[0]} (pyenv: see .python-version)"'
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip setuptools wheel "Cython>=3" "numpy>=2"
+	$(PY) -m pip install --quiet --upgrade pip
 
-# Installs the package (compiling the Cython kernels in place) and its dependencies.
+# Installs the package (compiling the Cython kernels in place, once) and its dependencies.
 $(STAMP): $(PY) setup.py pyproject.toml $(wildcard _fastcore/*.pyx _fastcore/*.pxd _fastcore/*.h)
-	$(PY) -m pip install --quiet --no-build-isolation -e .
+	$(PY) -m pip install --quiet -e .
 	touch $@
 
 $(TESTSTAMP): $(STAMP)
-	$(PY) -m pip install --quiet --no-build-isolation -e ".[test]"
+	$(PY) -m pip install --quiet $(call EXTRA,test)
 	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
 	  { echo "installing Debian's chromium for the browser tests"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
@@ -40,7 +44,7 @@ test: $(TESTSTAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet --no-build-isolation -e ".[bench]"
+	$(PY) -m pip install --quiet $(call EXTRA,bench)
 	$(PY) -m bench
 
 clean:

@@ -1,5 +1,5 @@
 """Build optiscape: the Cython kernels in _fastcore/ and the console script `optiscape`."""
-import platform
+import os
 from pathlib import Path
 
 import numpy
@@ -11,12 +11,12 @@ from setuptools import Extension, setup
 # -fno-math-errno: nothing reads errno, and a sqrt that need not set it can be vectorised (same values).
 COMPILE_ARGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fopenmp"]
 LINK_ARGS = ["-fopenmp"]
-# Per kernel, on top: this machine's vector ISA (a local build). The causal world's register machine selects
-# per lane (clip, min, max, where), which baseline x86-64 (SSE2) has no blend instruction for; the explorers'
-# sin(2πx), cos(2πx) and log (vecmath.h) round and select per lane too. IEEE results are the same bits on any
-# ISA: no contraction, no fast-math, libm calls stay scalar.
-NATIVE = ("causalvm", "explorers", "vecmath")
-KERNEL_ARGS = {name: ["-march=native"] for name in NATIVE} if platform.machine() in ("x86_64", "AMD64") else {}
+# Portable by default: a wheel or a Dask worker image built here must run on any x86-64 (or other) CPU.
+# OPTISCAPE_NATIVE=1 adds this machine's vector ISA (-march=native) to every kernel, for a local build only;
+# results are the same bits either way (no contraction, no fast-math, libm calls stay scalar).
+NATIVE = os.environ.get("OPTISCAPE_NATIVE", "") not in ("", "0")
+if NATIVE:
+    COMPILE_ARGS.append("-march=native")
 
 # Every _fastcore/*.pyx is a kernel module: adding one needs no change here.
 KERNELS = sorted(path.stem for path in Path(__file__).parent.glob("_fastcore/*.pyx"))
@@ -26,7 +26,7 @@ extensions = [
         f"_fastcore.{name}",
         [f"_fastcore/{name}.pyx"],
         include_dirs=[numpy.get_include()],
-        extra_compile_args=COMPILE_ARGS + KERNEL_ARGS.get(name, []),
+        extra_compile_args=COMPILE_ARGS,
         extra_link_args=LINK_ARGS,
         depends=sorted(str(path) for path in Path("_fastcore").glob("*.h")),  # headers the kernels include
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
@@ -34,6 +34,10 @@ extensions = [
     for name in KERNELS
 ]
 
+# The kernels compile side by side, on the cores this build may use (most of a fresh install's time).
+JOBS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
 setup(
-    ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}),
+    ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}, nthreads=JOBS),
+    options={"build_ext": {"parallel": JOBS}},
 )

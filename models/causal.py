@@ -21,7 +21,6 @@ runs over the batch, every node and both tangents in one pass, for one step (`st
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from _fastcore.threads import kernel_threads
 from agents.causal_node import CausalNode
 from models.causal_program import SystemProgram, compile_system
 from models.expressions import ExpressionError, Program, compile_expression
@@ -164,11 +164,11 @@ class CausalModel(mesa.Model):
     """
 
     Params = CausalParams
-    threads = os.cpu_count() or 1  # OpenMP threads for the kernel; every number is the same for any count
 
     def __init__(self, params: CausalParams | dict | None = None, *, rng: Any = None, scenario: Any = None,
                  **overrides: Any) -> None:
         super().__init__(rng=rng)  # causal worlds are deterministic; rng is accepted for Mesa's tools
+        self.threads = kernel_threads()  # OpenMP threads for the kernel; every number is the same for any count
         self.params = p = CausalParams.resolve(params, **overrides)
         self.graph = graph(p)
         instantaneous = nx.DiGraph([(u, v) for u, v, lag in self.graph.edges(data="lag") if lag == 0])

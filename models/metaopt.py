@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from typing import Annotated, Any, Literal
 
 import mesa
@@ -31,6 +30,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from _fastcore import explorers as kernel
+from _fastcore.threads import kernel_threads
 from agents.optimization_algorithm import OptimizationAlgorithm
 from models.landscapes import TWO_PI, FunctionSpec, LandscapeError, as_vector
 from models.params import FieldError, Finite, Params, PositiveFinite, Strict
@@ -224,12 +224,12 @@ class MetaoptModel(mesa.Model):
     """
 
     Params = MetaoptParams
-    threads = os.cpu_count() or 1  # OpenMP threads for the kernel; every number is the same for any count
 
     def __init__(self, params: MetaoptParams | dict | None = None, *, rng: Any = None, scenario: Any = None,
                  **overrides: Any) -> None:
         # `scenario` is accepted and ignored, as in SGDModel (Mesa's SolaraViz Reset passes one).
         super().__init__(rng=rng)
+        self.threads = kernel_threads()  # OpenMP threads for the kernel; every number is the same for any count
         self.params = p = type(self).Params.resolve(params, **overrides)
         self.landscape = p.landscape.build()
         d = self.landscape.dim

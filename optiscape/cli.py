@@ -44,6 +44,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scenario = scenarios.Scenario(**{**scenario.__dict__, "steps": args.steps})
     if args.data_dir is not None:
         scenario = scenarios.with_data_dir(scenario, args.data_dir)
+    if args.threads is not None:
+        from _fastcore.threads import set_kernel_threads
+
+        set_kernel_threads(args.threads)
     print(f"{scenario.title}  [{scenario.model}, seed {scenario.seed}, {scenario.steps} steps]")
     result = run(scenario, Path(args.out) if args.out else None, progress=not args.quiet)
     width = max(len(k) for k in result.summary)
@@ -110,7 +114,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
           f"repeats {scenario.repeats}: {len(scan_points(scenario))} points]", flush=True)
     try:
         result = run_scan(scenario, out, processes=args.processes, scheduler=args.scheduler,
-                          progress=not args.quiet)
+                          progress=not args.quiet, threads=args.threads)
     except ScanInterrupted as stop:
         _report_scan(stop.result, str(out))
         print("interrupted: finished points are saved; run the same command again to resume", file=sys.stderr)
@@ -204,6 +208,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--steps", type=_whole_number("steps", 0), help="override the scenario's number of steps")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--data-dir", help="a directory holding the four MNIST IDX files (worlds that read data)")
+    r.add_argument("--threads", type=_whole_number("threads", 1),
+                   help="OpenMP threads for the kernels (default: OMP_NUM_THREADS, or the cores this process may use)")
     r.set_defaults(func=_cmd_run)
 
     sc = sub.add_parser("scan", help="run every point of a scenario's scan: grid; write one table")
@@ -213,6 +219,9 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("--processes", type=_whole_number("processes", 1),
                     help="local worker processes (default: the machine's cores)")
     sc.add_argument("--scheduler", help="a Dask scheduler address (tcp://HOST:PORT): run the points there")
+    sc.add_argument("--threads", type=_whole_number("threads", 1),
+                    help="OpenMP threads per point (default: 1 when points run side by side, in processes or on "
+                         "Dask; as `run` when serial)")
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
     sc.set_defaults(func=_cmd_scan)
 

@@ -33,6 +33,7 @@ import yaml
 from tqdm import tqdm
 
 import scenarios
+from _fastcore.threads import available_cores, set_kernel_threads
 from optiscape.run import jsonable, run_model
 from scenarios import Scenario
 
@@ -133,13 +134,16 @@ def _failure(point: Point, exc: BaseException) -> pd.DataFrame:
     return pd.DataFrame([{**_head(point), "status": "failed", "error": f"{type(exc).__name__}: {exc}"}])
 
 
-def run_point(document: str, point: Point) -> pd.DataFrame:
+def run_point(document: str, point: Point, threads: int | None = None) -> pd.DataFrame:
     """Run one point and return its rows; never raises: a failure is one row with status "failed" and the error.
 
     `document` is the scan's resolved scenario as JSON (what `_document` makes), so a worker on another
-    machine needs the package, not the scenario file.
+    machine needs the package, not the scenario file. `threads`: the kernels' OpenMP threads in this process
+    from now on (a worker's setting; None leaves the process's own).
     """
     head = _head(point)
+    if threads is not None:
+        set_kernel_threads(threads)
     try:
         scenario = _scenario_from(document)
         model = run_model(scenario, progress=False, rng=point.seed, **point.values)
@@ -239,14 +243,21 @@ def _combine(frames: dict[int, pd.DataFrame]) -> pd.DataFrame:
 Done = Callable[[Point, pd.DataFrame], None]
 
 
-def _run_serially(document: str, points: list[Point], done: Done) -> None:
-    for point in points:
-        done(point, run_point(document, point))
+def _run_serially(document: str, points: list[Point], done: Done, threads: int | None) -> None:
+    before = set_kernel_threads(threads) if threads is not None else None
+    try:
+        for point in points:
+            done(point, run_point(document, point))
+    finally:
+        if threads is not None:
+            set_kernel_threads(before)
 
 
-def _ignore_interrupts() -> None:
-    """Pool workers leave Ctrl-C to the scan, which stops them itself (no half-finished point is recorded)."""
+def _start_worker(threads: int) -> None:
+    """Pool workers leave Ctrl-C to the scan, which stops them itself (no half-finished point is recorded), and
+    run their kernels on `threads` OpenMP threads (workers x threads should not exceed the cores)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    set_kernel_threads(threads)
 
 
 def _fork_is_safe() -> bool:
@@ -274,13 +285,13 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
         process.terminate()
 
 
-def _run_on_pool(document: str, points: list[Point], done: Done, processes: int,
+def _run_on_pool(document: str, points: list[Point], done: Done, processes: int, threads: int,
                  context: multiprocessing.context.BaseContext) -> None:
     pending = list(points)
     restarts = 0
     while pending:
         pool = ProcessPoolExecutor(max_workers=min(processes, len(pending)), mp_context=context,
-                                   initializer=_ignore_interrupts)
+                                   initializer=_start_worker, initargs=(threads,))
         futures: dict[Future, Point] = {pool.submit(run_point, document, p): p for p in pending}
         try:
             while futures:
@@ -314,10 +325,10 @@ def _connect(scheduler: str) -> Any:
                         f"`dask scheduler` prints, such as tcp://10.0.0.5:8786") from None
 
 
-def _run_on_dask(document: str, points: list[Point], done: Done, client: Any) -> None:
+def _run_on_dask(document: str, points: list[Point], done: Done, client: Any, threads: int) -> None:
     from distributed import as_completed
 
-    futures = {client.submit(run_point, document, p, pure=False): p for p in points}
+    futures = {client.submit(run_point, document, p, threads, pure=False): p for p in points}
     try:
         for future in as_completed(futures):
             point = futures[future]
@@ -337,23 +348,21 @@ def _document(scenario: Scenario) -> dict[str, Any]:
     return jsonable(scenario.resolved())
 
 
-def default_processes() -> int:
-    """The cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def run_scan(scenario: Scenario | str | Path, out: Path | str | None = None, processes: int | None = None,
-             scheduler: str | None = None, progress: bool = False) -> ScanResult:
+             scheduler: str | None = None, progress: bool = False, threads: int | None = None) -> ScanResult:
     """Run every point of the scenario's grid that `out` does not hold yet; write the table and summary there.
 
-    processes: local worker processes (default: the machine's cores; 1 runs in this process).
+    processes: local worker processes (default: the cores this process may use; 1 runs in this process).
     scheduler: a Dask scheduler address (tcp://HOST:PORT); the points then run on that cluster.
+    threads: OpenMP threads per point's kernels (default: 1 where points run side by side, in worker processes
+    or on Dask, since the points already fill the cores; the process's own setting when run serially).
     """
     if not isinstance(scenario, Scenario):
         scenario = scenarios.load(scenario)
-    if processes is not None and (isinstance(processes, bool) or not isinstance(processes, int) or processes < 1):
-        raise ValueError(f"processes: expected a whole number >= 1, got {processes!r}")
-    processes = processes or default_processes()
+    for name, value in (("processes", processes), ("threads", threads)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name}: expected a whole number >= 1, got {value!r}")
+    processes = processes or available_cores()
     document = _document(scenario)
     client = _connect(scheduler) if scheduler else None  # an unreachable scheduler fails before anything is written
     store = _FolderStore(Path(out), document) if out is not None else _MemoryStore()
@@ -383,11 +392,11 @@ def run_scan(scenario: Scenario | str | Path, out: Path | str | None = None, pro
         if not todo:
             pass
         elif client is not None:
-            _run_on_dask(payload, todo, done, client)
+            _run_on_dask(payload, todo, done, client, threads or 1)
         elif backend == "serial":
-            _run_serially(payload, todo, done)
+            _run_serially(payload, todo, done, threads)
         else:
-            _run_on_pool(payload, todo, done, processes, context)
+            _run_on_pool(payload, todo, done, processes, threads or 1, context)
     except KeyboardInterrupt:
         stopped = "interrupted"
     except ScanError as exc:
@@ -428,10 +437,10 @@ class ScanInterrupted(KeyboardInterrupt):
 
 
 def scan(scenario: Scenario | str | Path, out: Path | str | None = None, processes: int | None = None,
-         scheduler: str | None = None, progress: bool = False) -> pd.DataFrame:
+         scheduler: str | None = None, progress: bool = False, threads: int | None = None) -> pd.DataFrame:
     """The scan's table as a DataFrame (one row per point and repeat, or per collected step with `series`).
 
     Failed points are rows with status "failed" and their error. See `run_scan` for the arguments.
     """
-    return run_scan(scenario, out, processes, scheduler, progress).table
+    return run_scan(scenario, out, processes, scheduler, progress, threads).table
 
