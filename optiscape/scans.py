@@ -13,6 +13,7 @@ A point that raises is a row with status "failed" and its error; it does not sto
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import signal
@@ -325,20 +326,45 @@ def _connect(scheduler: str) -> Any:
                         f"`dask scheduler` prints, such as tcp://10.0.0.5:8786") from None
 
 
-def _run_on_dask(document: str, points: list[Point], done: Done, client: Any, threads: int) -> None:
+def _close(client: Any) -> None:
+    """Close the Dask client; after a lost scheduler, without distributed's traceback of the reconnection that
+    closing cancels (the scan has already said what happened, in one line)."""
+    if client.status == "running":
+        client.close()
+        return
+    log = logging.getLogger("distributed.client")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        client.close()
+    finally:
+        log.setLevel(level)
+
+
+def _run_on_dask(document: str, points: list[Point], done: Done, client: Any, threads: int, scheduler: str) -> None:
+    """Every point on the cluster; a lost worker's points run again elsewhere (Dask reschedules them), a lost
+    scheduler stops the scan with a ScanError (the finished points are kept, so the same command resumes)."""
+    from concurrent.futures import CancelledError
+
     from distributed import as_completed
 
     futures = {client.submit(run_point, document, p, threads, pure=False): p for p in points}
+    finished = 0
     try:
         for future in as_completed(futures):
             point = futures[future]
             try:
                 frame = future.result()
+            except (CancelledError, OSError):  # run_point never raises: only the connection can fail like this
+                raise ScanError(f"lost the Dask scheduler at {scheduler}; {len(points) - finished} points did not "
+                                f"finish; finished points are kept: run the same scan again to resume") from None
             except Exception as exc:  # the task itself failed (a worker killed repeatedly, no package there, ...)
                 frame = _failure(point, exc)
             done(point, frame)
+            finished += 1
     finally:
-        client.cancel(list(futures))
+        if client.status == "running":
+            client.cancel(list(futures))
 
 
 # --- the scan -------------------------------------------------------------------------------------
@@ -392,7 +418,7 @@ def run_scan(scenario: Scenario | str | Path, out: Path | str | None = None, pro
         if not todo:
             pass
         elif client is not None:
-            _run_on_dask(payload, todo, done, client, threads or 1)
+            _run_on_dask(payload, todo, done, client, threads or 1, scheduler)
         elif backend == "serial":
             _run_serially(payload, todo, done, threads)
         else:
@@ -405,7 +431,7 @@ def run_scan(scenario: Scenario | str | Path, out: Path | str | None = None, pro
         if bar is not None:
             bar.close()
         if client is not None:
-            client.close()
+            _close(client)
 
     table = store.table()
     by_point = {int(i): f for i, f in table.groupby("point", sort=True)} if len(table) else {}
