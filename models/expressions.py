@@ -28,6 +28,7 @@ from _fastcore import exprvm as vm
 
 MAX_CONSTANT_EXPONENT = 64  # x ** k with a literal |k| above this is refused (2 ** 10 ** 10 is not a model)
 MAX_LENGTH = 4000  # characters in one expression
+MAX_NESTING = 200  # syntax-tree levels in one expression, every node kind counted (the compiler recurses per level)
 
 # name -> (opcode, number of arguments; None = two or more, folded left)
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
@@ -227,6 +228,16 @@ class _Compiler:
             raise _fail(text, node, f"not allowed ({what})")
 
 
+def _nesting(tree: ast.AST) -> int:
+    """The syntax tree's depth, counted without recursion (a deep tree is what is being refused)."""
+    deepest, pending = 0, [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
 def compile_expression(text: str, names: Sequence[str]) -> Program:
     """Parse and compile `text`, whose free names must be among `names`, or raise ExpressionError."""
     if not isinstance(text, str):
@@ -241,6 +252,11 @@ def compile_expression(text: str, names: Sequence[str]) -> Program:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"expression {text!r}: not valid syntax at column {exc.offset}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(f"expression: nested too deeply (at most {MAX_NESTING} levels)") from None
+    if _nesting(tree.body) > MAX_NESTING:
+        raise ExpressionError(f"expression: nested deeper than {MAX_NESTING} levels (operators, calls and signs "
+                              "each count one); expected a flatter expression, e.g. a sum split with parentheses")
     compiler = _Compiler(text.strip(), names)
     compiler.visit(tree.body)
     code = np.array(compiler.code, dtype=np.int64).reshape(-1, 2)

@@ -273,6 +273,8 @@ def load(path: Path | str) -> Scenario:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "syntax error"
         raise ScenarioError(path, "", f"not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ScenarioError(path, "", "not valid YAML: lists or mappings nested too deeply to read") from None
     return parse(data, path)
 
 
