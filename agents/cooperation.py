@@ -120,7 +120,8 @@ class Player(mesa.Agent):
                         j += 1
                     prob = rng.random()
                     pay_i, pay_j = float(model.payoff[i]), float(model.payoff[j])
-                    if model.active[j] and prob < 1.0 / (1.0 + math.exp(-(pay_j - pay_i) / params.temperature)):
+                    temperature = params.imitation_temperature
+                    if model.active[j] and prob < 1.0 / (1.0 + math.exp(-(pay_j - pay_i) / temperature)):
                         new = int(old[j])
         else:
             p = float(model.propensity[i])

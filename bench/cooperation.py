@@ -60,7 +60,7 @@ def _time_rounds(model: CooperationModel, rounds: int, play) -> float:
 def _kernel(model: CooperationModel, table: np.ndarray) -> None:
     p = model.params
     kernel.play_round(model.strategy, model.propensity, model.active, model.payoff, model.utility, table,
-                      model.n_humans, model.rng, model.rule_code, p.revision_rate, p.noise, p.temperature,
+                      model.n_humans, model.rng, model.rule_code, p.revision_rate, p.noise, p.imitation_temperature,
                       p.learning_rate, p.reinforcement_scale)
 
 

@@ -69,7 +69,8 @@ def _knowledge() -> World:
 
 def _cooperation() -> World:
     from models.cooperation.claims import claims
-    from models.cooperation.model import CooperationModel, CooperationParams
+    from models.cooperation.model import CooperationModel
+    from models.cooperation.params import CooperationParams
 
     return World("cooperation", "Humans and AIs with hashed IDs, wallets, reputation and votes on a ledger (seed 001)",
                  CooperationModel, CooperationParams, claims)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from _fastcore import game as kernel
-from models.cooperation.model import CooperationModel, CooperationParams, path_value
+from models.cooperation.model import CooperationModel, path_value
+from models.cooperation.params import CooperationParams
 from models.params import FieldError
 
 GAME_ONLY = {"ledger": "off", "n_humans": 40, "n_ais": 15, "copies": 2}
@@ -144,3 +145,15 @@ def test_bad_params_name_the_field(change: dict, key: str, message: str) -> None
         CooperationParams.model_validate(change)
     error = info.value.errors()[0]["ctx"]["error"]
     assert isinstance(error, FieldError) and error.loc[0] == key and message in str(error)
+
+
+def test_the_fermi_rule_temperature_has_a_name_of_its_own() -> None:
+    """`temperature` is the SGD step size elsewhere: here the Fermi rule's K is `imitation_temperature`."""
+    import scenarios
+
+    params = CooperationParams(update_rule="fermi", imitation_temperature=0.3)
+    assert params.imitation_temperature == 0.3
+    document = {"model": "cooperation", "title": "t", "seed": 1, "steps": 1,
+                "params": {"update_rule": "fermi", "temperature": 0.3}}
+    with pytest.raises(scenarios.ScenarioError, match="did you mean 'imitation_temperature'"):
+        scenarios.parse(document)
