@@ -1,12 +1,12 @@
 """Condition-steps per second of the bounded thermostat's Op landscape (seed 000, Part 4; SPEC §3), three ways.
 
-The world is `models.causal_claims.BOUNDED`: T_{j+1} = R_j - d, R_{j+1} = R_j - δt p clip(T_j / θ, -1, 1) with
+The world is `models.causal.claims.BOUNDED`: T_{j+1} = R_j - d, R_{j+1} = R_j - δt p clip(T_j / θ, -1, 1) with
 d = 25, δt = 0.02, p = θ = 1, T_0 = 0, and R_0 = s0 swept over [5, 45]. Comp(A = every T node; n = R_0, m = R_500)
 is computed exactly, by forward-mode tangents along W: X has τ_R0 = 1; Y has τ = 0 on every T node. One
 condition-step is one initial condition advanced by one time step, W and both tangents.
 
 1. "vm": `CausalModel.advance(STEPS)` over all CONDITIONS at once: the whole-system kernel
-   (`_fastcore.causalvm`, the world compiled by `models.causal_program`) runs every node, W and both tangents,
+   (`_fastcore.causalvm`, the world compiled by `models.causal.program`) runs every node, W and both tangents,
    all STEPS steps in one call, in tiles of conditions on `CausalModel.threads` OpenMP threads; the model then
    records its DataCollector rows for every step. Timed from the call to the landscape (Comp of R over the sweep);
    the model's construction (compiling the world, ~10 ms) is printed but not timed. "vm, 1 thread": the same on
@@ -28,8 +28,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from models.causal import TIME, CausalModel
-from models.causal_claims import BOUNDED
+from models.causal.claims import BOUNDED
+from models.causal.model import TIME, CausalModel
 
 CONDITIONS, STEPS = 10_000, 500
 REPEATS = 9  # best of: the machine is shared, a run varies by ±30%; the same count for the three fast variants

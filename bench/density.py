@@ -22,10 +22,10 @@ import scipy.sparse as sp
 from scipy.stats import norm
 
 from bench.timing import best_seconds
-from models.fokker_planck import FokkerPlanck, Grid, stationary_density
+from models.density.fokker_planck import FokkerPlanck, Grid, stationary_density
+from models.density.transfer import transfer_chain
 from models.landscapes import case_c, pit
-from models.sgd import SGDModel
-from models.transfer import transfer_chain
+from models.sgd.model import SGDModel
 
 # --- 1. Fokker-Planck, case (c) ---------------------------------------------------------------
 

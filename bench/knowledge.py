@@ -3,12 +3,12 @@ SPEC §2), two ways, and the wall time of the seed's whole experiment on MNIST (
 
 1. "kernel": `_fastcore.mlp.train_examples` (forward, backward, update and tallies fused, compiled without
    -ffast-math).
-2. "numpy": `agents.training_run.train_examples_numpy`, the kernel's reference: one example at a time, numpy
+2. "numpy": `agents.knowledge.train_examples_numpy`, the kernel's reference: one example at a time, numpy
    array operations (BLAS dot products, outer products) for each.
 
 Both train the same EXAMPLES examples of MNIST-shaped data (784 uint8 pixels, a quarter of them always 0) from the
 same He-initialised weights, tallying every example (as phase 1's second half does); they must agree to RTOL or
-run() raises. The seed experiment (`models.knowledge_claims.SEED_EXPERIMENT` with one seed: phase 1 and four
+run() raises. The seed experiment (`models.knowledge.claims.SEED_EXPERIMENT` with one seed: phase 1 and four
 forks, about 63,000 examples) runs on MNIST from OPTISCAPE_MNIST_DIR, or ../shared/data/mnist beside the
 repository; without either it is skipped, and said so.
 """
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from _fastcore import mlp as kernel
-from agents.training_run import train_examples_numpy
-from models.knowledge import KnowledgeModel, Layout
-from models.knowledge_claims import MNIST_VARIABLE, SEED, SEED_EXPERIMENT
+from agents.knowledge import train_examples_numpy
+from models.knowledge.claims import MNIST_VARIABLE, SEED, SEED_EXPERIMENT
+from models.knowledge.model import KnowledgeModel, Layout
 
 EXAMPLES, REPEATS = 1000, 7  # best of 7: this shared machine varies ±25% run to run
 RTOL = 1e-12

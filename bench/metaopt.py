@@ -4,7 +4,7 @@ and the cost of Mesa agents born and removed at 10^4 algorithms.
 1. "kernel": `_fastcore.explorers.step_explorers` on the model's arrays (values, gradients, niche, the S-angle
    move, the spawn draw), nogil, as the model runs it: on `MetaoptModel.threads` OpenMP threads (this
    machine's cores). "kernel, 1 thread": the same on one thread.
-2. "numpy": `models.metaopt.step_numpy`, the same update as numpy array operations over every explorer.
+2. "numpy": `models.metaopt.model.step_numpy`, the same update as numpy array operations over every explorer.
 3. "python loop": `OptimizationAlgorithm.step`, explorer by explorer in plain floats (the readable reference),
    on SUBSET algorithms of the same world (all of them would take minutes at d = 100).
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from _fastcore import explorers as kernel
 from bench.timing import best_seconds_in_turn
-from models.metaopt import MetaoptModel, step_numpy
+from models.metaopt.model import MetaoptModel, step_numpy
 
 ALGORITHMS, PER_ALGORITHM = 100, 100  # 10,000 explorers
 SUBSET = 2  # algorithms the python loop steps (200 explorers)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 import scenarios
-from models.sgd import SGDModel
+from models.sgd.model import SGDModel
 from optiscape.scans import run_scan, scan_points
 
 POINTS, STEPS, WALKERS, PROCESSES = 64, 4000, 500, 2

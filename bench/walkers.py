@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from _fastcore import walkers as kernel
-from models.sgd import SGDModel
+from models.sgd.model import SGDModel
 
 PIT = {"landscape": {"preset": "pit"}, "start": {"local_minimum": "l1", "near": 1.0},
        "escape": {"above": {"local_maximum": "l1", "near": 1.2}}, "temperature": 0.01, "method": "sgd"}

@@ -21,55 +21,56 @@ class World:
 
 
 def _sgd() -> World:
-    from models.sgd import SGDModel, SGDParams
-    from models.sgd_claims import claims
+    from models.sgd.claims import claims
+    from models.sgd.model import SGDModel, SGDParams
 
     return World("sgd", "SGD walkers on a loss landscape (seed 000)", SGDModel, SGDParams, claims)
 
 
 def _density() -> World:
-    from models.density import DensityModel, DensityParams
-    from models.density_claims import claims
+    from models.density.claims import claims
+    from models.density.model import DensityModel, DensityParams
 
     return World("density", "The walker density four ways: chain, Fokker-Planck, seed's rule, Monte Carlo (seed 000)",
                  DensityModel, DensityParams, claims)
 
 
 def _causal() -> World:
-    from models.causal import CausalModel, CausalParams
-    from models.causal_claims import claims
+    from models.causal.claims import claims
+    from models.causal.model import CausalModel, CausalParams
 
     return World("causal", "Measures of optimization: Comp and Op on causal graphs (seed 000, Parts 1-4)",
                  CausalModel, CausalParams, claims)
 
 
 def _metaopt() -> World:
-    from models.metaopt import MetaoptModel, MetaoptParams
-    from models.metaopt_claims import claims
+    from models.metaopt.claims import claims
+    from models.metaopt.model import MetaoptModel, MetaoptParams
 
     return World("metaopt", "Meta-optimization: algorithms that spawn, vary and propagate (seed 001 §2)",
                  MetaoptModel, MetaoptParams, claims)
 
 
 def _intelligence() -> World:
-    from models.intelligence import IntelligenceModel, IntelligenceParams
-    from models.intelligence_claims import claims
+    from models.intelligence.claims import claims
+    from models.intelligence.model import IntelligenceModel, IntelligenceParams
 
     return World("intelligence", "Intelligence density: who may exterminate whom on the intelligence line "
                  "(seed 001 appendix B)", IntelligenceModel, IntelligenceParams, claims)
 
 
 def _knowledge() -> World:
-    from models.knowledge import KnowledgeModel, KnowledgeParams
-    from models.knowledge_claims import claims
+    from models.knowledge.claims import claims
+    from models.knowledge.model import KnowledgeModel, KnowledgeParams
 
     return World("knowledge", "Knowledge localization: where does a change of data change the weights? (seed 000)",
                  KnowledgeModel, KnowledgeParams, claims)
 
 
 def _cooperation() -> World:
-    from models.cooperation import CooperationModel, CooperationParams
-    from models.cooperation_claims import claims
+    from models.cooperation.claims import claims
+    from models.cooperation.model import CooperationModel
+    from models.cooperation.params import CooperationParams
 
     return World("cooperation", "Humans and AIs with hashed IDs, wallets, reputation and votes on a ledger (seed 001)",
                  CooperationModel, CooperationParams, claims)

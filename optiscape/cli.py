@@ -187,7 +187,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
               + (f"  {record['note']}" if record["verdict"] != "reproduced" and record.get("note") else ""),
               flush=True)
 
-    if args.data_dir is not None:  # the knowledge claims read MNIST from here (models.knowledge_claims)
+    if args.data_dir is not None:  # the knowledge claims read MNIST from here (models.knowledge.claims)
         os.environ["OPTISCAPE_MNIST_DIR"] = str(Path(args.data_dir).expanduser().resolve())
     print(f"measuring seed claims{' (quick)' if args.quick else ''} ...", flush=True)
     records = reproduce(out, quick=args.quick, only=args.only, on_done=show)
@@ -245,7 +245,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from models.sgd import DivergenceError
+    from models.sgd.model import DivergenceError
     from scenarios import ScenarioError
 
     try:

@@ -14,7 +14,7 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from optiscape.figures import figure_maker
+from optiscape.figures import figure_maker, save
 from scenarios import Scenario
 
 
@@ -78,7 +78,7 @@ def run(scenario: Scenario, out: Path | None = None, progress: bool = True) -> R
         files.append(path)
     draw = figure_maker(scenario.model)
     if draw is not None:
-        files.extend(draw(model, tables, folder))
+        files.extend(save(draw(model, tables), folder))
     summary = {"scenario": str(scenario.path), "model": scenario.model, "title": scenario.title,
                "seed": scenario.seed, "seconds": round(seconds, 3), **model.summary()}
     summary_path = folder / "summary.json"

@@ -268,7 +268,7 @@ def test_knowledge_training_runs_spread_over_processes_and_dask_with_one_table(d
 def test_a_pool_after_threaded_kernels_does_not_fork_and_gives_the_same_table(tmp_path):
     """GNU OpenMP does not survive fork: once a kernel ran on threads here, the pool starts by forkserver."""
     from bench.causal import SPEC
-    from models.causal import CausalModel
+    from models.causal.model import CausalModel
     from optiscape.scans import _fork_is_safe
 
     model = CausalModel(**SPEC)  # 10,000 conditions: the whole-system kernel runs on every core

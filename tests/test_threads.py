@@ -37,7 +37,7 @@ def test_a_chosen_count_wins_until_it_is_cleared():
     before = set_kernel_threads(5)
     try:
         assert kernel_threads() == 5
-        from models.causal import CausalModel
+        from models.causal.model import CausalModel
 
         assert CausalModel(scenarios.load("causal_linear_thermostat").params).threads == 5
     finally:

@@ -1,0 +1,182 @@
+"""Seed 001's claims about the cooperation world (§4.1, §5, §5.1, §7, appendix A), measured (SPEC §5).
+
+Each claim runs small worlds from fixed seeds; quick mode runs fewer rounds or repeats, with
+verdicts that hold at that size. Worlds that need no signatures use the unsigned ledger (the
+same rules, no Ed25519), which is what makes the scans affordable; the key-theft claim signs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.claims import Claim, Figure, Measured, Series
+from models.cooperation.identity import ai_id
+from models.cooperation.model import CooperationModel
+
+UTOPIA = {"intelligence_path": "logistic", "intelligence_rate": 0.1, "intelligence_asymptote": 1.5}
+DYSTOPIA = {"intelligence_path": "exponential", "intelligence_rate": 0.05}
+# the four guidelines of seed 001 §4.1 as (parameter, low, high, the direction the seed says helps)
+GUIDELINES = [("cooperation_gain", 0.6, 1.6, +1), ("aggression_gain", 0.3, 0.8, -1),
+              ("reliance_rate", 0.0, 0.04, +1), ("intelligence_rate", 0.02, 0.07, -1)]
+
+
+def _run(steps: int, seed: int, **params) -> CooperationModel:
+    model = CooperationModel(params, rng=seed)
+    for _ in range(steps):
+        model.step()
+    return model
+
+
+def _series(model: CooperationModel, column: str, label: str) -> Series:
+    table = model.datacollector.get_model_vars_dataframe()
+    values = table[column].to_numpy(dtype=float)
+    return Series(label, list(range(len(values))), [float(v) if np.isfinite(v) else 0.0 for v in values])
+
+
+def _utopia_dystopia(quick: bool) -> Measured:
+    steps = 60 if quick else 120
+    logistic = _run(steps, 1, ledger="off", n_humans=300, n_ais=200, **UTOPIA)
+    exponential = _run(steps, 1, ledger="off", n_humans=300, n_ais=200, **DYSTOPIA)
+    measured = {"ai_cooperation_logistic": round(logistic.group_share(1), 3),
+                "ai_cooperation_exponential": round(exponential.group_share(1), 3),
+                "s_end_logistic": round(logistic.path("intelligence", steps), 3),
+                "s_end_exponential": round(exponential.path("intelligence", steps), 3)}
+    ok = measured["ai_cooperation_logistic"] > 0.8 and measured["ai_cooperation_exponential"] < 0.2
+    figure = Figure("AI cooperation: logistic vs exponential s_t", "round", "share of AIs playing C",
+                    [_series(logistic, "ai_cooperation", "logistic s_t (asymptote 1.5)"),
+                     _series(exponential, "ai_cooperation", "exponential s_t (rate 0.05)")])
+    return Measured(measured, "reproduced" if ok else "differs",
+                    "default f, g (g: C pays cooperation_gain (Ch + r), A pays aggression_gain s); the end state "
+                    "follows from s_t's functional form, as the seed says, not from anything else in the world",
+                    figure)
+
+
+def _guidelines(quick: bool) -> Measured:
+    steps, seeds = (60, (1,)) if quick else (120, (1, 2, 3))
+    measured, series, ok = {}, [], True
+    for name, low, high, sign in GUIDELINES:
+        values = np.linspace(low, high, 3 if quick else 5)
+        means = []
+        for v in values:
+            runs = [_run(steps, seed, ledger="off", n_humans=200, n_ais=150, **{name: float(v)}) for seed in seeds]
+            means.append(float(np.mean([r.datacollector.get_model_vars_dataframe()["ai_cooperation"].mean()
+                                        for r in runs])))
+        effect = means[-1] - means[0]
+        measured[name] = {"low": round(means[0], 3), "high": round(means[-1], 3)}
+        ok = ok and np.sign(effect) == sign and abs(effect) > 0.05
+        series.append(Series(name, list(np.linspace(0, 1, len(values))), means))
+    figure = Figure("Seed 001 §4.1 guidelines as scan axes", "position on the axis (low -> high)",
+                    "mean AI cooperation over the run", series)
+    return Measured(measured, "reproduced" if ok else "differs",
+                    "each axis moved alone from the default world (exponential s_t); the seed's direction holds "
+                    "for all four", figure)
+
+
+def _whitewashing(quick: bool) -> Measured:
+    steps = 60 if quick else 150
+    common = {"ledger": "unsigned", "n_humans": 40, "n_ais": 40, "revision_rate": 0.0, "initial_cooperation": 0.3,
+              "whitewash_rate": 0.5, "votes_per_round": 3, "intelligence_path": "constant", "observation_noise": 0.05}
+    changes = _run(steps, 4, mutation_flip=0.2, **common)
+    same = _run(steps, 4, mutation_flip=0.0, **common)
+    penalised = _run(steps, 4, mutation_flip=0.2, newcomer_reputation=0.3, **common)
+    measured = {"ai_cooperation_when_new_weights_change_behaviour": round(changes.group_share(1), 3),
+                "ai_cooperation_when_they_do_not": round(same.group_share(1), 3),
+                "ai_cooperation_newcomers_penalised": round(penalised.group_share(1), 3),
+                "mutations_when_they_do_not": same.counts["mutations"], "start": 0.3}
+    drift = measured["ai_cooperation_when_new_weights_change_behaviour"] > 0.6
+    no_drift = measured["ai_cooperation_when_they_do_not"] < 0.45
+    figure = Figure("Whitewashing: banned AIs re-enter with new weights", "round", "share of active AIs playing C",
+                    [_series(changes, "ai_cooperation", "new weights flip behaviour with p = 0.2"),
+                     _series(same, "ai_cooperation", "new weights keep behaviour"),
+                     _series(penalised, "ai_cooperation", "p = 0.2, newcomers start at reputation 0.3")])
+    return Measured(measured, "differs" if drift and no_drift else "reproduced",
+                    "drift toward cooperation happens only when a ban-evader's new weights also change what it "
+                    "does; a slight change that keeps its behaviour re-enters and is banned again, round after "
+                    "round, so the seed's 'inevitably' does not hold", figure)
+
+
+def _identity(quick: bool) -> Measured:
+    model = CooperationModel({"ledger": "unsigned", "n_humans": 3, "n_ais": 4, "copies": 5}, rng=0)
+    copies_share = all(len({int(model.identity_of[r]) for r in model.ai_rows(k)}) == 1 for k in range(4))
+    params = model.identities[3].parameters.copy()
+    base = ai_id("mlp-8", params, "agent 0")
+    nudged = params.copy()
+    nudged[0] = np.nextafter(nudged[0], np.inf)
+    measured = {"copies_share_one_id": copies_share, "one_ulp_changes_the_id": ai_id("mlp-8", nudged, "agent 0")
+                != base, "ai_ids": len({i.id_hash for i in model.identities if i.kind == "ai"}),
+                "ai_players": model.n_players - model.n_humans}
+    ok = measured["copies_share_one_id"] and measured["one_ulp_changes_the_id"]
+    return Measured(measured, "reproduced" if ok else "differs", "BLAKE2b-256 of (architecture, parameter bytes, "
+                    "prompt); 4 AI IDs for 20 AI players")
+
+
+def _key_theft(quick: bool) -> Measured:
+    steps = 3 if quick else 10
+    common = {"n_humans": 8, "n_ais": 8, "public_weights": 0.5, "attacker": True, "votes_per_round": 0}
+    derived = _run(steps, 6, keys="from_parameters", **common)
+    random = _run(steps, 6, keys="random", **common)
+    measured = {"stolen_from_parameters": round(derived.counts["stolen"], 2),
+                "thefts_from_parameters": derived.counts["thefts"],
+                "stolen_random_keys": round(random.counts["stolen"], 2),
+                "rejected_attempts_random_keys": random.counts["rejected"]}
+    ok = measured["stolen_from_parameters"] > 0 and measured["stolen_random_keys"] == 0
+    return Measured(measured, "reproduced" if ok else "differs",
+                    "the attacker re-derives keys of AIs with public weights (half of them); random keys bound by "
+                    "a human-validated registration make every attempt a rejected 'bad signature'")
+
+
+def _capture(quick: bool) -> Measured:
+    steps = 10
+    rows = {}
+    for label, n_ais, copies in (("more_ai_ids", 30, 1), ("few_ids_many_copies", 10, 10)):
+        for rule in ("one_id_one_vote", "equal_collective"):
+            model = _run(steps, 8, ledger="unsigned", n_humans=20, n_ais=n_ais, copies=copies, proposal_every=5,
+                         votes_per_round=0, voting_rule=rule)
+            rows[f"{label}/{rule}"] = {"captures": model.counts["captures"], "proposals": model.counts["proposals"],
+                                      "ai_yes_share": round(model.last_tally["yes_share"], 3)}
+    ok = (rows["more_ai_ids/one_id_one_vote"]["captures"] > 0 and rows["more_ai_ids/equal_collective"]["captures"] == 0
+          and rows["few_ids_many_copies/one_id_one_vote"]["captures"] == 0)
+    return Measured(rows, "reproduced" if ok else "differs",
+                    "20 humans vote no, every AI ID yes: one ID one vote is captured once AI IDs outnumber human IDs "
+                    "(not by copies, which share an ID); equal collective power caps the AIs at half")
+
+
+def _ubi(quick: bool) -> Measured:
+    steps = 40 if quick else 100
+    common = {"ledger": "unsigned", "n_humans": 30, "n_ais": 20, "intelligence_path": "constant",
+              "intelligence_start": 4.0, "votes_per_round": 0}
+    gini = {f"tax_{t}": round(_run(steps, 2, tax_rate=t, **common).gini(), 3) for t in (0.0, 0.2, 0.5)}
+    veil = _run(steps, 2, veil_of_ignorance=True, **common)
+    measured = {**gini, "veil_tax": round(veil.tax, 3), "gini_veil": round(veil.gini(), 3)}
+    ok = gini["tax_0.0"] > gini["tax_0.2"] > gini["tax_0.5"]
+    return Measured(measured, "reproduced" if ok else "differs",
+                    "AIs four times as productive as humans (s = 4), so that they amass the wealth as the seed "
+                    "expects; Gini of wealth over IDs after the run; the veil picks the tax maximising min(human, AI) "
+                    "Cobb-Douglas utility (eqs 1, 3), whose units the seed leaves incomparable")
+
+
+def claims() -> list[Claim]:
+    return [
+        Claim("cooperation.s_path_decides", "cooperation",
+              "seed 001 §4.1: whether s_t stays exponential or simmers down into a logistic with a low enough "
+              "asymptote decides between coexistence and conflict",
+              "logistic -> cooperation; exponential -> aggression", _utopia_dystopia),
+        Claim("cooperation.four_guidelines", "cooperation",
+              "seed 001 §4.1: raise cooperation gains, cut aggression gains, raise reliance r_t, slow s_t",
+              "each raises cooperation", _guidelines),
+        Claim("cooperation.whitewashing_drifts_to_cooperation", "cooperation",
+              "seed 001 §5: bad AIs that change their weights slightly to get around a ban will inevitably evolve "
+              "in a direction that humans and pro-social AIs deem positive", "inevitably", _whitewashing),
+        Claim("cooperation.copies_share_id", "cooperation",
+              "seed 001 §5: identical copies are one agent with one wallet; any weight change is a new ID",
+              "one ID per model; new ID per change", _identity),
+        Claim("cooperation.key_from_parameters_theft", "cooperation",
+              "seed 001 §7 / appendix A: keys derived from the parameters can be recreated by anyone holding them",
+              "a security flaw", _key_theft),
+        Claim("cooperation.capture_and_equal_power", "cooperation",
+              "seed 001 §7: AIs could control the chain once their influence outweighs humans'; equal collective "
+              "voting power for human and AI IDs would prevent it", "capture under one ID one vote", _capture),
+        Claim("cooperation.ubi_reduces_inequality", "cooperation",
+              "seed 001 §4.3: a UBI funded from AI income as the wealth redistribution the system needs",
+              "redistribution reduces inequality", _ubi),
+    ]

@@ -1,0 +1,85 @@
+"""The cooperation world's browser page: cooperation, utilities and wealth, the chain, and its latest blocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import solara
+from matplotlib.figure import Figure
+from mesa.visualization import Slider
+from mesa.visualization.utils import update_counter
+
+from models.cooperation.figures import draw_chain, draw_cooperation, draw_wealth
+from models.viz import FIGURE_SIZE, WorldPage
+
+MAX_BROWSER_PLAYERS = 5_000  # more makes every round (and its signatures) sluggish in the page
+LATEST_BLOCKS = 8
+
+
+def _panel(model: Any, draw: Any, title: str) -> None:
+    table = model.datacollector.get_model_vars_dataframe()
+    figure = Figure(figsize=FIGURE_SIZE)
+    figure.subplots_adjust(left=0.12, right=0.86, bottom=0.12, top=0.9)
+    axes = figure.subplots()
+    draw(axes, table)
+    axes.set_title(f"Round {model.steps}: {title}", fontsize=10)
+    solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
+
+
+@solara.component
+def CooperationPlot(model: Any) -> None:
+    """Share of players in C (all, humans, AIs) with r_t and s_t."""
+    update_counter.get()
+    _panel(model, draw_cooperation, "cooperation")
+
+
+@solara.component
+def WealthPlot(model: Any) -> None:
+    """Payoffs per round, wallets per ID and the Gini of wealth."""
+    update_counter.get()
+    _panel(model, draw_wealth, "utilities and wealth")
+
+
+@solara.component
+def ChainPlot(model: Any) -> None:
+    """Chain height, bans, mutations, thefts, captures and rejected transactions."""
+    update_counter.get()
+    _panel(model, draw_chain, "the chain")
+
+
+def block_html(model: Any, k: int = LATEST_BLOCKS) -> str:
+    """The newest k blocks as an HTML table (height, round, hash, transactions accepted / rejected)."""
+    table = model.block_table(k)
+    if table.empty:
+        return "<p>No signed ledger in this world (ledger: off or unsigned): no blocks.</p>"
+    head = "".join(f"<th style='padding:0 8px'>{c}</th>" for c in ("height", "round", "hash", "accepted",
+                                                                    "rejected"))
+    rows = "".join(f"<tr><td>{r.height}</td><td>{r.round}</td><td><code>{r.hash}</code></td><td>{r.accepted}</td>"
+                   f"<td>{r.rejected}</td></tr>" for r in table.itertuples())
+    return (f"<p><b>Latest blocks</b> (chain height {model.ledger.height()})</p>"
+            f"<table style='text-align:right'><tr>{head}</tr>{rows}</table>")
+
+
+@solara.component
+def BlockTable(model: Any) -> None:
+    """The latest blocks of the chain."""
+    update_counter.get()
+    solara.HTML(tag="div", unsafe_innerHTML=block_html(model))
+
+
+def cooperation_page(scenario: Any) -> WorldPage:
+    """Sliders for the four guidelines' knobs and the tax; plots of cooperation, wealth and the chain; the blocks."""
+    params = scenario.params
+    if params.n_humans + params.n_ais * params.copies > MAX_BROWSER_PLAYERS:
+        raise ValueError(f"{scenario.path}: at most {MAX_BROWSER_PLAYERS} players in the browser, the scenario has "
+                         f"{params.n_humans + params.n_ais * params.copies} (run it with `optiscape run`)")
+    inputs = {
+        "cooperation_gain": Slider("cooperation gain (guideline 1)", value=params.cooperation_gain, min=0.0,
+                                   max=3.0, step=0.1, dtype=float),
+        "aggression_gain": Slider("aggression gain (guideline 2)", value=params.aggression_gain, min=0.0, max=2.0,
+                                  step=0.05, dtype=float),
+        "tax_rate": Slider("tax on AI income", value=params.tax_rate, min=0.0, max=0.9, step=0.05, dtype=float),
+    }
+    # Reset calls CooperationModel(**these), seeded by the scenario; the page's chain always lives in memory.
+    fixed = {**params.model_dump(), "params": params, "rng": scenario.seed, "ledger_path": ":memory:"}
+    return WorldPage({**fixed, **inputs}, [(CooperationPlot, 0), (WealthPlot, 0), (ChainPlot, 0), (BlockTable, 0)])

@@ -1,0 +1,154 @@
+"""The density world's run figures, and the densities its browser page draws with them."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from models.sgd.figures import landscape_figure, trajectories_figure
+from models.viz import Outputs, tight
+
+# The density world's descriptions (model.DESCRIPTIONS) and its walkers, as figures and the page name them.
+DESCRIPTION_LABELS = {
+    "chain": "chain (exact)",
+    "fokker_planck": "Fokker-Planck (Itô)",
+    "seed_master": "seed's master equation",
+    "gaussian_rule": "seed's Gaussian rule",
+    "monte_carlo": "Monte Carlo walkers",
+}
+DESCRIPTION_COLOURS = {
+    "chain": "tab:blue",
+    "fokker_planck": "tab:orange",
+    "seed_master": "tab:purple",
+    "gaussian_rule": "tab:green",
+    "monte_carlo": "tab:red",
+}
+DENSITY_POINTS = 2000  # at most this many points per density curve; finer grids are averaged over neighbouring cells
+
+
+def has_absorbing_edge(model: Any) -> bool:
+    """Whether a density model's grid lets mass out (its escape threshold): then densities hold only survivors."""
+    return "absorbing" in (model.low_boundary, model.high_boundary)
+
+
+def density_curves(model: Any, names: Any = None, points: int = DENSITY_POINTS) -> tuple[np.ndarray, dict[str, Any]]:
+    """(W, {name: P(W)}): each description's density now (mass per unit W, integrating to the mass left).
+
+    Grids finer than `points` cells are averaged over groups of neighbouring cells (at most `points` values).
+    """
+    grid = model.grid
+    group = max(1, math.ceil(grid.cells / points))
+    starts = np.arange(0, grid.cells, group)
+    sizes = np.diff(np.append(starts, grid.cells))
+    positions = np.add.reduceat(grid.centres, starts) / sizes
+    names = model.masses if names is None else names
+    return positions, {name: np.add.reduceat(model.masses[name], starts) / (sizes * grid.width) for name in names}
+
+
+def walker_density(model: Any, bins: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(P, bin edges, walkers outside the grid): the Monte Carlo density on the grid's range, as the descriptions'.
+
+    With an absorbing edge only the walkers that have not escaped count, over all walkers, so that it integrates
+    to the surviving fraction as the descriptions' densities integrate to their mass left.
+    """
+    grid = model.grid
+    walkers = model.position[:, 0]
+    if has_absorbing_edge(model):
+        walkers = walkers[model.escape_step < 0]
+    counts, edges = np.histogram(walkers, bins=bins, range=(grid.low, grid.high))
+    return counts / (model.n_walkers * np.diff(edges)), edges, len(walkers) - int(counts.sum())
+
+
+def densities_figure(model: Any) -> Figure:
+    """densities.png: every description's P(W) and the walkers' histogram now, over the landscape L (thin)."""
+    grid = model.grid
+    fig, ax = plt.subplots(figsize=(7.2, 4.6))
+    landscape_axes = ax.twinx()
+    positions = np.linspace(grid.low, grid.high, 800)
+    landscape_axes.plot(positions, model.landscape.mean_loss(positions), color="grey", linewidth=0.8)
+    landscape_axes.set_ylabel("L (thin grey)", color="grey")
+    landscape_axes.tick_params(axis="y", colors="grey")
+    ax.set_zorder(landscape_axes.get_zorder() + 1)  # the densities in front of the landscape
+    ax.patch.set_visible(False)
+
+    density, edges, outside = walker_density(model, min(grid.cells, 100))
+    label = DESCRIPTION_LABELS["monte_carlo"] + (" (not escaped)" if has_absorbing_edge(model) else "")
+    if outside:
+        label += f", {outside} outside the grid"
+    ax.stairs(density, edges, fill=True, color=DESCRIPTION_COLOURS["monte_carlo"], alpha=0.3, label=label)
+    W, curves = density_curves(model)
+    for name, P in curves.items():
+        ax.plot(W, P, color=DESCRIPTION_COLOURS.get(name), linewidth=1.3, label=DESCRIPTION_LABELS.get(name, name))
+    for value, edge in ((grid.low, model.low_boundary), (grid.high, model.high_boundary)):
+        if edge == "absorbing":
+            ax.axvline(value, color="black", linestyle="--", linewidth=1, label="absorbing edge (escape)")
+    ax.set(xlim=(grid.low, grid.high), ylim=(0, None), xlabel="W", ylabel="P(W) (per unit W)",
+           title=f"Densities after {model.steps} steps (T = {model.T:g})")
+    ax.legend(fontsize=8, loc="upper left")
+    return tight(fig)
+
+
+def moments_figure(model: Any, series: pd.DataFrame) -> Figure:
+    """moments.png: each description's mean and standard deviation of W over time, and Monte Carlo's."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8.4, 5.6), sharex=True)
+    for name in model.masses:
+        style = {"color": DESCRIPTION_COLOURS.get(name), "label": DESCRIPTION_LABELS.get(name, name)}
+        top.plot(series.step, series[f"{name}_mean"], **style)
+        bottom.plot(series.step, series[f"{name}_std"], **style)
+    # monte_carlo_mean/std are over the walkers not yet escaped, as the densities are over the mass not escaped.
+    colour = DESCRIPTION_COLOURS["monte_carlo"]
+    label = DESCRIPTION_LABELS["monte_carlo"]
+    top.plot(series.step, series.monte_carlo_mean, color=colour, linestyle="--", label=label)
+    bottom.plot(series.step, series.monte_carlo_std, color=colour, linestyle="--", label=label)
+    title = "Moments of the mass not escaped" if has_absorbing_edge(model) else "Moments of the density over time"
+    top.set(ylabel="mean of W", title=title)
+    bottom.set(xlabel="step", ylabel="standard deviation of W")
+    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    return tight(fig)
+
+
+def escape_times_figure(model: Any, escape_times: pd.DataFrame) -> Figure:
+    """escape_times.png: survival S(t) = 1 - mass escaped by step t, per description and for the walkers."""
+    steps = np.concatenate([[0], escape_times.step.to_numpy()])
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    lowest = 1.0
+    for name in model.masses:
+        survival = 1.0 - np.concatenate([[0.0], np.cumsum(escape_times[name].to_numpy())])
+        ax.plot(steps, survival, color=DESCRIPTION_COLOURS.get(name), label=DESCRIPTION_LABELS.get(name, name))
+        lowest = min(lowest, float(survival[-1]))
+    # Walkers that start in the escape region have escape step 0 and are not in the table's counts.
+    start = 1.0 - float(np.mean(model.escape_step == 0))
+    survival = start - np.concatenate([[0.0], np.cumsum(escape_times.monte_carlo.to_numpy())])
+    stderr = np.sqrt(np.clip(survival * (1 - survival), 0, None) / model.n_walkers)
+    colour = DESCRIPTION_COLOURS["monte_carlo"]
+    ax.step(steps, survival, where="post", color=colour, linestyle="--",
+            label=f"{DESCRIPTION_LABELS['monte_carlo']} (± 2 standard errors)")
+    ax.fill_between(steps, survival - 2 * stderr, survival + 2 * stderr, step="post", color=colour, alpha=0.15)
+    ax.set(xlabel="step", ylabel="S(t): mass not yet escaped", yscale="log", xlim=(0, steps[-1]),
+           title="Survival against time")
+    if lowest > 0.1:  # within one decade the minor ticks carry the labels: 0.9 reads better than 9 x 10^-1
+        plain = FuncFormatter(lambda value, _: f"{value:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+    ax.legend(fontsize=8, loc="lower left")
+    return tight(fig)
+
+
+def density_figures(model: Any, tables: dict[str, pd.DataFrame]) -> Outputs:
+    """The density world's figures: the landscape with its walkers, the densities now, their moments over time,
+    and (with an absorbing edge) the survival curves."""
+    outputs: Outputs = {"landscape.png": landscape_figure(model), "densities.png": densities_figure(model),
+                        "moments.png": moments_figure(model, tables["model"])}
+    escape_times = tables.get("escape_times")
+    if escape_times is not None:
+        outputs["escape_times.png"] = escape_times_figure(model, escape_times)
+    traj = tables.get("trajectories")
+    if traj is not None and len(traj):
+        outputs["trajectories.png"] = trajectories_figure(traj)
+    return outputs

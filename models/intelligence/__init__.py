@@ -1,0 +1,1 @@
+"""The intelligence-density world: who may exterminate whom on the intelligence line."""

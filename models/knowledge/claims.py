@@ -1,0 +1,232 @@
+"""Seed 000's "Knowledge Localization" claims (SPEC §2), measured by the knowledge world.
+
+The configurations here are the shipped scenarios' (`scenarios/knowledge_*.yaml`; tests/test_knowledge_claims.py
+holds them equal). MNIST is read from the directory in the environment variable OPTISCAPE_MNIST_DIR, which
+`optiscape reproduce --data-dir DIR` sets; without it every claim is measured on scikit-learn's 8x8 digits (the
+digits variant) and its note says so. `--quick` runs MNIST on a subset: phase 1 as in the seed (the first 12,000
+examples), phase 2 on the next 12,000 instead of the remaining 48,000.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from models.claims import Claim, Figure, Measured, Series
+from models.knowledge.model import KnowledgeModel, Regression
+
+MNIST_VARIABLE = "OPTISCAPE_MNIST_DIR"
+SEED = 20220601  # the seed of every claim's networks (the same as the shipped scenarios')
+
+# The seed's experiment (seed 000; SPEC §2). The seed gives no learning rate: 0.001 is where softplus on MNIST
+# has its largest bias correlation in our scan (LEARNING_RATES), and the scan is reported beside it.
+SEED_EXPERIMENT: dict[str, Any] = {"data": "mnist", "hidden": 100, "activation": "softplus",
+                                   "output_activation": "same", "loss": "squared", "learning_rate": 0.001,
+                                   "seeds": 2, "examples_per_step": 2000}
+QUICK_MNIST: dict[str, Any] = {"train_examples": 24000, "phase1_examples": 12000}
+# The digits variant: 8x8 images, far fewer examples, so half the training set is phase 1 and both phases run
+# 10 epochs.
+DIGITS_VARIANT: dict[str, Any] = {"data": "digits", "hidden": 100, "activation": "softplus",
+                                  "output_activation": "same", "loss": "squared", "learning_rate": 0.01,
+                                  "phase1_examples": 700, "phase1_epochs": 10, "phase2_epochs": 10, "seeds": 2,
+                                  "examples_per_step": 2000}
+LEARNING_RATES = {"mnist": [0.0003, 0.001, 0.003], "digits": [0.003, 0.01, 0.03]}
+QUICK_MNIST_RATES = [0.001, 0.003]
+ACTIVATIONS = ("softplus", "relu", "sigmoid")
+
+_cache: dict[tuple, KnowledgeModel] = {}
+
+
+def mnist_dir() -> str | None:
+    """The MNIST directory the report may use (OPTISCAPE_MNIST_DIR), or None."""
+    value = os.environ.get(MNIST_VARIABLE, "").strip()
+    return value or None
+
+
+def configuration(quick: bool) -> tuple[dict[str, Any], str]:
+    """The seed experiment's params for this report, and a note naming the data it runs on."""
+    directory = mnist_dir()
+    if directory is None:
+        return dict(DIGITS_VARIANT), (f"on scikit-learn's 8x8 digits (the digits variant): MNIST was not given "
+                                      f"(optiscape reproduce --data-dir DIR, or {MNIST_VARIABLE})")
+    params = {**SEED_EXPERIMENT, "data_dir": directory}
+    if quick:
+        return {**params, **QUICK_MNIST}, ("on MNIST, quick: phase 1 on the first 12,000 examples as in the seed, "
+                                           "phase 2 on the next 12,000 only")
+    return params, "on MNIST (60,000 training examples), as in the seed"
+
+
+def trained(params: dict[str, Any]) -> KnowledgeModel:
+    """The finished experiment for these params (each configuration runs once per report)."""
+    key = tuple(sorted((k, str(v)) for k, v in params.items()))
+    if key not in _cache:
+        _cache[key] = KnowledgeModel(params, rng=SEED).run_to_end()
+    return _cache[key]
+
+
+def _fit(model: KnowledgeModel, group: str, r_seed: int = 0, q_seed: int = 0) -> Regression:
+    idx = model.layout.group(group)
+    return Regression.of(model.relative_updating(r_seed)[idx], model.relative_difference(q_seed)[idx])
+
+
+def _fit_record(fit: Regression) -> dict[str, Any]:
+    lo, hi = fit.interval()
+    return {"n": fit.n, "R^2": round(fit.r_squared, 4), "R^2_95%": [round(lo, 4), round(hi, 4)],
+            "p": float(f"{fit.p_value:.3g}") if math.isfinite(fit.p_value) else None}
+
+
+def _binned(model: KnowledgeModel, group: str, r_seed: int, q_seed: int, label: str, bins: int = 10) -> Series:
+    """Mean q (± its standard error) in equal-width bins of r: the seed's scatter, as a line."""
+    idx = model.layout.group(group)
+    r, q = model.relative_updating(r_seed)[idx], model.relative_difference(q_seed)[idx]
+    keep = np.isfinite(r) & np.isfinite(q)
+    r, q = r[keep], q[keep]
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(r, edges) - 1, 0, bins - 1)
+    x, y, e = [], [], []
+    for b in range(bins):
+        inside = q[which == b]
+        if len(inside) >= 2:
+            x.append(float((edges[b] + edges[b + 1]) / 2))
+            y.append(float(inside.mean()))
+            e.append(float(inside.std(ddof=1) / math.sqrt(len(inside))))
+    return Series(label, x, y, e)
+
+
+def _scan(base: dict[str, Any], activation: str) -> dict[float, KnowledgeModel]:
+    """The learning-rate scan of one activation (on MNIST's quick subset, two rates only)."""
+    rates = QUICK_MNIST_RATES if "train_examples" in base else LEARNING_RATES[base["data"]]
+    return {lr: trained({**base, "activation": activation, "learning_rate": lr}) for lr in rates}
+
+
+def _r_squared_claim(group: str, seed_value: float, quick: bool, p_below: float | None) -> Measured:
+    params, data_note = configuration(quick)
+    model = trained(params)
+    own, control = _fit(model, group), _fit(model, group, 0, 1)
+    lo, hi = own.interval()
+    matches = []
+    scan_rows = {}
+    for activation in ACTIVATIONS:
+        for lr, m in _scan(params, activation).items():
+            fit, ctl = _fit(m, group), _fit(m, group, 0, 1)
+            a, b = fit.interval()
+            scan_rows[f"{activation}, lr {lr:g}"] = {"R^2": round(fit.r_squared, 4), "control": round(ctl.r_squared, 4)}
+            if a <= seed_value <= b and (p_below is None or fit.p_value < p_below):
+                matches.append(f"{activation} at lr {lr:g}")
+    inside = lo <= seed_value <= hi
+    significant = p_below is None or own.p_value < p_below
+    ok = inside and significant
+    measured = {"configuration": f"{params['activation']}, lr {params['learning_rate']:g}, {params['data']}",
+                "same_network": _fit_record(own), "cross_seed_control": _fit_record(control), "scan": scan_rows}
+    share = control.r_squared / own.r_squared if own.r_squared > 0 else math.nan
+    p_text = "" if p_below is None else (f"; p = {own.p_value:.2g}, {'below' if significant else 'not below'} the "
+                                         f"seed's {p_below:g}")
+    note = (f"{data_note}. The seed's {seed_value} is {'inside' if inside else 'outside'} our 95% interval "
+            f"[{lo:.3f}, {hi:.3f}]{p_text}. Configurations (activation x learning rate) whose interval holds it: "
+            f"{', '.join(matches) if matches else 'none'}. Cross-seed control (r of one network against q of "
+            f"another, independently initialised): R^2 = {control.r_squared:.3f}, "
+            + (f"{share:.0%} of the same-network value: that much of the correlation comes from the data (which "
+               "pixels each class lights up), not from what this network learned" if math.isfinite(share) else
+               "undefined"))
+    figure = Figure(f"{group}: mean q per bin of r ({params['data']})", "r = a / (a + b)", "q = c / (c + d)",
+                    [_binned(model, group, 0, 0, "same network"), _binned(model, group, 0, 1, "cross-seed control")])
+    return Measured(measured, "reproduced" if ok else "differs", note, figure)
+
+
+def _relu_like(quick: bool) -> Measured:
+    """Whether the correlation "only worked for ReLU-like activations, not sigmoid".
+
+    The seed judged the raw scatter: here each activation's weights' R^2 at its best learning rate in the scan,
+    and the claim holds if sigmoid's is under half of both softplus's and ReLU's. Beside it, what a network
+    learned: R^2 minus the cross-seed control's (what the data alone give).
+    """
+    params, data_note = configuration(quick)
+    rows, series, best, learned = {}, [], {}, {}
+    for activation in ACTIVATIONS:
+        scan = _scan(params, activation)
+        own = [_fit(m, "weights") for m in scan.values()]
+        ctl = [_fit(m, "weights", 0, 1) for m in scan.values()]
+        excess = [a.r_squared - c.r_squared for a, c in zip(own, ctl, strict=True)]
+        rows[activation] = {f"lr {lr:g}": {"R^2": round(a.r_squared, 4), "control": round(c.r_squared, 4)}
+                            for lr, a, c in zip(scan, own, ctl, strict=True)}
+        best[activation] = round(max(a.r_squared for a in own), 4)
+        learned[activation] = round(max(excess), 4)
+        series.append(Series(f"{activation}: R^2", list(scan), [a.r_squared for a in own]))
+        series.append(Series(f"{activation}: R^2 - control", list(scan), excess))
+    ok = best["sigmoid"] < 0.5 * min(best["softplus"], best["relu"])
+    contrast = learned["sigmoid"] < 0.5 * min(learned["softplus"], learned["relu"])
+    note = (f"{data_note}. Best weights' R^2 over the learning rates: "
+            f"{', '.join(f'{k} {v:.3f}' for k, v in best.items())}: sigmoid "
+            f"{'does not' if ok else 'does'} give a correlation like the others'. Above the cross-seed control "
+            f"(what the network learned, not the data): {', '.join(f'{k} {v:.3f}' for k, v in learned.items())}"
+            + ("; in that sense the seed's contrast holds: sigmoid's correlation is the data's" if contrast else ""))
+    figure = Figure("Weights: R^2 and R^2 above the cross-seed control", "learning rate", "R^2", series,
+                    xscale="log", hlines=[(0.0, "zero")])
+    return Measured({"best_r_squared": best, "best_above_control": learned, "scan": rows},
+                    "reproduced" if ok else "differs", note, figure)
+
+
+def _clusters(quick: bool) -> Measured:
+    params, data_note = configuration(quick)
+    model = trained(params)
+    clusters = model.blank_pixel_clusters(0)
+    ok = clusters["always_blank_pixels"] > 0 and clusters["max_abs_r_minus_bias_r"] < 1e-9 \
+        and clusters["max_abs_q_minus_bias_q"] < 1e-6
+    note = (f"{data_note}. A pixel that is 0 in every example trained on has a constant input x0 (1/256 on "
+            "MNIST), so each update of its weight into hidden unit i is x0 times bias i's: r and q of all those "
+            "weights equal the bias's. "
+            f"So the {clusters['weights_from_blank_pixels']} weights from the {clusters['always_blank_pixels']} "
+            f"always-blank pixels ({clusters['share_of_input_weights']:.0%} of the input weights) sit in one point "
+            "per hidden unit, on that unit's bias point: the seed's clusters, and why 'the pattern of clusters is "
+            "almost identical to the pattern of bias updates'")
+    return Measured({k: (float(f"{v:.3g}") if isinstance(v, float) else v) for k, v in clusters.items()},
+                    "reproduced" if ok else "differs", note)
+
+
+def _heatmap(quick: bool) -> Measured:
+    params, data_note = configuration(quick)
+    model = trained(params)
+    corr = model.pixel_correlation(0)
+    blank = model.always_blank
+    finite = np.isfinite(corr)
+    positive = float(np.mean(corr[finite] > 0))
+    side = model.data.side
+    rows, cols = np.indices((side, side))
+    ring = np.minimum.reduce([rows, cols, side - 1 - rows, side - 1 - cols])  # 0 on the border
+    edge = finite & (ring < max(1, side // 7))
+    centre = finite & (ring >= max(1, side // 7))
+    edge_mean, centre_mean = float(np.mean(corr[edge])), float(np.mean(corr[centre]))
+    ok = positive > 0.5 and abs(edge_mean) < abs(centre_mean)
+    by_ring = [float(np.mean(corr[finite & (ring == k)])) for k in range(side // 2)]
+    figure = Figure("Per-pixel correlation of r and q over outgoing weights, by ring", "ring (0 = border)",
+                    "mean correlation", [Series("mean over the ring's pixels", list(range(side // 2)), by_ring)],
+                    hlines=[(0.0, "zero")])
+    note = (f"{data_note}. {positive:.0%} of pixels correlate positively; mean correlation on the outer rings "
+            f"{edge_mean:.3f} against {centre_mean:.3f} inside. The always-blank pixels' outgoing weights carry "
+            "their hidden units' bias r and q, so their correlation is the biases' correlation over hidden units, "
+            f"not zero ({int(blank.sum())} such pixels)")
+    return Measured({"share_positive": round(positive, 3), "edge_mean": round(edge_mean, 4),
+                     "centre_mean": round(centre_mean, 4), "always_blank_pixels": int(blank.sum())},
+                    "reproduced" if ok else "differs", note, figure)
+
+
+def claims() -> list[Claim]:
+    """§2's claims."""
+    w = "knowledge"
+    return [
+        Claim("knowledge.r2_biases", w, "Relative updating r against relative fork difference q: a weak-ish "
+              "correlation for biases, R^2 = 0.17, p < 0.0001 by t-test", {"R^2": 0.17, "p": "< 1e-4"},
+              lambda quick: _r_squared_claim("biases", 0.17, quick, 1e-4)),
+        Claim("knowledge.r2_weights", w, "Correlation for weights is very clear: R^2 = 0.28", {"R^2": 0.28},
+              lambda quick: _r_squared_claim("weights", 0.28, quick, None)),
+        Claim("knowledge.relu_like_only", w, "This only worked for a ReLU-like activation function; with sigmoid "
+              "I couldn't get anything like this", "softplus/ReLU yes, sigmoid no", _relu_like),
+        Claim("knowledge.blank_pixel_clusters", w, "Little clusters of weights: weights from input neurons which "
+              "only ever have a value of 1/256 are all effectively the same; the pattern of clusters is almost "
+              "identical to the pattern of bias updates", "clusters = bias points", _clusters),
+        Claim("knowledge.pixel_heatmap", w, "Per-pixel correlation of outgoing weights: mostly > 0 with some "
+              "negative regions; round the edges much weaker", "mostly positive, weaker at the edges", _heatmap),
+    ]

@@ -1,0 +1,85 @@
+"""The knowledge world's browser page: training progress, q against r for weights and biases, the pixel heatmap.
+
+Each Step trains every active run (phase 1, then the four forks of each seed) on `examples_per_step` more
+examples. q exists once a seed's four forks have finished, so the scatter and the heatmap appear then.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import solara
+from matplotlib.figure import Figure
+from mesa.visualization import Slider
+from mesa.visualization.utils import update_counter
+
+from models.knowledge.figures import draw_heatmap, draw_progress, draw_scatter
+from models.viz import FIGURE_SIZE, WorldPage
+
+RATE_FACTORS = (0.1, 0.3, 1.0, 3.0, 10.0)  # the learning rates offered: the scenario's times these
+
+
+def _waiting(model: Any) -> str:
+    run = model.runs[0]
+    forks = [r for r in model.runs if r.parent == run.row]
+    done = sum(r.done_examples for r in [run, *forks])
+    total = sum(len(r.examples) for r in [run, *forks])
+    return f"q is measured when seed 0's phase 1 and its four forks have finished: {done:,} of {total:,} examples"
+
+
+@solara.component
+def KnowledgeProgressPlot(model: Any) -> None:
+    """Each run's loss over the examples it has trained so far."""
+    update_counter.get()
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
+    draw_progress(figure.subplots(), model)
+    solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
+
+
+@solara.component
+def KnowledgeScatterPlot(model: Any) -> None:
+    """q against r for weights and for biases of seed 0's network (cross-seed control in grey), once measured."""
+    update_counter.get()
+    figure = Figure(figsize=(FIGURE_SIZE[0] * 1.6, FIGURE_SIZE[1]), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    if model.seed_finished(0):
+        draw_scatter(left, model, "weights")
+        draw_scatter(right, model, "biases")
+    else:
+        for axes in (left, right):
+            axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="r = a / (a + b)", ylabel="q = c / (c + d)")
+        figure.suptitle(_waiting(model), fontsize=9)
+    solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
+
+
+@solara.component
+def KnowledgeHeatmapPlot(model: Any) -> None:
+    """Per input pixel, the correlation of r and q over its outgoing weights (seed 0), once measured."""
+    update_counter.get()
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
+    axes = figure.subplots()
+    if model.seed_finished(0):
+        draw_heatmap(figure, axes, model)
+    else:
+        axes.set(xticks=[], yticks=[], title="Per pixel: not measured yet")
+        axes.text(0.5, 0.5, _waiting(model), ha="center", va="center", wrap=True, fontsize=9,
+                  transform=axes.transAxes)
+    solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
+
+
+def knowledge_page(scenario: Any) -> WorldPage:
+    """Inputs: activation, learning rate (the scenario's times 0.1 to 10), examples per Step; three plots."""
+    params = scenario.params
+    rates = [params.learning_rate * f for f in RATE_FACTORS]
+    inputs: dict[str, Any] = {
+        "activation": {"type": "Select", "label": "activation", "value": params.activation,
+                       "values": ["softplus", "relu", "sigmoid"]},
+        "learning_rate": {"type": "Select", "label": "learning rate", "value": params.learning_rate,
+                          "values": rates},
+        "examples_per_step": Slider("examples per run per Step", value=params.examples_per_step, min=100,
+                                    max=max(10_000, params.examples_per_step), step=100, dtype=int),
+    }
+    # As the other pages: Reset calls KnowledgeModel(**these), seeded by the scenario.
+    fixed = {**params.model_dump(), "params": params, "rng": scenario.seed}
+    return WorldPage({**fixed, **inputs},
+                     [(KnowledgeProgressPlot, 0), (KnowledgeScatterPlot, 0), (KnowledgeHeatmapPlot, 0)])

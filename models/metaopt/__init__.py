@@ -1,0 +1,1 @@
+"""The meta-optimization world: optimization algorithms that spawn, vary and propagate on a landscape."""

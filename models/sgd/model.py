@@ -1,0 +1,480 @@
+"""The SGD-walker world (seed 000, "Modelling and Understanding SGD"; SPEC §1).
+
+Walkers descend a landscape of per-datapoint losses with step size T (the seed's
+"temperature"): GD follows the mean gradient G, SGD one datapoint (or a minibatch of k)
+picked uniformly per step. Walkers are independent, so one world can hold several
+temperatures side by side (`temperature: [..]` or a grid): an escape-probability curve
+over T is one run. Each walker records the first step at which it entered the escape
+region (the seed's "escaping the pit").
+
+State lives here as arrays, one row per walker; `agents.SGDWalker` objects are views on
+those rows, and `_fastcore.walkers.step_walkers` advances every row at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import mesa
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator, model_validator
+
+from _fastcore import walkers as kernel
+from agents.sgd import SGDWalker
+from models.landscapes import MEAN, Landscape, LandscapeSpec, as_vector
+from models.params import FieldError, Finite, Grid, Params, PositiveFinite, Strict
+from models.sgd.consecutive_steps import consecutive_steps, run_probability
+
+AGENT_OBJECTS_AUTO_LIMIT = 100_000  # above this many walkers, run without one Mesa agent per walker
+
+
+class DivergenceError(ValueError):
+    """A walker's position became infinite or NaN (the step size is too large for the landscape)."""
+
+
+# --- parameters ------------------------------------------------------------------------------
+
+
+class NormalStart(Strict):
+    mean: Finite | list[Finite]
+    sd: PositiveFinite
+
+
+class UniformStart(Strict):
+    low: Finite | list[Finite]
+    high: Finite | list[Finite]
+
+
+class Landmark(Strict):
+    """A stationary point of a loss: `local_minimum` or `local_maximum` of "mean" (L) or a datapoint, near a point."""
+
+    local_minimum: str | int | None = None
+    local_maximum: str | int | None = None
+    near: Finite | list[Finite]
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Landmark:
+        if (self.local_minimum is None) == (self.local_maximum is None):
+            raise ValueError("expected exactly one of 'local_minimum' or 'local_maximum'")
+        return self
+
+    def resolve(self, landscape: Landscape) -> np.ndarray:
+        target, kind = (
+            (self.local_minimum, "minimum") if self.local_minimum is not None else (self.local_maximum, "maximum")
+        )
+        if target != MEAN:
+            landscape.index(target)  # a clear error for an unknown datapoint
+        return landscape.local_extremum(target, self.near, kind)
+
+
+class StartSpec(Strict):
+    """Where walkers start: exactly one of `at`, `normal`, `uniform`, or a landmark (`local_minimum` + `near`)."""
+
+    at: Finite | list[Finite] | None = None
+    normal: NormalStart | None = None
+    uniform: UniformStart | None = None
+    local_minimum: str | int | None = None
+    near: Finite | list[Finite] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> StartSpec:
+        given = [k for k in ("at", "normal", "uniform", "local_minimum") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"expected exactly one of 'at', 'normal', 'uniform', 'local_minimum'; got {given or 'none'}"
+            )
+        if (self.local_minimum is None) != (self.near is None):
+            raise ValueError("'local_minimum' and 'near' go together")
+        return self
+
+    def sample(self, landscape: Landscape, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, d) start positions; random starts draw from `rng` (normal, or uniform) before any step."""
+        d = landscape.dim
+
+        def vec(v: Any, what: str) -> np.ndarray:
+            return as_vector(v, d, f"start.{what}")
+
+        if self.at is not None:
+            return np.tile(vec(self.at, "at"), (n, 1))
+        if self.normal is not None:
+            return vec(self.normal.mean, "normal.mean") + self.normal.sd * rng.standard_normal((n, d))
+        if self.uniform is not None:
+            low, high = vec(self.uniform.low, "uniform.low"), vec(self.uniform.high, "uniform.high")
+            if np.any(high <= low):
+                raise ValueError("start.uniform: expected high > low on every axis")
+            return low + (high - low) * rng.random((n, d))
+        point = Landmark(local_minimum=self.local_minimum, near=self.near).resolve(landscape)
+        return np.tile(point, (n, 1))
+
+
+class Ball(Strict):
+    center: Finite | list[Finite]
+    radius: PositiveFinite
+
+
+class EscapeSpec(Strict):
+    """The escape region: W[axis] `above` or `below` a threshold (a number or a landmark), or `outside` a ball."""
+
+    above: Finite | Landmark | None = None
+    below: Finite | Landmark | None = None
+    outside: Ball | None = None
+    axis: Annotated[int, Field(strict=True, ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> EscapeSpec:
+        given = [k for k in ("above", "below", "outside") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"expected exactly one of 'above', 'below', 'outside'; got {given or 'none'}")
+        return self
+
+
+@dataclass(frozen=True)
+class EscapeRegion:
+    """A resolved escape region; `contains` is the reference test the kernel mirrors."""
+
+    kind: int  # one of _fastcore.walkers.ESCAPE_*
+    axis: int
+    threshold: float  # the radius for a ball
+    center: np.ndarray
+
+    @classmethod
+    def from_spec(cls, spec: EscapeSpec | None, landscape: Landscape) -> EscapeRegion:
+        d = landscape.dim
+        if spec is None:
+            return cls(kernel.ESCAPE_NONE, 0, 0.0, np.zeros(d))
+        if spec.outside is not None:
+            c = as_vector(spec.outside.center, d, "escape.outside.center")
+            return cls(kernel.ESCAPE_OUTSIDE_BALL, 0, spec.outside.radius, c)
+        if spec.axis >= d:
+            raise ValueError(f"escape.axis: expected 0..{d - 1}, got {spec.axis}")
+        kind, value = (kernel.ESCAPE_ABOVE, spec.above) if spec.above is not None else (kernel.ESCAPE_BELOW, spec.below)
+        threshold = float(value.resolve(landscape)[spec.axis]) if isinstance(value, Landmark) else float(value)
+        return cls(kind, spec.axis, threshold, np.zeros(d))
+
+    @property
+    def defined(self) -> bool:
+        return self.kind != kernel.ESCAPE_NONE
+
+    def contains(self, w: Any) -> bool:
+        if self.kind == kernel.ESCAPE_ABOVE:
+            return w[self.axis] > self.threshold
+        if self.kind == kernel.ESCAPE_BELOW:
+            return w[self.axis] < self.threshold
+        if self.kind == kernel.ESCAPE_OUTSIDE_BALL:
+            r2 = 0.0
+            for k in range(len(w)):
+                diff = w[k] - self.center[k]
+                r2 = r2 + diff * diff
+            return r2 > self.threshold * self.threshold
+        return False
+
+    def contains_all(self, W: np.ndarray) -> np.ndarray:
+        """Vectorised `contains` for positions (n, d)."""
+        if self.kind == kernel.ESCAPE_ABOVE:
+            return W[:, self.axis] > self.threshold
+        if self.kind == kernel.ESCAPE_BELOW:
+            return W[:, self.axis] < self.threshold
+        if self.kind == kernel.ESCAPE_OUTSIDE_BALL:
+            return np.sum((W - self.center) ** 2, axis=1) > self.threshold**2
+        return np.zeros(len(W), dtype=bool)
+
+
+def _field(loc: tuple[str, ...], check: Any, *args: Any) -> Any:
+    """Run a check, re-raising its ValueError as a FieldError at `loc`."""
+    try:
+        return check(*args)
+    except FieldError:
+        raise
+    except ValueError as exc:
+        raise FieldError(loc, str(exc)) from None
+
+
+class SGDParams(Params):
+    """Parameters of the SGD-walker world (T is the seed's "temperature", the step size)."""
+
+    landscape: LandscapeSpec = LandscapeSpec(preset="pit")
+    temperature: PositiveFinite | Annotated[list[PositiveFinite], Field(min_length=1)] | Grid = 0.05
+    method: Literal["sgd", "gd", "datapoint"] = "sgd"
+    batch_size: Annotated[int, Field(strict=True, ge=1)] = 1
+    datapoint: str | int | None = None
+    n_walkers: Annotated[int, Field(strict=True, ge=1, le=100_000_000)] = 1000
+    start: StartSpec = StartSpec(at=0.0)
+    escape: EscapeSpec | None = None
+    stop_at_escape: bool = False
+    engine: Literal["kernel", "numpy", "agents"] = "kernel"
+    agent_objects: bool | None = None
+    collect_every: Annotated[int, Field(strict=True, ge=1)] = 1
+    trajectories: Annotated[int, Field(strict=True, ge=0, le=1000)] = 0
+
+    @field_validator("temperature")
+    @classmethod
+    def _grid_positive(cls, value: Any) -> Any:
+        if isinstance(value, Grid) and not all(v > 0 and math.isfinite(v) for v in value.values()):
+            raise ValueError("expected every temperature in the grid to be a finite number > 0")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SGDParams:
+        landscape = self.landscape.build()
+        if self.batch_size > landscape.n_data:
+            raise FieldError(("batch_size",), f"expected at most {landscape.n_data} (the number of datapoints), "
+                             f"got {self.batch_size}")
+        if self.method == "datapoint":
+            if self.datapoint is None:
+                raise FieldError(("datapoint",), "method 'datapoint' needs the name or index of the loss to descend")
+            _field(("datapoint",), landscape.index, self.datapoint)
+        elif self.datapoint is not None:
+            raise FieldError(("datapoint",), f"only applies to method 'datapoint', not {self.method!r}")
+        if self.engine == "agents" and self.agent_objects is False:
+            raise FieldError(("agent_objects",), "engine 'agents' steps the Mesa agents: it needs agent_objects")
+        # Landmarks are resolved now, so that a scenario fails before anything runs.
+        _field(("escape",), EscapeRegion.from_spec, self.escape, landscape)
+        _field(("start",), self.start.sample, landscape, 1, np.random.default_rng(0))
+        return self
+
+    def temperatures(self) -> list[float]:
+        """The distinct step sizes; n_walkers walkers run at each."""
+        if isinstance(self.temperature, Grid):
+            return self.temperature.values()
+        if isinstance(self.temperature, list):
+            return [float(t) for t in self.temperature]
+        return [float(self.temperature)]
+
+
+# --- the model -------------------------------------------------------------------------------
+
+
+class SGDModel(mesa.Model):
+    """Walkers doing GD or SGD on a landscape; records first-escape steps.
+
+    Randomness, in order: Mesa's own seeding, then the start positions (if random), then
+    per step the draws documented in `_fastcore.walkers`.
+    """
+
+    Params = SGDParams
+
+    def __init__(
+        self, params: SGDParams | dict | None = None, *, rng: Any = None, scenario: Any = None, **overrides: Any
+    ) -> None:
+        # `scenario` is accepted and ignored: Mesa's SolaraViz Reset passes an empty Mesa Scenario to any
+        # model with **kwargs, and everything a world needs is in its Params.
+        super().__init__(rng=rng)
+        self.params = p = type(self).Params.resolve(params, **overrides)
+        self.landscape = p.landscape.build()
+        self.escape_region = EscapeRegion.from_spec(p.escape, self.landscape)
+        self.method_code = {"gd": kernel.METHOD_GD, "sgd": kernel.METHOD_SGD, "datapoint": kernel.METHOD_DATAPOINT}[
+            p.method
+        ]
+        self.datapoint_index = self.landscape.index(p.datapoint) if p.datapoint is not None else 0
+
+        temps = p.temperatures()
+        n = p.n_walkers * len(temps)
+        self.temperature = np.repeat(np.asarray(temps, dtype=np.float64), p.n_walkers)
+        self.position = np.ascontiguousarray(p.start.sample(self.landscape, n, self.rng))
+        self.start_position = self.position.copy()
+        self.escape_step = np.where(self.escape_region.contains_all(self.position), 0, -1).astype(np.int64)
+
+        use_objects = p.agent_objects if p.agent_objects is not None else n <= AGENT_OBJECTS_AUTO_LIMIT
+        self.walkers: list[SGDWalker] = [SGDWalker(self, i) for i in range(n)] if use_objects else []
+
+        self._trajectory: list[np.ndarray] = []
+        self._setup_more()
+        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+        self._collect()
+
+    def _setup_more(self) -> None:
+        """A hook for worlds built on this one (the density world adds its densities here)."""
+
+    def _advance_more(self) -> None:
+        """A hook run after the walkers' step, before data are collected."""
+
+    def _reporters(self) -> dict[str, Any]:
+        """The DataCollector's model reporters."""
+        return {  # a diverging walker is reported by step(); these must not warn about it first
+            "mean_W": lambda m: float(m.position[:, 0].mean()),
+            "std_W": lambda m: float(m.position[:, 0].std()),
+            "mean_loss": lambda m: float(m.landscape.mean_loss(m.position).mean()),
+            "escaped_fraction": lambda m: float(np.mean(m.escape_step >= 0)),
+        }
+
+    @property
+    def n_walkers(self) -> int:
+        return len(self.position)
+
+    def _collect(self) -> None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.datacollector.collect(self)
+        k = self.params.trajectories
+        if k:
+            self._trajectory.append(self.position[:k].copy())
+
+    def step(self) -> None:
+        """One SGD (or GD) step for every walker, by the chosen engine."""
+        p = self.params
+        if p.engine == "kernel":
+            bad = kernel.step_walkers(
+                self.position, self.temperature, self.escape_step, self.landscape.kernel_arrays(), self.rng,
+                self.method_code, p.batch_size, self.datapoint_index, 1, self.steps,
+                self.escape_region.kind, self.escape_region.axis, self.escape_region.threshold,
+                self.escape_region.center, p.stop_at_escape,
+            )
+        elif p.engine == "numpy":
+            with np.errstate(over="ignore", invalid="ignore"):
+                bad = self._step_numpy()
+        else:
+            for walker in self.walkers:
+                walker.step()
+            finite = np.isfinite(self.position).all(axis=1)
+            bad = -1 if finite.all() else int(np.argmin(finite))
+        if bad >= 0:
+            raise DivergenceError(
+                f"walker {bad} (T = {self.temperature[bad]:g}) left the finite numbers at step {self.steps}: "
+                "the step size is too large for this landscape"
+            )
+        self._advance_more()
+        if self.steps % p.collect_every == 0:
+            self._collect()
+        if p.stop_at_escape and self.escape_region.defined and np.all(self.escape_step >= 0):
+            self.running = False
+
+    def _step_numpy(self) -> int:
+        """The same update as numpy array operations (the benchmark's middle variant)."""
+        p, ls = self.params, self.landscape
+        active = np.arange(self.n_walkers)
+        if p.stop_at_escape:
+            active = np.flatnonzero(self.escape_step < 0)
+        W = self.position[active]
+        if p.method == "gd":
+            step = ls.mean_gradient(W)
+        elif p.method == "datapoint":
+            step = ls.gradient(W, self.datapoint_index)
+        else:
+            grads = ls.gradients(W)  # (n_data, n, d)
+            n_data, k = ls.n_data, p.batch_size
+            u = self.rng.random((len(active), k))
+            idx = np.tile(np.arange(n_data), (len(active), 1))
+            rows = np.arange(len(active))
+            total = np.zeros_like(W)
+            for b in range(k):
+                r = np.minimum(b + (u[:, b] * (n_data - b)).astype(np.int64), n_data - 1)
+                idx[rows, b], idx[rows, r] = idx[rows, r], idx[rows, b].copy()
+                total += grads[idx[:, b], rows]
+            step = total / k
+        W = W - self.temperature[active, None] * step
+        self.position[active] = W
+        newly = (self.escape_step[active] < 0) & self.escape_region.contains_all(W)
+        self.escape_step[active[newly]] = self.steps
+        finite = np.isfinite(W).all(axis=1)
+        return -1 if finite.all() else int(active[np.argmin(finite)])
+
+    # --- results -------------------------------------------------------------------------
+
+    def horizons(self) -> list[int]:
+        """Step counts at which escape probabilities are reported: powers of ten up to the steps run, and the last."""
+        last = self.steps
+        out = [10**k for k in range(1, 12) if 10**k <= last]
+        return sorted(set([*out, last])) if last > 0 else []
+
+    def escape_table(self) -> pd.DataFrame:
+        """P(escaped within N steps) per temperature and horizon N, with its Monte Carlo standard error."""
+        rows = []
+        for T in np.unique(self.temperature):
+            steps = self.escape_step[self.temperature == T]
+            for N in self.horizons():
+                prob = float(np.mean((steps >= 0) & (steps <= N)))
+                rows.append({
+                    "temperature": float(T), "horizon": N, "walkers": len(steps), "escape_probability": prob,
+                    "stderr": math.sqrt(prob * (1 - prob) / len(steps)),
+                })
+        return pd.DataFrame(rows, columns=["temperature", "horizon", "walkers", "escape_probability", "stderr"])
+
+    def walker_table(self) -> pd.DataFrame:
+        """Final state, one row per walker."""
+        cols = {"walker": np.arange(self.n_walkers), "temperature": self.temperature}
+        for k in range(self.landscape.dim):
+            cols[f"start_W{k}"] = self.start_position[:, k]
+            cols[f"W{k}"] = self.position[:, k]
+        cols["escape_step"] = self.escape_step
+        return pd.DataFrame(cols)
+
+    def trajectory_table(self) -> pd.DataFrame:
+        """Positions of the first `trajectories` walkers at every collected step."""
+        if not self._trajectory:
+            return pd.DataFrame()
+        stack = np.stack(self._trajectory)  # (collections, k, d)
+        n_coll, k, d = stack.shape
+        steps = np.arange(n_coll) * self.params.collect_every
+        frame = {"step": np.repeat(steps, k), "walker": np.tile(np.arange(k), n_coll),
+                 "temperature": np.tile(self.temperature[:k], n_coll)}
+        for a in range(d):
+            frame[f"W{a}"] = stack[:, :, a].ravel()
+        return pd.DataFrame(frame)
+
+    def consecutive_steps_table(self, horizons: tuple[int, ...] = (100, 1000, 10000)) -> pd.DataFrame:
+        """For method 'datapoint': n(T) from the forced walk, and P(a run of >= n picks of it within N picks)."""
+        if self.params.method != "datapoint":
+            return pd.DataFrame()
+        p_pick = 1.0 / self.landscape.n_data
+        rows = []
+        for T in np.unique(self.temperature):
+            steps = self.escape_step[self.temperature == T]
+            n = int(steps[0]) if steps[0] > 0 else -1
+            row: dict[str, Any] = {"temperature": float(T), "steps_to_escape": n}
+            for N in horizons:
+                row[f"run_probability_{N}"] = run_probability(n, N, p_pick) if n > 0 else float("nan")
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table a run writes, by name."""
+        tables = {
+            "model": self.datacollector.get_model_vars_dataframe().rename_axis("collection").reset_index(),
+            "walkers": self.walker_table(),
+        }
+        tables["model"].insert(1, "step", tables["model"]["collection"] * self.params.collect_every)
+        if self.escape_region.defined:
+            tables["escape"] = self.escape_table()
+        if self.params.trajectories:
+            tables["trajectories"] = self.trajectory_table()
+        if self.params.method == "datapoint":
+            tables["consecutive_steps"] = self.consecutive_steps_table()
+        return tables
+
+    def summary(self) -> dict[str, Any]:
+        """The headline numbers of a run (JSON-ready)."""
+        out: dict[str, Any] = {
+            "steps": self.steps,
+            "walkers": self.n_walkers,
+            "temperatures": [float(t) for t in np.unique(self.temperature)],
+            "mean_W": float(self.position[:, 0].mean()),
+            "std_W": float(self.position[:, 0].std()),
+            "mean_loss": float(self.landscape.mean_loss(self.position).mean()),
+        }
+        if self.escape_region.defined:
+            out["escape_threshold"] = self.escape_region.threshold
+            out["escaped_fraction"] = float(np.mean(self.escape_step >= 0))
+            out["escape_probability"] = self.escape_table().to_dict(orient="records")
+            # Over every walker (one scan point usually has one T): a column per horizon in a scan's table.
+            out["escaped_within"] = {str(N): float(np.mean((self.escape_step >= 0) & (self.escape_step <= N)))
+                                     for N in self.horizons()}
+        if self.landscape.dim == 1:
+            lo, hi = self.landscape.window()
+            out["stationary_points"] = {
+                name: [{"W": w, "kind": kind} for w, kind in self.landscape.stationary_points(name, lo, hi)]
+                for name in [*self.landscape.names, MEAN]
+            }
+            out["start_W"] = float(self.start_position[0, 0]) if np.all(self.start_position == self.start_position[0]) \
+                else None
+        if self.params.method == "datapoint" and self.landscape.dim == 1 and self.escape_region.defined:
+            table = self.consecutive_steps_table()
+            out["consecutive_steps"] = table.to_dict(orient="records")
+            out["positions_passed"] = {
+                f"{T:g}": list(consecutive_steps(
+                    self.landscape, self.datapoint_index, T, float(self.start_position[0, 0]),
+                    self.escape_region.threshold).positions)
+                for T in np.unique(self.temperature)
+            }
+        return out
