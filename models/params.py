@@ -15,6 +15,8 @@ Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
 PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 
 
+MAX_VALUES = 100_000  # values one list of a scenario may expand to (a scan of more is not a run, it is a typo)
+
 class FieldError(ValueError):
     """A cross-field check's failure, naming the key path it is about (for one-line error messages)."""
 
@@ -52,8 +54,8 @@ class Grid(Strict):
     Same conventions as numpy: logspace takes base-10 exponents.
     """
 
-    linspace: tuple[Finite, Finite, Annotated[int, Field(strict=True, ge=1)]] | None = None
-    logspace: tuple[Finite, Finite, Annotated[int, Field(strict=True, ge=1)]] | None = None
+    linspace: tuple[Finite, Finite, Annotated[int, Field(strict=True, ge=1, le=MAX_VALUES)]] | None = None
+    logspace: tuple[Finite, Finite, Annotated[int, Field(strict=True, ge=1, le=MAX_VALUES)]] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Grid:

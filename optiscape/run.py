@@ -30,7 +30,8 @@ def default_folder(scenario: Scenario, root: Path = Path("runs")) -> Path:
 
 
 def jsonable(value: Any) -> Any:
-    """Numbers, lists and dicts that json can write (NaN and infinity become null)."""
+    """Numbers, lists and dicts that strict JSON can write; infinity and NaN become the strings "inf", "-inf" and
+    "nan" (JSON has no such numbers, and null would hide them: a mean escape time that is infinite is a result)."""
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -38,7 +39,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
-        return None
+        return str(value)
     return value
 
 
@@ -82,6 +83,6 @@ def run(scenario: Scenario, out: Path | None = None, progress: bool = True) -> R
     summary = {"scenario": str(scenario.path), "model": scenario.model, "title": scenario.title,
                "seed": scenario.seed, "seconds": round(seconds, 3), **model.summary()}
     summary_path = folder / "summary.json"
-    summary_path.write_text(json.dumps(jsonable(summary), indent=2), encoding="utf-8")
+    summary_path.write_text(json.dumps(jsonable(summary), indent=2, allow_nan=False), encoding="utf-8")
     files.append(summary_path)
     return RunResult(folder, summary, files)

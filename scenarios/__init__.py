@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from models.params import FieldError, Finite, Grid, Params
+from models.params import MAX_VALUES, FieldError, Finite, Grid, Params
 from models.registry import World, registry, world
 
 SHIPPED = Path(str(resources.files(__name__)))
@@ -51,6 +52,8 @@ class RangeGrid(BaseModel):
         if step == 0 or (stop - start) / step < 0:
             raise ValueError(f"range {list(self.range)}: expected a non-zero step towards stop")
         count = int(-(-(stop - start) // step))
+        if count > MAX_VALUES:
+            raise ValueError(f"range {list(self.range)}: {count:,} values, expected at most {MAX_VALUES:,}")
         return [start + i * step for i in range(count)]
 
 
@@ -230,6 +233,10 @@ def parse(data: Any, path: Path | str = "<scenario>") -> Scenario:
             raise ScenarioError(path, "scan.series", f"expected true (one row per collected step) or false (one row "
                                                      f"per point and repeat), got {_describe(series)}")
         scan = {name: _scan_values(name, spec, params_cls, path) for name, spec in scan_spec.items()}
+        points = math.prod(len(values) for values in scan.values()) * repeats
+        if points > MAX_VALUES:
+            raise ScenarioError(path, "scan", f"{points:,} runs (grid points x repeats), expected at most "
+                                              f"{MAX_VALUES:,}")
         for i, point in enumerate(itertools.product(*scan.values())):
             overrides = dict(zip(scan, point, strict=True))
             try:
