@@ -197,6 +197,20 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_reference(args: argparse.Namespace) -> int:
+    from optiscape import reference
+
+    root = Path(args.root)
+    if args.check:
+        if reference.stale(root):
+            print(f"optiscape: {root / reference.PAGE} is stale: run `optiscape reference`", file=sys.stderr)
+            return 1
+        print(f"{root / reference.PAGE} is up to date")
+        return 0
+    print(f"wrote {reference.write(root)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="optiscape", description="Agent-based worlds of optimizers.")
     p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
@@ -240,6 +254,11 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--data-dir", help="MNIST's four IDX files: the knowledge claims run on it (else on the 8x8 "
                      "digits)")
     rep.set_defaults(func=_cmd_reproduce)
+
+    ref = sub.add_parser("reference", help="write docs/reference.md: every shipped scenario and every parameter")
+    ref.add_argument("--root", default=".", help="the checkout whose docs/ to write (default: this folder)")
+    ref.add_argument("--check", action="store_true", help="write nothing; exit 1 if the page is stale")
+    ref.set_defaults(func=_cmd_reference)
     return p
 
 

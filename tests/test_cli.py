@@ -1,11 +1,13 @@
 """The command line: run folders, the summary table, list, and the reproduction report."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
+import scenarios
 from optiscape.cli import main
 
 
@@ -97,3 +99,16 @@ def test_viz_serves_the_page_on_loopback_and_prints_the_address():
             break
         assert time.monotonic() < deadline, "the page server outlived `optiscape viz`"
         time.sleep(0.5)
+
+
+def test_the_reference_page_is_generated_from_the_code_and_not_stale(tmp_path):
+    """docs/reference.md lists every shipped scenario and parameter; it fails here when the code moved on."""
+    from optiscape import reference
+
+    root = Path(__file__).resolve().parents[1]
+    assert not reference.stale(root), "docs/reference.md is stale: run `optiscape reference`"
+    text = (root / reference.PAGE).read_text(encoding="utf-8")
+    assert all(f"`{path.stem}`" in text for path in scenarios.shipped())
+    (tmp_path / "docs").mkdir()
+    (tmp_path / reference.PAGE).write_text(text.replace("`n_walkers`", "`walkers`"), encoding="utf-8")
+    assert reference.stale(tmp_path)
