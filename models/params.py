@@ -46,7 +46,7 @@ class Params(Strict):
         return cls.model_validate({**base, **overrides})
 
 
-class Grid(Strict):
+class Values(Strict):
     """A list of values given by `linspace: [start, stop, num]` or `logspace: [start_exp, stop_exp, num]`.
 
     Same conventions as numpy: logspace takes base-10 exponents.
@@ -56,7 +56,7 @@ class Grid(Strict):
     logspace: tuple[Finite, Finite, Annotated[int, Field(strict=True, ge=1)]] | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> Grid:
+    def _exactly_one(self) -> Values:
         if (self.linspace is None) == (self.logspace is None):
             raise ValueError("expected exactly one of 'linspace' or 'logspace'")
         return self

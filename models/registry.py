@@ -22,14 +22,16 @@ class World:
 
 def _sgd() -> World:
     from models.sgd.claims import claims
-    from models.sgd.model import SGDModel, SGDParams
+    from models.sgd.model import SGDModel
+    from models.sgd.params import SGDParams
 
     return World("sgd", "SGD walkers on a loss landscape (seed 000)", SGDModel, SGDParams, claims)
 
 
 def _density() -> World:
     from models.density.claims import claims
-    from models.density.model import DensityModel, DensityParams
+    from models.density.model import DensityModel
+    from models.density.params import DensityParams
 
     return World("density", "The walker density four ways: chain, Fokker-Planck, seed's rule, Monte Carlo (seed 000)",
                  DensityModel, DensityParams, claims)
@@ -37,7 +39,8 @@ def _density() -> World:
 
 def _causal() -> World:
     from models.causal.claims import claims
-    from models.causal.model import CausalModel, CausalParams
+    from models.causal.model import CausalModel
+    from models.causal.params import CausalParams
 
     return World("causal", "Measures of optimization: Comp and Op on causal graphs (seed 000, Parts 1-4)",
                  CausalModel, CausalParams, claims)
@@ -45,7 +48,8 @@ def _causal() -> World:
 
 def _metaopt() -> World:
     from models.metaopt.claims import claims
-    from models.metaopt.model import MetaoptModel, MetaoptParams
+    from models.metaopt.model import MetaoptModel
+    from models.metaopt.params import MetaoptParams
 
     return World("metaopt", "Meta-optimization: algorithms that spawn, vary and propagate (seed 001 §2)",
                  MetaoptModel, MetaoptParams, claims)
@@ -53,7 +57,8 @@ def _metaopt() -> World:
 
 def _intelligence() -> World:
     from models.intelligence.claims import claims
-    from models.intelligence.model import IntelligenceModel, IntelligenceParams
+    from models.intelligence.model import IntelligenceModel
+    from models.intelligence.params import IntelligenceParams
 
     return World("intelligence", "Intelligence density: who may exterminate whom on the intelligence line "
                  "(seed 001 appendix B)", IntelligenceModel, IntelligenceParams, claims)
@@ -61,7 +66,8 @@ def _intelligence() -> World:
 
 def _knowledge() -> World:
     from models.knowledge.claims import claims
-    from models.knowledge.model import KnowledgeModel, KnowledgeParams
+    from models.knowledge.model import KnowledgeModel
+    from models.knowledge.params import KnowledgeParams
 
     return World("knowledge", "Knowledge localization: where does a change of data change the weights? (seed 000)",
                  KnowledgeModel, KnowledgeParams, claims)

@@ -26,7 +26,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from models.params import FieldError, Finite, Grid, Params
+from models.params import FieldError, Finite, Params, Values
 from models.registry import World, registry, world
 
 SHIPPED = Path(str(resources.files(__name__)))
@@ -110,7 +110,7 @@ _TYPE_TAGS = ("[", "-", "function", "constrained")
 
 
 def _clean_loc(loc: tuple[Any, ...], known_types: set[str]) -> tuple[Any, ...]:
-    """Drop pydantic's union-member tags ('constrained-float', 'list[...]', 'Grid') from a location."""
+    """Drop pydantic's union-member tags ('constrained-float', 'list[...]', 'Values') from a location."""
     out = []
     for part in loc:
         if isinstance(part, str) and (any(t in part for t in _TYPE_TAGS) or part in known_types):
@@ -133,7 +133,7 @@ def _key_path(loc: tuple[Any, ...]) -> str:
 
 def _first_error(exc: ValidationError, prefix: tuple[str, ...], fields_at: Any) -> tuple[str, str]:
     """(key path, message) for the most useful error of a pydantic ValidationError."""
-    known = {"float", "int", "str", "bool", "dict", "list", "Grid", "Landmark", "tuple", "none", "NoneType"}
+    known = {"float", "int", "str", "bool", "dict", "list", "Values", "Landmark", "tuple", "none", "NoneType"}
     errors = exc.errors(include_url=False)
     # A misspelt key (which also makes its real name "missing") is the error to show; in a union,
     # prefer the member whose complaint is about the value rather than its type.
@@ -188,7 +188,7 @@ def _scan_values(name: str, spec: Any, params_cls: type[Params], path: Path) -> 
         if isinstance(spec, dict) and "range" in spec:
             return RangeGrid.model_validate(spec).values()
         if isinstance(spec, dict):
-            return Grid.model_validate(spec).values()
+            return Values.model_validate(spec).values()
     except ValidationError as exc:
         key, message = _first_error(exc, ("scan", name), lambda loc: ["linspace", "logspace", "range"])
         raise ScenarioError(path, key, message) from None

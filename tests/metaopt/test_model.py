@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 import scenarios
 from models.landscapes import LandscapeError
-from models.metaopt.model import MetaoptModel, MetaoptParams, PopulationBudgetError
+from models.metaopt.model import MetaoptModel, PopulationBudgetError
+from models.metaopt.params import MetaoptParams
 
 SMALL = {"landscape": {"function": "rastrigin", "dim": 2},
          "algorithms": [{"count": 4, "n_explorers": 3, "angle": 40.0, "speed": 0.05, "generality": 0.5,
