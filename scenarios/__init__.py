@@ -1,6 +1,6 @@
 """Scenario files: YAML worlds, validated whole against the parameters their model declares.
 
-    model: sgd                 # a name in models.registry
+    model: sgd                 # a world's name (models.registry)
     title: Escaping the pit    # shown in the CLI, the report and the browser
     seed: 20231107
     params: {...}              # validated by the model's Params (unknown keys are errors)
@@ -27,7 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.params import FieldError, Finite, Params, Values
-from models.registry import World, registry, world
+from models.registry import WorldEntry, world, worlds
 
 SHIPPED = Path(str(resources.files(__name__)))
 
@@ -81,12 +81,12 @@ class Scenario:
     series: bool = False  # a scan's table: one row per collected step (True) or per point and repeat
 
     @property
-    def world(self) -> World:
+    def world(self) -> WorldEntry:
         return world(self.model)
 
     def build(self, rng: Any = None, **overrides: Any) -> Any:
         """The model this scenario describes (seeded from the scenario unless `rng` is given)."""
-        return self.world.model(self.params, rng=self.seed if rng is None else rng, **overrides)
+        return self.world.model_class()(self.params, rng=self.seed if rng is None else rng, **overrides)
 
     def resolved(self) -> dict[str, Any]:
         """The scenario with every default filled in (what a run folder records)."""
@@ -209,11 +209,12 @@ def parse(data: Any, path: Path | str = "<scenario>") -> Scenario:
     except ValidationError as exc:
         key, message = _first_error(exc, (), _fields_of(_File))
         raise ScenarioError(path, key, message) from None
-    if raw.model not in registry:
-        hint = difflib.get_close_matches(raw.model, list(registry), n=1)
+    known = worlds()
+    if raw.model not in known:
+        hint = difflib.get_close_matches(raw.model, list(known), n=1)
         guess = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ScenarioError(path, "model", f"unknown model {raw.model!r}{guess}; expected one of {sorted(registry)}")
-    params_cls = registry[raw.model].params
+        raise ScenarioError(path, "model", f"unknown model {raw.model!r}{guess}; expected one of {sorted(known)}")
+    params_cls = known[raw.model].params_class()
     try:
         params = params_cls.model_validate(raw.params)
     except ValidationError as exc:
@@ -255,8 +256,8 @@ def with_data_dir(scenario: Scenario, data_dir: str | Path) -> Scenario:
 def load(path: Path | str) -> Scenario:
     """Read and validate a scenario file; a shipped scenario may be named by its stem ('sgd_pit_escape')."""
     path = Path(path)
-    if not path.exists() and not path.suffix and (SHIPPED / f"{path.name}.yaml").exists():
-        path = SHIPPED / f"{path.name}.yaml"
+    if not path.exists() and not path.suffix:
+        path = next((p for p in shipped() if p.stem == path.name), path)
     if not path.exists():
         raise ScenarioError(path, "", "file not found (expected a scenario YAML file, or the name of a shipped "
                                       "scenario: see `optiscape list`)")
@@ -276,6 +277,15 @@ def load(path: Path | str) -> Scenario:
     return parse(data, path)
 
 
+def heading(path: Path | str) -> tuple[str, str]:
+    """A scenario file's `model` and `title` as written, without validating it (what `optiscape list` shows)."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = data if isinstance(data, dict) else {}
+    return str(data.get("model", "?")), str(data.get("title", ""))
+
+
 def shipped() -> list[Path]:
-    """The scenario files that ship with optiscape, sorted by name."""
-    return sorted(SHIPPED.glob("*.yaml"))
+    """The scenario files that ship with optiscape and with installed plug-in worlds, sorted by name."""
+    folders = [SHIPPED] + [Path(str(resources.files(entry.scenarios))) for entry in worlds().values()
+                           if entry.scenarios]
+    return sorted((path for folder in folders for path in folder.glob("*.yaml")), key=lambda path: path.name)
