@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,10 +25,11 @@ def _optiscape(*args: str, plugins: Path | None, cwd: Path) -> subprocess.Comple
 
 @pytest.mark.slow
 def test_a_plugin_world_installed_beside_optiscape_is_listed_and_runs(tmp_path: Path) -> None:
-    plugins = tmp_path / "plugins"
+    plugins, source = tmp_path / "plugins", tmp_path / "source"
+    shutil.copytree(EXAMPLE, source)  # the build leaves build/ and egg-info beside the sources
     # --target leaves the project's virtualenv alone; setuptools comes from pip's build isolation.
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(plugins),
-                    str(EXAMPLE)], check=True, timeout=600)
+                    str(source)], check=True, timeout=600)
 
     listed = _optiscape("list", plugins=plugins, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
