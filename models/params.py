@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Self
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
@@ -62,6 +61,8 @@ class Values(Strict):
         return self
 
     def values(self) -> list[float]:
+        import numpy as np  # here, not at the top: `optiscape list` imports this module and needs no numpy
+
         if self.linspace is not None:
             a, b, n = self.linspace
             return [float(v) for v in np.linspace(a, b, n)]

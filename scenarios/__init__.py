@@ -279,7 +279,9 @@ def load(path: Path | str) -> Scenario:
 
 def heading(path: Path | str) -> tuple[str, str]:
     """A scenario file's `model` and `title` as written, without validating it (what `optiscape list` shows)."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    # libyaml's loader when PyYAML has it: listing reads every shipped file.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)
     data = data if isinstance(data, dict) else {}
     return str(data.get("model", "?")), str(data.get("title", ""))
 
