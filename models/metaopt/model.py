@@ -414,6 +414,9 @@ class MetaoptModel(World):
             np.isfinite(m.phi).any() else -1,
         }
 
+    def collect(self) -> None:
+        """A DataCollector row, and the living algorithms' trait means and quantiles."""
+        self.datacollector.collect(self)
         if self.n_algorithms:
             levels = (0.1, 0.25, 0.5, 0.75, 0.9)
             stacked = np.stack([getattr(self, t).astype(np.float64) for t in TRAITS])

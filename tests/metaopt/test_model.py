@@ -4,6 +4,7 @@ import json
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 from pydantic import ValidationError
 
@@ -215,6 +216,8 @@ def test_the_readme_runs_write_the_run_folders(tmp_path, capsys):
     lineage = nx.read_graphml(out / "lineage.graphml", node_type=int)
     summary = json.loads((out / "summary.json").read_text())
     assert lineage.number_of_nodes() == summary["algorithms_ever"]
+    traits = pd.read_parquet(out / "traits.parquet")  # every trait at the start and after each of the 15 steps
+    assert len(traits) == 5 * 16 and list(traits.step.unique()) == list(range(16))
     out = tmp_path / "intelligence"
     assert main(["run", "intelligence_retire_versions", "--out", str(out), "--steps", "20", "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
