@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Self
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
@@ -48,7 +47,7 @@ class Params(Strict):
         return cls.model_validate({**base, **overrides})
 
 
-class Grid(Strict):
+class Values(Strict):
     """A list of values given by `linspace: [start, stop, num]` or `logspace: [start_exp, stop_exp, num]`.
 
     Same conventions as numpy: logspace takes base-10 exponents.
@@ -58,12 +57,14 @@ class Grid(Strict):
     logspace: tuple[Finite, Finite, Annotated[int, Field(strict=True, ge=1, le=MAX_VALUES)]] | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> Grid:
+    def _exactly_one(self) -> Values:
         if (self.linspace is None) == (self.logspace is None):
             raise ValueError("expected exactly one of 'linspace' or 'logspace'")
         return self
 
     def values(self) -> list[float]:
+        import numpy as np  # here, not at the top: `optiscape list` imports this module and needs no numpy
+
         if self.linspace is not None:
             a, b, n = self.linspace
             return [float(v) for v in np.linspace(a, b, n)]

@@ -1,94 +1,90 @@
-"""Every world by name: its Model class, its Params class, a title, and the seed claims it registers."""
+"""Every world by name, found through the `optiscape.worlds` entry points; nothing heavy is imported to list them.
+
+A world declares itself once, in its package's `__init__.py`:
+
+    WORLD = WorldEntry(name="sgd", title="...", model="models.sgd.model:SGDModel",
+                       params="models.sgd.params:SGDParams", claims="models.sgd.claims:claims",
+                       page="models.sgd.page:sgd_page", figures="models.sgd.figures:sgd_figures")
+
+and a distribution's metadata points at it: `[project.entry-points."optiscape.worlds"] sgd = "models.sgd:WORLD"`.
+Each piece is a "module:attribute" string, imported only when asked for, so a plug-in world is a package of
+its own that declares the same entry point.
+"""
 
 from __future__ import annotations
 
+import functools
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
 
-import mesa
+GROUP = "optiscape.worlds"
 
-from models.claims import Claim
-from models.params import Params
+
+def resolve(ref: str) -> Any:
+    """The object a "package.module:attribute" string names (its module imported now)."""
+    module_name, _, attribute = ref.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"bad reference {ref!r}: expected 'package.module:attribute'")
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 @dataclass(frozen=True)
-class World:
+class WorldEntry:
+    """One world: its name and title, and where its model, params, claims, page and figures live."""
+
     name: str
     title: str
-    model: type[mesa.Model]
-    params: type[Params]
-    claims: Callable[[], list[Claim]]
+    model: str  # "module:Class", a models.world.World
+    params: str  # "module:Class", a models.params.Params
+    claims: str | None = None  # "module:function" returning the world's list of models.claims.Claim
+    page: str | None = None  # "module:function" from a scenario to a models.viz.WorldPage
+    figures: str | None = None  # "module:function" from (model, tables) to models.viz.Outputs
+    scenarios: str | None = None  # a package whose *.yaml files are scenarios shipped with the world
+    order: int = 100  # where the world comes in listings and in the report (then by name)
+
+    def model_class(self) -> Any:
+        return resolve(self.model)
+
+    def params_class(self) -> Any:
+        return resolve(self.params)
+
+    def claim_list(self) -> list[Any]:
+        """The world's seed claims (none if it declares none)."""
+        return resolve(self.claims)() if self.claims else []
+
+    def page_builder(self) -> Callable[..., Any] | None:
+        return resolve(self.page) if self.page else None
+
+    def figure_maker(self) -> Callable[..., Any] | None:
+        return resolve(self.figures) if self.figures else None
 
 
-def _sgd() -> World:
-    from models.sgd.claims import claims
-    from models.sgd.model import SGDModel, SGDParams
-
-    return World("sgd", "SGD walkers on a loss landscape (seed 000)", SGDModel, SGDParams, claims)
-
-
-def _density() -> World:
-    from models.density.claims import claims
-    from models.density.model import DensityModel, DensityParams
-
-    return World("density", "The walker density four ways: chain, Fokker-Planck, seed's rule, Monte Carlo (seed 000)",
-                 DensityModel, DensityParams, claims)
-
-
-def _causal() -> World:
-    from models.causal.claims import claims
-    from models.causal.model import CausalModel, CausalParams
-
-    return World("causal", "Measures of optimization: Comp and Op on causal graphs (seed 000, Parts 1-4)",
-                 CausalModel, CausalParams, claims)
+@functools.cache
+def worlds() -> dict[str, WorldEntry]:
+    """Every installed world by name, in their declared order."""
+    found: dict[str, WorldEntry] = {}
+    for point in entry_points(group=GROUP):
+        if point.name in found:
+            continue  # the same distribution seen twice on sys.path: the first copy wins, as for imports
+        entry = point.load()
+        if not isinstance(entry, WorldEntry) or entry.name != point.name:
+            raise ValueError(f"entry point {point.name!r} = {point.value!r} in group {GROUP!r}: expected a "
+                             f"WorldEntry named {point.name!r}")
+        found[point.name] = entry
+    return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
 
 
-def _metaopt() -> World:
-    from models.metaopt.claims import claims
-    from models.metaopt.model import MetaoptModel, MetaoptParams
-
-    return World("metaopt", "Meta-optimization: algorithms that spawn, vary and propagate (seed 001 §2)",
-                 MetaoptModel, MetaoptParams, claims)
-
-
-def _intelligence() -> World:
-    from models.intelligence.claims import claims
-    from models.intelligence.model import IntelligenceModel, IntelligenceParams
-
-    return World("intelligence", "Intelligence density: who may exterminate whom on the intelligence line "
-                 "(seed 001 appendix B)", IntelligenceModel, IntelligenceParams, claims)
-
-
-def _knowledge() -> World:
-    from models.knowledge.claims import claims
-    from models.knowledge.model import KnowledgeModel, KnowledgeParams
-
-    return World("knowledge", "Knowledge localization: where does a change of data change the weights? (seed 000)",
-                 KnowledgeModel, KnowledgeParams, claims)
-
-
-def _cooperation() -> World:
-    from models.cooperation.claims import claims
-    from models.cooperation.model import CooperationModel
-    from models.cooperation.params import CooperationParams
-
-    return World("cooperation", "Humans and AIs with hashed IDs, wallets, reputation and votes on a ledger (seed 001)",
-                 CooperationModel, CooperationParams, claims)
-
-
-_FACTORIES: dict[str, Callable[[], World]] = {"sgd": _sgd, "density": _density, "causal": _causal,
-                                              "metaopt": _metaopt, "intelligence": _intelligence,
-                                              "knowledge": _knowledge, "cooperation": _cooperation}
-registry: dict[str, World] = {name: make() for name, make in _FACTORIES.items()}
-
-
-def world(name: str) -> World:
+def world(name: str) -> WorldEntry:
     """The world registered under `name`, or a ValueError naming the known ones."""
-    if name not in registry:
-        raise ValueError(f"unknown model {name!r}: expected one of {sorted(registry)}")
-    return registry[name]
+    known = worlds()
+    if name not in known:
+        raise ValueError(f"unknown model {name!r}: expected one of {sorted(known)}")
+    return known[name]
 
 
-def all_claims() -> list[Claim]:
-    """Every registered claim, world by world, in registration order."""
-    return [c for w in registry.values() for c in w.claims()]
+def all_claims() -> list[Any]:
+    """Every registered claim, world by world, in the worlds' order."""
+    return [claim for entry in worlds().values() for claim in entry.claim_list()]

@@ -2,7 +2,7 @@
 
 The page shows the scenario named by the environment variable OPTISCAPE_SCENARIO (a YAML path,
 or the name of a shipped scenario), `sgd_pit_escape` when it is unset. Every browser session
-builds its own model, seeded from the scenario. Each world registers a page builder in PAGES:
+builds its own model, seeded from the scenario. Each world declares a page builder (models.registry):
 it turns a scenario into SolaraViz's model parameters (fixed values and user inputs) and plots.
 """
 
@@ -19,8 +19,8 @@ import solara.server.settings
 from mesa.visualization import SolaraViz
 
 import scenarios
+from models.registry import worlds
 from models.viz import WorldPage
-from optiscape.plugins import resolve
 from scenarios import Scenario
 
 SCENARIO_VARIABLE = "OPTISCAPE_SCENARIO"
@@ -49,23 +49,12 @@ def serve_environment(scenario_path: str | Path) -> dict[str, str]:
     return {SCENARIO_VARIABLE: str(path), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
 
 
-# A world's page lives in its folder, registered as "module:function" and imported on first use.
-PAGES: dict[str, Callable[[Scenario], WorldPage] | str] = {
-    "sgd": "models.sgd.page:sgd_page",
-    "density": "models.density.page:density_page",
-    "causal": "models.causal.page:causal_page",
-    "metaopt": "models.metaopt.page:metaopt_page",
-    "intelligence": "models.intelligence.page:intelligence_page",
-    "knowledge": "models.knowledge.page:knowledge_page",
-    "cooperation": "models.cooperation.page:cooperation_page",
-}
-
-
 def page_builder(world_name: str) -> Callable[[Scenario], WorldPage]:
-    """The page builder registered for a world, or a ValueError naming the worlds that have one."""
-    if world_name not in PAGES:
-        raise ValueError(f"no browser page for world {world_name!r}: expected one of {sorted(PAGES)}")
-    return resolve(PAGES[world_name])
+    """The page builder a world declares, or a ValueError naming the worlds that have one."""
+    with_pages = {name: entry for name, entry in worlds().items() if entry.page}
+    if world_name not in with_pages:
+        raise ValueError(f"no browser page for world {world_name!r}: expected one of {sorted(with_pages)}")
+    return with_pages[world_name].page_builder()
 
 
 # --- the page ----------------------------------------------------------------------------------
@@ -76,7 +65,7 @@ def ScenarioPage(scenario: Scenario) -> None:
     """SolaraViz for one scenario, with a model of its own for this browser session."""
     page = solara.use_memo(lambda: page_builder(scenario.model)(scenario), [scenario])
     # The same arguments as scenario.build() plus the inputs' start values: what Reset passes again.
-    model = solara.use_memo(lambda: scenario.world.model(**page.initial_arguments()), [page])
+    model = solara.use_memo(lambda: scenario.world.model_class()(**page.initial_arguments()), [page])
     SolaraViz(model, components=page.components, model_params=page.model_params, name=scenario.title)
 
 

@@ -37,9 +37,8 @@ def _fmt(value: Any) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     import scenarios
-    from optiscape.run import run
 
-    scenario = scenarios.load(args.file)
+    scenario = scenarios.load(args.file)  # before the run's imports, so that a bad file fails at once
     if args.steps is not None:
         scenario = scenarios.Scenario(**{**scenario.__dict__, "steps": args.steps})
     if args.data_dir is not None:
@@ -48,6 +47,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from _fastcore.threads import set_kernel_threads
 
         set_kernel_threads(args.threads)
+    from optiscape.run import run
+
     print(f"{scenario.title}  [{scenario.model}, seed {scenario.seed}, {scenario.steps} steps]")
     result = run(scenario, Path(args.out) if args.out else None, progress=not args.quiet)
     width = max(len(k) for k in result.summary)
@@ -132,8 +133,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     paths = scenarios.shipped()
     width = max(len(p.stem) for p in paths)
     for path in paths:
-        scenario = scenarios.load(path)
-        print(f"{path.stem:<{width}}  {scenario.model:<6}  {scenario.title}")
+        model, title = scenarios.heading(path)
+        print(f"{path.stem:<{width}}  {model:<6}  {title}")
     return 0
 
 
@@ -264,12 +265,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from models.sgd.model import DivergenceError
-    from scenarios import ScenarioError
-
     try:
         return args.func(args)
-    except (ScenarioError, DivergenceError, ValueError) as exc:
+    except ValueError as exc:  # a ScenarioError, a DivergenceError, any other bad input: one line
         if args.debug:
             raise
         print(f"optiscape: error: {exc}", file=sys.stderr)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
@@ -13,7 +11,6 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure as MatplotlibFigure
 
 from models.claims import Figure
-from optiscape.plugins import resolve
 
 
 def draw(figure: Figure, path: Path) -> Path:
@@ -47,21 +44,3 @@ def save(outputs: dict[str, MatplotlibFigure | str | bytes], folder: Path) -> li
             path.write_text(output, encoding="utf-8")
         paths.append(path)
     return paths
-
-
-# A world's figures live in its folder, as "module:function"; each returns its outputs by file name.
-FIGURES: dict[str, Callable | str] = {
-    "sgd": "models.sgd.figures:sgd_figures",
-    "density": "models.density.figures:density_figures",
-    "causal": "models.causal.figures:causal_figures",
-    "metaopt": "models.metaopt.figures:metaopt_figures",
-    "intelligence": "models.intelligence.figures:intelligence_figures",
-    "knowledge": "models.knowledge.figures:knowledge_figures",
-    "cooperation": "models.cooperation.figures:cooperation_figures",
-}
-
-
-def figure_maker(world_name: str) -> Callable[..., Any] | None:
-    """The function returning a world's run figures, or None when the world has none."""
-    ref = FIGURES.get(world_name)
-    return None if ref is None else resolve(ref)

@@ -14,7 +14,7 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from optiscape.figures import figure_maker, save
+from optiscape.figures import save
 from scenarios import Scenario
 
 
@@ -77,7 +77,7 @@ def run(scenario: Scenario, out: Path | None = None, progress: bool = True) -> R
         path = folder / f"{name}.parquet"
         table.to_parquet(path, index=False)
         files.append(path)
-    draw = figure_maker(scenario.model)
+    draw = scenario.world.figure_maker()
     if draw is not None:
         files.extend(save(draw(model, tables), folder))
     summary = {"scenario": str(scenario.path), "model": scenario.model, "title": scenario.title,

@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 import scenarios
 from _fastcore.threads import available_cores, set_kernel_threads
+from models.registry import worlds
 from optiscape.run import jsonable, run_model
 from scenarios import Scenario
 
@@ -275,7 +276,8 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     if _fork_is_safe() and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["optiscape.scans", "models.registry"])
+    models = [entry.model.partition(":")[0] for entry in worlds().values()]
+    context.set_forkserver_preload(["optiscape.scans", *models])
     return context
 
 

@@ -1,6 +1,6 @@
 """Scenario files: YAML worlds, validated whole against the parameters their model declares.
 
-    model: sgd                 # a name in models.registry
+    model: sgd                 # a world's name (models.registry)
     title: Escaping the pit    # shown in the CLI, the report and the browser
     seed: 20231107
     params: {...}              # validated by the model's Params (unknown keys are errors)
@@ -27,8 +27,8 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from models.params import MAX_VALUES, FieldError, Finite, Grid, Params
-from models.registry import World, registry, world
+from models.params import MAX_VALUES, FieldError, Finite, Params, Values
+from models.registry import WorldEntry, world, worlds
 
 SHIPPED = Path(str(resources.files(__name__)))
 
@@ -84,12 +84,12 @@ class Scenario:
     series: bool = False  # a scan's table: one row per collected step (True) or per point and repeat
 
     @property
-    def world(self) -> World:
+    def world(self) -> WorldEntry:
         return world(self.model)
 
     def build(self, rng: Any = None, **overrides: Any) -> Any:
         """The model this scenario describes (seeded from the scenario unless `rng` is given)."""
-        return self.world.model(self.params, rng=self.seed if rng is None else rng, **overrides)
+        return self.world.model_class()(self.params, rng=self.seed if rng is None else rng, **overrides)
 
     def resolved(self) -> dict[str, Any]:
         """The scenario with every default filled in (what a run folder records)."""
@@ -113,7 +113,7 @@ _TYPE_TAGS = ("[", "-", "function", "constrained")
 
 
 def _clean_loc(loc: tuple[Any, ...], known_types: set[str]) -> tuple[Any, ...]:
-    """Drop pydantic's union-member tags ('constrained-float', 'list[...]', 'Grid') from a location."""
+    """Drop pydantic's union-member tags ('constrained-float', 'list[...]', 'Values') from a location."""
     out = []
     for part in loc:
         if isinstance(part, str) and (any(t in part for t in _TYPE_TAGS) or part in known_types):
@@ -136,7 +136,7 @@ def _key_path(loc: tuple[Any, ...]) -> str:
 
 def _first_error(exc: ValidationError, prefix: tuple[str, ...], fields_at: Any) -> tuple[str, str]:
     """(key path, message) for the most useful error of a pydantic ValidationError."""
-    known = {"float", "int", "str", "bool", "dict", "list", "Grid", "Landmark", "tuple", "none", "NoneType"}
+    known = {"float", "int", "str", "bool", "dict", "list", "Values", "Landmark", "tuple", "none", "NoneType"}
     errors = exc.errors(include_url=False)
     # A misspelt key (which also makes its real name "missing") is the error to show; in a union,
     # prefer the member whose complaint is about the value rather than its type.
@@ -191,7 +191,7 @@ def _scan_values(name: str, spec: Any, params_cls: type[Params], path: Path) -> 
         if isinstance(spec, dict) and "range" in spec:
             return RangeGrid.model_validate(spec).values()
         if isinstance(spec, dict):
-            return Grid.model_validate(spec).values()
+            return Values.model_validate(spec).values()
     except ValidationError as exc:
         key, message = _first_error(exc, ("scan", name), lambda loc: ["linspace", "logspace", "range"])
         raise ScenarioError(path, key, message) from None
@@ -212,11 +212,12 @@ def parse(data: Any, path: Path | str = "<scenario>") -> Scenario:
     except ValidationError as exc:
         key, message = _first_error(exc, (), _fields_of(_File))
         raise ScenarioError(path, key, message) from None
-    if raw.model not in registry:
-        hint = difflib.get_close_matches(raw.model, list(registry), n=1)
+    known = worlds()
+    if raw.model not in known:
+        hint = difflib.get_close_matches(raw.model, list(known), n=1)
         guess = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ScenarioError(path, "model", f"unknown model {raw.model!r}{guess}; expected one of {sorted(registry)}")
-    params_cls = registry[raw.model].params
+        raise ScenarioError(path, "model", f"unknown model {raw.model!r}{guess}; expected one of {sorted(known)}")
+    params_cls = known[raw.model].params_class()
     try:
         params = params_cls.model_validate(raw.params)
     except ValidationError as exc:
@@ -262,8 +263,8 @@ def with_data_dir(scenario: Scenario, data_dir: str | Path) -> Scenario:
 def load(path: Path | str) -> Scenario:
     """Read and validate a scenario file; a shipped scenario may be named by its stem ('sgd_pit_escape')."""
     path = Path(path)
-    if not path.exists() and not path.suffix and (SHIPPED / f"{path.name}.yaml").exists():
-        path = SHIPPED / f"{path.name}.yaml"
+    if not path.exists() and not path.suffix:
+        path = next((p for p in shipped() if p.stem == path.name), path)
     if not path.exists():
         raise ScenarioError(path, "", "file not found (expected a scenario YAML file, or the name of a shipped "
                                       "scenario: see `optiscape list`)")
@@ -285,6 +286,17 @@ def load(path: Path | str) -> Scenario:
     return parse(data, path)
 
 
+def heading(path: Path | str) -> tuple[str, str]:
+    """A scenario file's `model` and `title` as written, without validating it (what `optiscape list` shows)."""
+    # libyaml's loader when PyYAML has it: listing reads every shipped file.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)
+    data = data if isinstance(data, dict) else {}
+    return str(data.get("model", "?")), str(data.get("title", ""))
+
+
 def shipped() -> list[Path]:
-    """The scenario files that ship with optiscape, sorted by name."""
-    return sorted(SHIPPED.glob("*.yaml"))
+    """The scenario files that ship with optiscape and with installed plug-in worlds, sorted by name."""
+    folders = [SHIPPED] + [Path(str(resources.files(entry.scenarios))) for entry in worlds().values()
+                           if entry.scenarios]
+    return sorted((path for folder in folders for path in folder.glob("*.yaml")), key=lambda path: path.name)

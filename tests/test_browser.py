@@ -251,9 +251,9 @@ def test_step_moves_the_causal_world_and_the_graph_can_show_tangents(serve: Call
 
 
 def test_unknown_world_names_the_known_ones() -> None:
-    from models.registry import registry
+    from models.registry import worlds
 
     with pytest.raises(ValueError) as raised:
         page_builder("nope")
-    assert str(raised.value) == f"no browser page for world 'nope': expected one of {sorted(registry)}"
-    assert {"sgd", "density", "causal", "metaopt", "intelligence", "knowledge", "cooperation"} <= set(registry)
+    assert str(raised.value) == f"no browser page for world 'nope': expected one of {sorted(worlds())}"
+    assert {"sgd", "density", "causal", "metaopt", "intelligence", "knowledge", "cooperation"} <= set(worlds())

@@ -1,6 +1,8 @@
 """The command line: run folders, the summary table, list, and the reproduction report."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +35,18 @@ def test_list_shows_every_shipped_scenario(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "sgd_pit_escape " in out and "Escaping the pit under SGD" in out
+
+
+HEAVY = ("mesa", "scipy", "solara", "matplotlib", "models.sgd.model", "models.cooperation.model")
+
+
+@pytest.mark.parametrize("argv", [["list"], ["run", "sgd_pit_escap"]])
+def test_list_and_a_mistyped_name_import_no_world(argv):
+    """`optiscape list` reads each file's model and title, and a missing file fails before any world is imported."""
+    code = ("import sys\nfrom optiscape.cli import main\ncode = main(sys.argv[1:])\n"
+            f"print(code, sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines()[-1] == f"{0 if argv == ['list'] else 2} []", done.stdout + done.stderr
 
 
 def test_reproduce_reports_every_sgd_claim(tmp_path, capsys):

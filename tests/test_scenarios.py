@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 import scenarios
-from models.registry import registry
+from models.registry import worlds
 from optiscape.cli import main
 
 GOOD = """\
@@ -24,13 +24,13 @@ params:
 @pytest.mark.parametrize("path", scenarios.shipped(), ids=lambda p: p.stem)
 def test_every_shipped_scenario_validates(path):
     scenario = scenarios.load(path)
-    assert scenario.title and scenario.model in registry
+    assert scenario.title and scenario.model in worlds()
     assert scenarios.load(path.stem).path == path  # shipped scenarios load by name too
 
 
 BAD = {
     "unknown model": (GOOD.replace("model: sgd", "model: sgdd"),
-                      f"model: unknown model 'sgdd' (did you mean 'sgd'?); expected one of {sorted(registry)}"),
+                      f"model: unknown model 'sgdd' (did you mean 'sgd'?); expected one of {sorted(worlds())}"),
     "unknown key": (GOOD + "  colour: red\n", "params.colour: unknown key 'colour'; expected one of landscape"),
     "misspelled key": (GOOD.replace("temperature:", "temprature:"),
                        "params.temprature: unknown key 'temprature' (did you mean 'temperature'?)"),

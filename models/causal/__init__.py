@@ -1,1 +1,14 @@
 """The causal world: measures of optimization (Comp and Op) on causal graphs unrolled in time."""
+
+from models.registry import WorldEntry
+
+WORLD = WorldEntry(
+    name="causal",
+    title="Measures of optimization: Comp and Op on causal graphs (seed 000, Parts 1-4)",
+    model="models.causal.model:CausalModel",
+    params="models.causal.params:CausalParams",
+    claims="models.causal.claims:claims",
+    page="models.causal.page:causal_page",
+    figures="models.causal.figures:causal_figures",
+    order=3,
+)

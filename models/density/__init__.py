@@ -1,2 +1,15 @@
 """The probability-current world: the walker density four ways (chain, Fokker-Planck, the seed's master equation
 and Gaussian rule) beside Monte Carlo walkers."""
+
+from models.registry import WorldEntry
+
+WORLD = WorldEntry(
+    name="density",
+    title="The walker density four ways: chain, Fokker-Planck, seed's rule, Monte Carlo (seed 000)",
+    model="models.density.model:DensityModel",
+    params="models.density.params:DensityParams",
+    claims="models.density.claims:claims",
+    page="models.density.page:density_page",
+    figures="models.density.figures:density_figures",
+    order=2,
+)

@@ -1,1 +1,14 @@
 """The intelligence-density world: who may exterminate whom on the intelligence line."""
+
+from models.registry import WorldEntry
+
+WORLD = WorldEntry(
+    name="intelligence",
+    title="Intelligence density: who may exterminate whom on the intelligence line (seed 001 appendix B)",
+    model="models.intelligence.model:IntelligenceModel",
+    params="models.intelligence.params:IntelligenceParams",
+    claims="models.intelligence.claims:claims",
+    page="models.intelligence.page:intelligence_page",
+    figures="models.intelligence.figures:intelligence_figures",
+    order=5,
+)

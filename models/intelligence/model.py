@@ -16,44 +16,14 @@ the walker-density world (issue 4).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import mesa
 import numpy as np
 import pandas as pd
-from pydantic import Field
 
 from agents.intelligence import Being
-from models.params import Finite, Params, PositiveFinite, Strict
-
-HUMANS = "humans"
-
-
-class InitialBeing(Strict):
-    """A being present at the start: its name (kind) and level."""
-
-    name: Annotated[str, Field(min_length=1)] = HUMANS
-    level: Finite = 0.0
-
-
-class Growth(Strict):
-    """Each new AI version appears at top + increment: `fixed` at `increment`, or `exponential` with that mean."""
-
-    increment: PositiveFinite = 0.5
-    distribution: Literal["fixed", "exponential"] = "exponential"
-
-
-class IntelligenceParams(Params):
-    """Parameters of the intelligence-density world (ε is the seed's "effectively similar" threshold)."""
-
-    epsilon: PositiveFinite = 1.0
-    initial: Annotated[list[InitialBeing], Field(min_length=1, default_factory=lambda: [InitialBeing()])]
-    growth: Growth = Growth()
-    release_every: Annotated[int, Field(strict=True, ge=1)] = 1
-    policy: Literal["keep", "retire"] = "keep"
-    keep_last: Annotated[int, Field(strict=True, ge=1)] = 1
-    attack_probability: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False, strict=True)] = 1.0
-    protected: Annotated[str, Field(min_length=1)] = HUMANS  # the kind whose loss is tracked (the lowest level)
+from models.intelligence.params import IntelligenceParams
+from models.world import World
 
 
 def exterminable(levels: np.ndarray, epsilon: float) -> np.ndarray:
@@ -79,7 +49,7 @@ def can_exterminate(levels: np.ndarray, x: float, y: float, epsilon: float) -> b
     return bool(y - x > epsilon and len(inside) >= 2 and np.max(np.diff(inside)) >= epsilon)
 
 
-class IntelligenceModel(mesa.Model):
+class IntelligenceModel(World):
     """Beings on the intelligence line; AI versions released above the top; exterminations by the density rule.
 
     Randomness, in order, per step: the new version's increment (one exponential draw, if exponential), then
@@ -88,10 +58,9 @@ class IntelligenceModel(mesa.Model):
 
     Params = IntelligenceParams
 
-    def __init__(self, params: IntelligenceParams | dict | None = None, *, rng: Any = None, scenario: Any = None,
-                 **overrides: Any) -> None:
-        super().__init__(rng=rng)  # `scenario` is accepted and ignored, as in SGDModel
-        self.params = p = type(self).Params.resolve(params, **overrides)
+    def __init__(self, params: IntelligenceParams | dict | None = None, *, rng: Any = None, **overrides: Any) -> None:
+        super().__init__(params, rng=rng, **overrides)
+        p = self.params
         self.beings: list[Being] = [Being(self, b.level, b.name) for b in p.initial]
         self.versions = 0
         self.kills = 0
@@ -100,7 +69,7 @@ class IntelligenceModel(mesa.Model):
         self.cascade_rounds = 0
         self.protected_lost_step: int | None = None
         self.events: list[dict[str, Any]] = []
-        self.datacollector = mesa.DataCollector(model_reporters={
+        self.collect_from({
             "beings": lambda m: len(m.beings),
             "ai_versions_running": lambda m: sum(b.kind == "ai" for b in m.beings),
             "protected_alive": lambda m: int(m.protected_alive),
@@ -110,7 +79,6 @@ class IntelligenceModel(mesa.Model):
             "killed": lambda m: m.killed_last_step,
             "cascade_rounds": lambda m: m.cascade_rounds,
         })
-        self.datacollector.collect(self)
 
     @property
     def protected_alive(self) -> bool:

@@ -1,1 +1,14 @@
 """The knowledge-localization world: where does a change of data change the weights of a network?"""
+
+from models.registry import WorldEntry
+
+WORLD = WorldEntry(
+    name="knowledge",
+    title="Knowledge localization: where does a change of data change the weights? (seed 000)",
+    model="models.knowledge.model:KnowledgeModel",
+    params="models.knowledge.params:KnowledgeParams",
+    claims="models.knowledge.claims:claims",
+    page="models.knowledge.page:knowledge_page",
+    figures="models.knowledge.figures:knowledge_figures",
+    order=6,
+)

@@ -28,18 +28,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import mesa
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
 from scipy import stats
 
 from _fastcore import mlp as kernel
 from agents.knowledge import TrainingRun, activation
 from models.knowledge.digit_data import DataError, DigitData, load_digits, load_mnist
-from models.params import FieldError, Params, PositiveFinite
+from models.knowledge.params import KnowledgeParams
+from models.params import FieldError
+from models.world import World
 
 PHASE1_SHARE = 5  # phase 1 uses the first 1/5 of the training examples by default: MNIST's 12,000 of 60,000
 GROUPS = ("biases", "weights", "hidden_biases", "output_biases", "input_weights", "output_weights")
@@ -47,56 +47,6 @@ GROUPS = ("biases", "weights", "hidden_biases", "output_biases", "input_weights"
 
 class TrainingDivergence(ValueError):
     """A training run's loss became infinite or NaN (the learning rate is too large for the network)."""
-
-
-Digit = Annotated[int, Field(strict=True, ge=0, le=9)]
-DigitPair = Annotated[list[Digit], Field(min_length=2, max_length=2)]
-
-
-class KnowledgeParams(Params):
-    """Parameters of the knowledge world. The seed gives none of learning rate, output activation or loss."""
-
-    data: Literal["digits", "mnist"] = "digits"
-    data_dir: str | None = None
-    train_examples: Annotated[int, Field(strict=True, ge=2)] | None = None
-    phase1_examples: Annotated[int, Field(strict=True, ge=1)] | None = None
-    class_a: DigitPair = Field(default_factory=lambda: [1, 7])
-    class_b: DigitPair = Field(default_factory=lambda: [6, 8])
-    hidden: Annotated[int, Field(strict=True, ge=1, le=4096)] = 100
-    activation: Literal["softplus", "sigmoid", "relu"] = "softplus"
-    output_activation: Literal["same", "linear", "softplus", "sigmoid", "relu"] = "same"
-    loss: Literal["squared", "cross_entropy"] = "squared"
-    learning_rate: PositiveFinite = 0.01
-    phase1_epochs: Annotated[int, Field(strict=True, ge=1, le=1000)] = 1
-    phase2_epochs: Annotated[int, Field(strict=True, ge=1, le=1000)] = 1
-    tally_from: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False, strict=True)] = 0.5
-    seeds: Annotated[int, Field(strict=True, ge=1, le=16)] = 1
-    engine: Literal["kernel", "numpy"] = "kernel"
-    examples_per_step: Annotated[int, Field(strict=True, ge=1)] = 1000
-
-    @field_validator("class_a", "class_b")
-    @classmethod
-    def _distinct(cls, value: list[int]) -> list[int]:
-        if value[0] == value[1]:
-            raise ValueError(f"expected two different digits (the forks train one against the other), got {value}")
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> KnowledgeParams:
-        shared = sorted(set(self.class_a) & set(self.class_b))
-        if shared:
-            raise FieldError(("class_b",), f"expected digits not in class_a {self.class_a}; both have {shared}")
-        if self.data_dir is not None and self.data != "mnist":
-            raise FieldError(("data_dir",), f"only applies to data 'mnist', not {self.data!r}")
-        if self.phase1_examples is not None and self.train_examples is not None \
-                and self.phase1_examples >= self.train_examples:
-            raise FieldError(("phase1_examples",), f"expected fewer than train_examples ({self.train_examples}): "
-                             "phase 2 trains on the examples after phase 1's")
-        return self
-
-    @property
-    def output_kind(self) -> str:
-        return self.activation if self.output_activation == "same" else self.output_activation
 
 
 @dataclass(frozen=True)
@@ -173,18 +123,15 @@ def forks(class_a: list[int], class_b: list[int]) -> list[tuple[str, list[int], 
 RUNS_PER_SEED = 5  # phase 1, then the four forks
 
 
-class KnowledgeModel(mesa.Model):
+class KnowledgeModel(World):
     """Phase 1 with tallies, the four phase-2 forks, and the r-q analysis, for one or more seeds."""
 
     Params = KnowledgeParams
 
-    def __init__(
-        self, params: KnowledgeParams | dict | None = None, *, rng: Any = None, scenario: Any = None,
-        dataset: DigitData | None = None, **overrides: Any,
-    ) -> None:
-        # `scenario` is accepted and ignored, as in SGDModel (Mesa's SolaraViz Reset passes one).
-        super().__init__(rng=rng)
-        self.params = p = type(self).Params.resolve(params, **overrides)
+    def __init__(self, params: KnowledgeParams | dict | None = None, *, rng: Any = None,
+                 dataset: DigitData | None = None, **overrides: Any) -> None:
+        super().__init__(params, rng=rng, **overrides)
+        p = self.params
         self.data = dataset if dataset is not None else load_data(p)
         labels = self.data.train_labels
         n_train = len(labels) if p.train_examples is None else p.train_examples
@@ -231,13 +178,11 @@ class KnowledgeModel(mesa.Model):
                                              np.full(len(examples), -1, dtype=np.int8), parent=row))
         self.initial_theta = self.theta.copy()
         self._analysis: dict[str, Any] | None = None
-        self.datacollector = mesa.DataCollector(
-            model_reporters={"examples_trained": lambda m: m.examples_trained,
-                             "phase": lambda m: m.phase},
-            agent_reporters={"run": "name", "role": "role", "seed": "seed_index", "progress": "progress",
-                             "loss": lambda a: a.recent()[0], "accuracy": lambda a: a.recent()[1]},
+        self.collect_from(
+            {"examples_trained": lambda m: m.examples_trained, "phase": lambda m: m.phase},
+            {"run": "name", "role": "role", "seed": "seed_index", "progress": "progress",
+             "loss": lambda a: a.recent()[0], "accuracy": lambda a: a.recent()[1]},
         )
-        self.datacollector.collect(self)
 
     def _select(self, lo: int, hi: int, digits: list[int]) -> np.ndarray:
         """Indices of the training examples in [lo, hi) whose label is one of `digits`, in data order."""

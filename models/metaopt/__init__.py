@@ -1,1 +1,14 @@
 """The meta-optimization world: optimization algorithms that spawn, vary and propagate on a landscape."""
+
+from models.registry import WorldEntry
+
+WORLD = WorldEntry(
+    name="metaopt",
+    title="Meta-optimization: algorithms that spawn, vary and propagate (seed 001 §2)",
+    model="models.metaopt.model:MetaoptModel",
+    params="models.metaopt.params:MetaoptParams",
+    claims="models.metaopt.claims:claims",
+    page="models.metaopt.page:metaopt_page",
+    figures="models.metaopt.figures:metaopt_figures",
+    order=4,
+)

@@ -8,7 +8,8 @@ import numpy as np
 from scipy import stats
 
 from models.claims import Claim, Figure, Measured, Series
-from models.metaopt.model import BetaLaw, MetaoptModel
+from models.metaopt.model import MetaoptModel
+from models.metaopt.params import BetaLaw
 
 RASTRIGIN_BOX = 5.12  # the usual Rastrigin domain [-5.12, 5.12]^d
 

@@ -14,19 +14,17 @@ those rows, and `_fastcore.walkers.step_walkers` advances every row at once.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import mesa
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
 
 from _fastcore import walkers as kernel
 from agents.sgd import SGDWalker
-from models.landscapes import MEAN, Landscape, LandscapeSpec, as_vector
-from models.params import FieldError, Finite, Grid, Params, PositiveFinite, Strict
+from models.landscapes import MEAN
 from models.sgd.consecutive_steps import consecutive_steps, run_probability
+from models.sgd.params import EscapeRegion, SGDParams
+from models.world import World
 
 AGENT_OBJECTS_AUTO_LIMIT = 100_000  # above this many walkers, run without one Mesa agent per walker
 
@@ -35,219 +33,7 @@ class DivergenceError(ValueError):
     """A walker's position became infinite or NaN (the step size is too large for the landscape)."""
 
 
-# --- parameters ------------------------------------------------------------------------------
-
-
-class NormalStart(Strict):
-    mean: Finite | list[Finite]
-    sd: PositiveFinite
-
-
-class UniformStart(Strict):
-    low: Finite | list[Finite]
-    high: Finite | list[Finite]
-
-
-class Landmark(Strict):
-    """A stationary point of a loss: `local_minimum` or `local_maximum` of "mean" (L) or a datapoint, near a point."""
-
-    local_minimum: str | int | None = None
-    local_maximum: str | int | None = None
-    near: Finite | list[Finite]
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Landmark:
-        if (self.local_minimum is None) == (self.local_maximum is None):
-            raise ValueError("expected exactly one of 'local_minimum' or 'local_maximum'")
-        return self
-
-    def resolve(self, landscape: Landscape) -> np.ndarray:
-        target, kind = (
-            (self.local_minimum, "minimum") if self.local_minimum is not None else (self.local_maximum, "maximum")
-        )
-        if target != MEAN:
-            landscape.index(target)  # a clear error for an unknown datapoint
-        return landscape.local_extremum(target, self.near, kind)
-
-
-class StartSpec(Strict):
-    """Where walkers start: exactly one of `at`, `normal`, `uniform`, or a landmark (`local_minimum` + `near`)."""
-
-    at: Finite | list[Finite] | None = None
-    normal: NormalStart | None = None
-    uniform: UniformStart | None = None
-    local_minimum: str | int | None = None
-    near: Finite | list[Finite] | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> StartSpec:
-        given = [k for k in ("at", "normal", "uniform", "local_minimum") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                f"expected exactly one of 'at', 'normal', 'uniform', 'local_minimum'; got {given or 'none'}"
-            )
-        if (self.local_minimum is None) != (self.near is None):
-            raise ValueError("'local_minimum' and 'near' go together")
-        return self
-
-    def sample(self, landscape: Landscape, n: int, rng: np.random.Generator) -> np.ndarray:
-        """(n, d) start positions; random starts draw from `rng` (normal, or uniform) before any step."""
-        d = landscape.dim
-
-        def vec(v: Any, what: str) -> np.ndarray:
-            return as_vector(v, d, f"start.{what}")
-
-        if self.at is not None:
-            return np.tile(vec(self.at, "at"), (n, 1))
-        if self.normal is not None:
-            return vec(self.normal.mean, "normal.mean") + self.normal.sd * rng.standard_normal((n, d))
-        if self.uniform is not None:
-            low, high = vec(self.uniform.low, "uniform.low"), vec(self.uniform.high, "uniform.high")
-            if np.any(high <= low):
-                raise ValueError("start.uniform: expected high > low on every axis")
-            return low + (high - low) * rng.random((n, d))
-        point = Landmark(local_minimum=self.local_minimum, near=self.near).resolve(landscape)
-        return np.tile(point, (n, 1))
-
-
-class Ball(Strict):
-    center: Finite | list[Finite]
-    radius: PositiveFinite
-
-
-class EscapeSpec(Strict):
-    """The escape region: W[axis] `above` or `below` a threshold (a number or a landmark), or `outside` a ball."""
-
-    above: Finite | Landmark | None = None
-    below: Finite | Landmark | None = None
-    outside: Ball | None = None
-    axis: Annotated[int, Field(strict=True, ge=0)] = 0
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> EscapeSpec:
-        given = [k for k in ("above", "below", "outside") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"expected exactly one of 'above', 'below', 'outside'; got {given or 'none'}")
-        return self
-
-
-@dataclass(frozen=True)
-class EscapeRegion:
-    """A resolved escape region; `contains` is the reference test the kernel mirrors."""
-
-    kind: int  # one of _fastcore.walkers.ESCAPE_*
-    axis: int
-    threshold: float  # the radius for a ball
-    center: np.ndarray
-
-    @classmethod
-    def from_spec(cls, spec: EscapeSpec | None, landscape: Landscape) -> EscapeRegion:
-        d = landscape.dim
-        if spec is None:
-            return cls(kernel.ESCAPE_NONE, 0, 0.0, np.zeros(d))
-        if spec.outside is not None:
-            c = as_vector(spec.outside.center, d, "escape.outside.center")
-            return cls(kernel.ESCAPE_OUTSIDE_BALL, 0, spec.outside.radius, c)
-        if spec.axis >= d:
-            raise ValueError(f"escape.axis: expected 0..{d - 1}, got {spec.axis}")
-        kind, value = (kernel.ESCAPE_ABOVE, spec.above) if spec.above is not None else (kernel.ESCAPE_BELOW, spec.below)
-        threshold = float(value.resolve(landscape)[spec.axis]) if isinstance(value, Landmark) else float(value)
-        return cls(kind, spec.axis, threshold, np.zeros(d))
-
-    @property
-    def defined(self) -> bool:
-        return self.kind != kernel.ESCAPE_NONE
-
-    def contains(self, w: Any) -> bool:
-        if self.kind == kernel.ESCAPE_ABOVE:
-            return w[self.axis] > self.threshold
-        if self.kind == kernel.ESCAPE_BELOW:
-            return w[self.axis] < self.threshold
-        if self.kind == kernel.ESCAPE_OUTSIDE_BALL:
-            r2 = 0.0
-            for k in range(len(w)):
-                diff = w[k] - self.center[k]
-                r2 = r2 + diff * diff
-            return r2 > self.threshold * self.threshold
-        return False
-
-    def contains_all(self, W: np.ndarray) -> np.ndarray:
-        """Vectorised `contains` for positions (n, d)."""
-        if self.kind == kernel.ESCAPE_ABOVE:
-            return W[:, self.axis] > self.threshold
-        if self.kind == kernel.ESCAPE_BELOW:
-            return W[:, self.axis] < self.threshold
-        if self.kind == kernel.ESCAPE_OUTSIDE_BALL:
-            return np.sum((W - self.center) ** 2, axis=1) > self.threshold**2
-        return np.zeros(len(W), dtype=bool)
-
-
-def _field(loc: tuple[str, ...], check: Any, *args: Any) -> Any:
-    """Run a check, re-raising its ValueError as a FieldError at `loc`."""
-    try:
-        return check(*args)
-    except FieldError:
-        raise
-    except ValueError as exc:
-        raise FieldError(loc, str(exc)) from None
-
-
-class SGDParams(Params):
-    """Parameters of the SGD-walker world (T is the seed's "temperature", the step size)."""
-
-    landscape: LandscapeSpec = LandscapeSpec(preset="pit")
-    temperature: PositiveFinite | Annotated[list[PositiveFinite], Field(min_length=1)] | Grid = 0.05
-    method: Literal["sgd", "gd", "datapoint"] = "sgd"
-    batch_size: Annotated[int, Field(strict=True, ge=1)] = 1
-    datapoint: str | int | None = None
-    n_walkers: Annotated[int, Field(strict=True, ge=1, le=100_000_000)] = 1000
-    start: StartSpec = StartSpec(at=0.0)
-    escape: EscapeSpec | None = None
-    stop_at_escape: bool = False
-    engine: Literal["kernel", "numpy", "agents"] = "kernel"
-    agent_objects: bool | None = None
-    collect_every: Annotated[int, Field(strict=True, ge=1)] = 1
-    trajectories: Annotated[int, Field(strict=True, ge=0, le=1000)] = 0
-
-    @field_validator("temperature")
-    @classmethod
-    def _grid_positive(cls, value: Any) -> Any:
-        if isinstance(value, Grid) and not all(v > 0 and math.isfinite(v) for v in value.values()):
-            raise ValueError("expected every temperature in the grid to be a finite number > 0")
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> SGDParams:
-        landscape = self.landscape.build()
-        if self.batch_size > landscape.n_data:
-            raise FieldError(("batch_size",), f"expected at most {landscape.n_data} (the number of datapoints), "
-                             f"got {self.batch_size}")
-        if self.method == "datapoint":
-            if self.datapoint is None:
-                raise FieldError(("datapoint",), "method 'datapoint' needs the name or index of the loss to descend")
-            _field(("datapoint",), landscape.index, self.datapoint)
-        elif self.datapoint is not None:
-            raise FieldError(("datapoint",), f"only applies to method 'datapoint', not {self.method!r}")
-        if self.engine == "agents" and self.agent_objects is False:
-            raise FieldError(("agent_objects",), "engine 'agents' steps the Mesa agents: it needs agent_objects")
-        # Landmarks are resolved now, so that a scenario fails before anything runs.
-        _field(("escape",), EscapeRegion.from_spec, self.escape, landscape)
-        _field(("start",), self.start.sample, landscape, 1, np.random.default_rng(0))
-        return self
-
-    def temperatures(self) -> list[float]:
-        """The distinct step sizes; n_walkers walkers run at each."""
-        if isinstance(self.temperature, Grid):
-            return self.temperature.values()
-        if isinstance(self.temperature, list):
-            return [float(t) for t in self.temperature]
-        return [float(self.temperature)]
-
-
-# --- the model -------------------------------------------------------------------------------
-
-
-class SGDModel(mesa.Model):
+class SGDModel(World):
     """Walkers doing GD or SGD on a landscape; records first-escape steps.
 
     Randomness, in order: Mesa's own seeding, then the start positions (if random), then
@@ -256,13 +42,9 @@ class SGDModel(mesa.Model):
 
     Params = SGDParams
 
-    def __init__(
-        self, params: SGDParams | dict | None = None, *, rng: Any = None, scenario: Any = None, **overrides: Any
-    ) -> None:
-        # `scenario` is accepted and ignored: Mesa's SolaraViz Reset passes an empty Mesa Scenario to any
-        # model with **kwargs, and everything a world needs is in its Params.
-        super().__init__(rng=rng)
-        self.params = p = type(self).Params.resolve(params, **overrides)
+    def __init__(self, params: SGDParams | dict | None = None, *, rng: Any = None, **overrides: Any) -> None:
+        super().__init__(params, rng=rng, **overrides)
+        p = self.params
         self.landscape = p.landscape.build()
         self.escape_region = EscapeRegion.from_spec(p.escape, self.landscape)
         self.method_code = {"gd": kernel.METHOD_GD, "sgd": kernel.METHOD_SGD, "datapoint": kernel.METHOD_DATAPOINT}[
@@ -282,8 +64,7 @@ class SGDModel(mesa.Model):
 
         self._trajectory: list[np.ndarray] = []
         self._setup_more()
-        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
-        self._collect()
+        self.collect_from(self._reporters())
 
     def _setup_more(self) -> None:
         """A hook for worlds built on this one (the density world adds its densities here)."""
@@ -304,7 +85,8 @@ class SGDModel(mesa.Model):
     def n_walkers(self) -> int:
         return len(self.position)
 
-    def _collect(self) -> None:
+    def collect(self) -> None:
+        """A DataCollector row, and the first `trajectories` walkers' positions."""
         with np.errstate(over="ignore", invalid="ignore"):
             self.datacollector.collect(self)
         k = self.params.trajectories
@@ -336,7 +118,7 @@ class SGDModel(mesa.Model):
             )
         self._advance_more()
         if self.steps % p.collect_every == 0:
-            self._collect()
+            self.collect()
         if p.stop_at_escape and self.escape_region.defined and np.all(self.escape_step >= 0):
             self.running = False
 

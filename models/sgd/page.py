@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from mesa.visualization import Slider
 from mesa.visualization.utils import update_counter
 
-from models.params import Grid
+from models.params import Values
 from models.viz import FIGURE_SIZE, HISTOGRAM_BINS, LANDSCAPE_POINTS, WorldPage
 
 MAX_BROWSER_WALKERS = 20_000  # walkers over all temperatures; more makes each step and plot sluggish
@@ -107,7 +107,7 @@ def sgd_page(scenario: Any) -> WorldPage:
     """The SGD world's page: inputs for T (if single), walkers and method; walker and time-series plots."""
     params = scenario.params
     inputs: dict[str, Any] = {}
-    if not isinstance(params.temperature, list | Grid):
+    if not isinstance(params.temperature, list | Values):
         temperature = float(params.temperature)
         inputs["temperature"] = Slider("T (step size)", value=temperature, min=temperature / 10,
                                        max=temperature * 10, step=temperature / 10, dtype=float)

@@ -7,7 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from models.causal.claims import BOUNDED, LINEAR
-from models.causal.model import CausalError, CausalModel, CausalParams, measure
+from models.causal.model import CausalError, CausalModel, measure
+from models.causal.params import CausalParams
 
 
 def _run(steps, spec, **changes):

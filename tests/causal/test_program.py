@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from _fastcore import causalvm
 from models.causal.claims import BOUNDED, LINEAR, LORENZ
-from models.causal.model import CausalError, CausalModel, CausalParams
+from models.causal.model import CausalError, CausalModel
+from models.causal.params import CausalParams
 
 NAMES = ["x", "y", "z"]
 KINKED = ["abs({})", "sign({})", "min({}, {})", "max({}, {})", "clip({}, {}, {})", "where({}, {}, {})",

@@ -8,7 +8,8 @@ from pydantic import ValidationError
 
 from _fastcore import density as kernel
 from models.density.fokker_planck import FokkerPlanck, Grid, stationary_density
-from models.density.model import DensityModel, DensityParams
+from models.density.model import DensityModel
+from models.density.params import DensityParams
 from models.density.transfer import gaussian_rule_chain, transfer_chain
 from models.landscapes import case_b, case_c, pit
 from models.sgd.model import SGDModel

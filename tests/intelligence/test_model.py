@@ -4,13 +4,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from models.intelligence.model import (
-    IntelligenceModel,
-    IntelligenceParams,
-    can_exterminate,
-    exterminable,
-    loss_probability_keep,
-)
+from models.intelligence.model import IntelligenceModel, can_exterminate, exterminable, loss_probability_keep
+from models.intelligence.params import IntelligenceParams
 from tests.conftest import mc_tolerance
 
 

@@ -12,7 +12,7 @@ import pytest
 import scenarios
 from models.knowledge import claims as knowledge_claims
 from models.knowledge.claims import ACTIVATIONS, DIGITS_VARIANT, LEARNING_RATES, SEED, SEED_EXPERIMENT
-from models.knowledge.model import KnowledgeParams
+from models.knowledge.params import KnowledgeParams
 from optiscape.cli import main
 
 MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"

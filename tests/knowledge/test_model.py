@@ -12,7 +12,8 @@ import pytest
 from _fastcore import mlp as kernel
 from agents.knowledge import train_examples_numpy
 from models.knowledge.digit_data import DataError, load_digits, load_mnist, read_idx
-from models.knowledge.model import KnowledgeModel, KnowledgeParams, Layout, Regression, TrainingDivergence, forks
+from models.knowledge.model import KnowledgeModel, Layout, Regression, TrainingDivergence, forks
+from models.knowledge.params import KnowledgeParams
 from models.params import FieldError
 
 MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"

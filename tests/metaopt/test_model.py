@@ -4,12 +4,14 @@ import json
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 from pydantic import ValidationError
 
 import scenarios
 from models.landscapes import LandscapeError
-from models.metaopt.model import MetaoptModel, MetaoptParams, PopulationBudgetError
+from models.metaopt.model import MetaoptModel, PopulationBudgetError
+from models.metaopt.params import MetaoptParams
 
 SMALL = {"landscape": {"function": "rastrigin", "dim": 2},
          "algorithms": [{"count": 4, "n_explorers": 3, "angle": 40.0, "speed": 0.05, "generality": 0.5,
@@ -214,6 +216,8 @@ def test_the_readme_runs_write_the_run_folders(tmp_path, capsys):
     lineage = nx.read_graphml(out / "lineage.graphml", node_type=int)
     summary = json.loads((out / "summary.json").read_text())
     assert lineage.number_of_nodes() == summary["algorithms_ever"]
+    traits = pd.read_parquet(out / "traits.parquet")  # every trait at the start and after each of the 15 steps
+    assert len(traits) == 5 * 16 and list(traits.step.unique()) == list(range(16))
     out = tmp_path / "intelligence"
     assert main(["run", "intelligence_retire_versions", "--out", str(out), "--steps", "20", "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
