@@ -2,7 +2,7 @@
 
 Game: rounds x players per second of one round (payoffs, utilities and the reinforcement rule's update), 10^5
 players (60% humans), three ways on the same payoff table: the Cython kernel `_fastcore.game.play_round`, the
-numpy variant `models.cooperation.model.play_round_numpy`, and the Mesa agents' reference step (`Player.receive` and
+numpy variant `models.cooperation.game.play_round_numpy`, and the Mesa agents' reference step (`Player.receive` and
 `Player.update`, agent by agent). The reinforcement rule is used because its draws are one per player, so the
 numpy variant can take them in one batch and all three give the same strategies (checked, or run() raises).
 The payoff table (f and g by the expression VM) is computed once per round outside the timing: it is four
@@ -28,9 +28,10 @@ import numpy as np
 from nacl.signing import VerifyKey
 
 from _fastcore import game as kernel
+from models.cooperation.game import play_round_numpy
 from models.cooperation.identity import human_id, random_key
 from models.cooperation.ledger import Ledger, Transaction
-from models.cooperation.model import CooperationModel, play_round_numpy
+from models.cooperation.model import CooperationModel
 
 PLAYERS, ROUNDS, AGENT_ROUNDS = 100_000, 40, 2
 TRANSACTIONS = int(os.environ.get("OPTISCAPE_BENCH_LEDGER_TX", "1000000"))
@@ -49,8 +50,8 @@ def _time_rounds(model: CooperationModel, rounds: int, play) -> float:
     seconds = 0.0
     for _ in range(rounds):
         model.steps += 1
-        table = model.payoff_table()
-        model.previous_strategy = model.strategy.copy()
+        table = model.game.payoff_table(model.steps)
+        model.game.previous_strategy = model.strategy.copy()
         started = time.perf_counter()
         play(model, table)
         seconds += time.perf_counter() - started
@@ -60,8 +61,13 @@ def _time_rounds(model: CooperationModel, rounds: int, play) -> float:
 def _kernel(model: CooperationModel, table: np.ndarray) -> None:
     p = model.params
     kernel.play_round(model.strategy, model.propensity, model.active, model.payoff, model.utility, table,
-                      model.n_humans, model.rng, model.rule_code, p.revision_rate, p.noise, p.imitation_temperature,
+                      model.n_humans, model.rng, model.game.rule_code, p.revision_rate, p.noise,
+                      p.imitation_temperature,
                       p.learning_rate, p.reinforcement_scale)
+
+
+def _numpy(model: CooperationModel, table: np.ndarray) -> None:
+    play_round_numpy(model.game, table)
 
 
 def _agents(model: CooperationModel, table: np.ndarray) -> None:
@@ -74,7 +80,7 @@ def _agents(model: CooperationModel, table: np.ndarray) -> None:
 
 def _game() -> list[dict]:
     rows, finals = [], {}
-    for variant, play, rounds in (("kernel", _kernel, ROUNDS), ("numpy", play_round_numpy, ROUNDS),
+    for variant, play, rounds in (("kernel", _kernel, ROUNDS), ("numpy", _numpy, ROUNDS),
                                   ("mesa agents", _agents, AGENT_ROUNDS)):
         model = _model()
         seconds = _time_rounds(model, rounds, play)

@@ -221,7 +221,7 @@ def test_attacker_drains_wallets_only_when_keys_come_from_public_weights(keys: s
                               "votes_per_round": 0}, rng=4)
     for _ in range(3):
         model.step()
-    attacker = model.state.accounts[model.attacker.id_hash]
+    attacker = model.society.state.accounts[model.society.attacker.id_hash]
     if drained:
         assert model.counts["thefts"] > 0 and attacker.balance > 0
     else:
@@ -349,7 +349,7 @@ def test_kill_and_resume_gives_the_uninterrupted_chain(tmp_path: Path) -> None:
         resumed.step()
     assert resumed.ledger.head == whole.ledger.head
     np.testing.assert_array_equal(resumed.strategy, whole.strategy)
-    np.testing.assert_array_equal(resumed.wallet, whole.wallet)
+    np.testing.assert_array_equal(resumed.society.wallet, whole.society.wallet)
 
 
 def test_resume_refuses_a_chain_without_checkpoint(tmp_path: Path) -> None:
