@@ -1,4 +1,4 @@
-"""The cooperation world's two hot paths: a game round for 10^5 players, and the ledger (seed 001 §4.1, §5).
+"""The cooperation world's hot paths: a game round for 10^5 players, whole rounds at 10^3..10^5 players, the ledger.
 
 Game: rounds x players per second of one round (payoffs, utilities and the reinforcement rule's update), 10^5
 players (60% humans), three ways on the same payoff table: the Cython kernel `_fastcore.game.play_round`, the
@@ -7,6 +7,10 @@ numpy variant `models.cooperation.game.play_round_numpy`, and the Mesa agents' r
 numpy variant can take them in one batch and all three give the same strategies (checked, or run() raises).
 The payoff table (f and g by the expression VM) is computed once per round outside the timing: it is four
 values, whatever the number of players.
+
+World: players per second of whole rounds (`CooperationModel.step`: the game, then the economy's payments, votes,
+bans, whitewashing and proposals as transactions on the unsigned ledger) at 10^3, 10^4 and 10^5 players; a cost
+linear in the players keeps the rate flat, and the ratio of the largest to the smallest scale is checked.
 
 Ledger: a chain of TRANSACTIONS signed payments among ACCOUNTS accounts, in blocks of BLOCK. "append" is
 `Ledger.submit` (checks the signature, the nonce and the balance, applies) plus `seal` (Merkle root, block hash,
@@ -36,9 +40,10 @@ from models.cooperation.model import CooperationModel
 PLAYERS, ROUNDS, AGENT_ROUNDS = 100_000, 40, 2
 TRANSACTIONS = int(os.environ.get("OPTISCAPE_BENCH_LEDGER_TX", "1000000"))
 ACCOUNTS, BLOCK = 1000, 1000
-GAME, LEDGER = "cooperation.game_round_1e5", "cooperation.ledger"
+SCALES, WORLD_ROUNDS = (1_000, 10_000, 100_000), 3
+GAME, LEDGER, WORLD = "cooperation.game_round_1e5", "cooperation.ledger", "cooperation.world_round"
 RATIOS = [(GAME, "kernel", "numpy", 3.0), (GAME, "kernel", "mesa agents", 100.0),
-          (LEDGER, "verify", "raw ed25519", 1 / 1.5)]
+          (LEDGER, "verify", "raw ed25519", 1 / 1.5), (WORLD, "1e5 players", "1e3 players", 0.5)]
 
 
 def _model() -> CooperationModel:
@@ -93,6 +98,23 @@ def _game() -> list[dict]:
     _time_rounds(check, AGENT_ROUNDS, _kernel)
     if not np.array_equal(check.strategy, finals["mesa agents"][1]):
         raise AssertionError("the kernel and the Mesa agents disagree after the same rounds")
+    return rows
+
+
+def _world() -> list[dict]:
+    """Whole rounds (game, economy, votes, bans, whitewashing, proposals) on the unsigned ledger, at each scale."""
+    rows = []
+    for players in SCALES:
+        model = CooperationModel({"n_humans": players * 6 // 10, "n_ais": players * 4 // 10, "ledger": "unsigned",
+                                  "whitewash_rate": 0.1, "proposal_every": 2, "agent_objects": False}, rng=3)
+        started = time.perf_counter()
+        for _ in range(WORLD_ROUNDS):
+            model.step()
+        seconds = time.perf_counter() - started
+        rate = WORLD_ROUNDS * players / seconds
+        rows.append({"benchmark": WORLD, "variant": f"1e{len(str(players)) - 1} players", "rate": rate,
+                     "unit": "player-rounds/s", "seconds": seconds, "players": players})
+        print(f"  world round, {players:>7,} players: {rate:>10,.0f} players/s, {1e6 / rate:.1f} µs per player")
     return rows
 
 
@@ -157,7 +179,7 @@ def _ledger(path: Path) -> tuple[list[dict], float]:
 
 
 def run() -> list[dict]:
-    rows = _game()
+    rows = _game() + _world()
     with tempfile.TemporaryDirectory() as folder:
         ledger_rows, verify_seconds = _ledger(Path(folder) / "bench.sqlite")
     print(f"  verified a chain of {ledger_rows[1]['transactions']:,} transactions in {verify_seconds:.1f} s "
