@@ -121,8 +121,9 @@ class CooperationModel(mesa.Model):
 
     @classmethod
     def resume(cls, path: str, **overrides: Any) -> CooperationModel:
-        """Reopen the chain at `path` (verifying it in full) and continue from its newest checkpoint."""
-        probe = Ledger.open(path)
+        """Reopen the chain at `path` (verifying it in full) and continue from its newest checkpoint, with the keys
+        of its key store (`models.cooperation.keystore`)."""
+        probe = Ledger.open(path, read_only=False)
         found = probe.checkpoint()
         probe.close()
         if found is None:
@@ -244,6 +245,7 @@ class CooperationModel(mesa.Model):
             out.update({"gini": society.gini(), "mean_human_wealth": society.mean_wealth("human"),
                         "mean_ai_wealth": society.mean_wealth("ai"), "identities": len(society.identities)})
         if society.ledger is not None:
-            out.update({"chain_height": society.ledger.height(), "head": society.ledger.head, **{
+            out.update({"chain_height": society.ledger.height(), "head_height": society.ledger.height() - 1,
+                        "head": society.ledger.head, **{
                 f"transactions_{k}": v for k, v in society.ledger.count.items()}})
         return out

@@ -18,11 +18,24 @@ import json
 from typing import Any
 
 import numpy as np
+from nacl.signing import SigningKey
 
 from models.cooperation.economy import Economy
 from models.cooperation.game import Game, path
 from models.cooperation.identity import Identity, ai_id, human_id, key_from_parameters, random_key
-from models.cooperation.ledger import UNIT, Account, Ledger, LedgerError, Rules, State, Transaction, validation_message
+from models.cooperation.keystore import keystore_path, read_keys, write_keys
+from models.cooperation.ledger import (
+    UNIT,
+    Account,
+    Ledger,
+    LedgerError,
+    Rules,
+    State,
+    Transaction,
+    canonical,
+    sha256,
+    validation_message,
+)
 from models.cooperation.params import CooperationParams
 
 
@@ -66,6 +79,7 @@ class Society:
             self.state = State(rules, "protocol", check_signatures=False)
             self.state.accounts["protocol"] = Account("protocol", "", reputation=1.0)
         self.key_rng, self.protocol_key = key_rng, protocol_key
+        self.key_streams: dict[int, dict[str, Any]] = {}  # the key stream's state at the newest checkpoints
         for h in range(p.n_humans):
             ident = Identity(human_id(key_rng.bytes(16)), "human", random_key(key_rng))
             self.identity_of[h] = len(self.identities)
@@ -170,18 +184,27 @@ class Society:
     # --- checkpoints (resume after a kill) ---------------------------------------------------
 
     def checkpoint(self, t: int) -> bytes:
-        """Everything needed to continue this run exactly from the block of round t being sealed (npz + JSON)."""
-        game = self.game
-        meta = {"steps": t, "rng": self.rng.bit_generator.state, "key_rng": self.key_rng.bit_generator.state,
+        """Everything public needed to continue this run exactly from the block of round t being sealed (npz +
+        JSON); the keys, the weights and the key stream's state go to the key store (`keystore`), if stored."""
+        game, ledger = self.game, self.ledger
+        assert ledger is not None
+        key_stream = self.key_rng.bit_generator.state
+        meta = {"steps": t, "rng": self.rng.bit_generator.state, "key_stream": sha256(canonical(key_stream)),
                 "counts": self.counts, "tax": self.tax, "round_tax": self.round_tax, "minted": self.minted,
                 "params": self.params.model_dump(mode="json"),
-                "identities": [{"id": i.id_hash, "kind": i.kind, "key": i.key.encode().hex(),
-                                "architecture": i.architecture, "parameters": i.parameters.tolist(),
-                                "prompt": i.prompt, "parent": i.parent, "generation": i.generation,
-                                "public": i.public_weights} for i in self.identities]}
-        meta["protocol_key"] = self.protocol_key.encode().hex()
-        if self.params.attacker:
-            meta["attacker_key"] = self.attacker.key.encode().hex()
+                "identities": [{"id": i.id_hash, "kind": i.kind, "architecture": i.architecture, "prompt": i.prompt,
+                                "parent": i.parent, "generation": i.generation, "public": i.public_weights}
+                               for i in self.identities]}
+        if ledger.path != ":memory:":
+            height = ledger.height()
+            self.key_streams = {h: state for h, state in self.key_streams.items() if h >= height - 1}
+            self.key_streams[height] = key_stream
+            write_keys(keystore_path(ledger.path), {
+                "protocol": self.protocol_key.encode().hex(),
+                "attacker": self.attacker.key.encode().hex() if self.params.attacker else None,
+                "identities": {i.id_hash: {"key": i.key.encode().hex(), "parameters": i.parameters.tolist()}
+                               for i in self.identities},
+                "key_streams": {str(h): state for h, state in self.key_streams.items()}})
         buffer = io.BytesIO()
         np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), strategy=game.strategy,
                  propensity=game.propensity, payoff=game.payoff, utility=game.utility, active=game.active,
@@ -189,15 +212,35 @@ class Society:
         return buffer.getvalue()
 
     def restore(self, path: str, height: int, blob: bytes) -> int:
-        """Take up the state of the checkpoint `blob` (of block `height`) and the chain at `path`; returns its round."""
-        from nacl.signing import SigningKey
-
+        """Take up the checkpoint `blob` of block `height` of the verified chain at `path`, with the keys of its
+        key store, each checked against the chain; returns the checkpoint's round."""
         game = self.game
         arrays = np.load(io.BytesIO(blob))
         meta = json.loads(arrays["meta"].tobytes())
+        store = keystore_path(path)
+        keys = read_keys(store)
+        try:
+            self.protocol_key = SigningKey(bytes.fromhex(keys["protocol"]))
+            ledger = Ledger.open(path, protocol_key=self.protocol_key)
+            accounts = ledger.state.accounts
+            self.identities = [self._restore_identity(d, keys["identities"][d["id"]], accounts)
+                               for d in meta["identities"]]
+            if self.params.attacker:
+                self.attacker = Identity(human_id(b"attacker"), "human", SigningKey(bytes.fromhex(keys["attacker"])))
+                if accounts[self.attacker.id_hash].public_key != self.attacker.public_key:
+                    raise ValueError("the attacker's key is not the one registered")
+            key_stream = keys["key_streams"][str(height)]
+            if sha256(canonical(key_stream)) != meta["key_stream"]:
+                raise ValueError(f"the key stream's state for block {height} is not the checkpoint's")
+            self.key_rng = np.random.default_rng()
+            self.key_rng.bit_generator.state = key_stream
+        except LedgerError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise LedgerError(f"key store {store}: does not fit the ledger ({type(exc).__name__}: {exc}; altered)") \
+                from None
+        self.key_streams = {height: key_stream}
         self.rng.bit_generator.state = meta["rng"]
-        self.key_rng = np.random.default_rng()
-        self.key_rng.bit_generator.state = meta["key_rng"]
         for name in ("strategy", "propensity", "payoff", "utility", "active"):
             getattr(game, name)[:] = arrays[name]
         self.identity_of[:] = arrays["identity_of"]
@@ -205,22 +248,42 @@ class Society:
         game.previous_strategy = game.strategy.copy()
         self.counts, self.tax, self.round_tax = meta["counts"], meta["tax"], meta["round_tax"]
         self.minted = meta["minted"]
-        self.identities = [Identity(d["id"], d["kind"], SigningKey(bytes.fromhex(d["key"])), d["architecture"],
-                                    np.array(d["parameters"], dtype=float), d["prompt"], d["parent"],
-                                    d["generation"], d["public"]) for d in meta["identities"]]
-        self.rows = {}
+        rows: dict[int, list[int]] = {}
         for row, k in enumerate(self.identity_of.tolist()):
-            self.rows.setdefault(k, []).append(row)
-        self.rows = {k: np.array(rows) for k, rows in self.rows.items()}
-        if self.params.attacker:
-            self.attacker = Identity(human_id(b"attacker"), "human", SigningKey(bytes.fromhex(meta["attacker_key"])))
-        self.protocol_key = SigningKey(bytes.fromhex(meta["protocol_key"]))
-        ledger = Ledger.open(path, protocol_key=self.protocol_key)
+            rows.setdefault(k, []).append(row)
+        self.rows = {k: np.array(r) for k, r in rows.items()}
         if ledger.height() != height + 1:
             raise LedgerError(f"ledger {path}: the newest checkpoint is for block {height}, but the chain has "
                               f"{ledger.height()} blocks (checkpoint_every > 1: resume replays from there)")
         self.ledger, self.state = ledger, ledger.state
         return meta["steps"]
+
+    @staticmethod
+    def _restore_identity(public: dict[str, Any], private: dict[str, Any], accounts: dict[str, Account]) -> Identity:
+        """An identity from the checkpoint's public part and the key store's private part, which must fit it."""
+        ident = Identity(public["id"], public["kind"], SigningKey(bytes.fromhex(private["key"])),
+                         public["architecture"], np.array(private["parameters"], dtype=float), public["prompt"],
+                         public["parent"], public["generation"], public["public"])
+        if accounts[ident.id_hash].public_key != ident.public_key:
+            raise ValueError(f"the key of {ident.id_hash[:12]} is not the one registered")
+        if ident.kind == "ai" and ai_id(ident.architecture, ident.parameters, ident.prompt) != ident.id_hash:
+            raise ValueError(f"the weights of {ident.id_hash[:12]} do not hash to its ID")
+        return ident
+
+    def verify(self, head: tuple[int, str] | None = None) -> None:
+        """Verify the chain (against the recorded `head`, if given) and that its full replay gives every account
+        the balance this run keeps; LedgerError names the first account that differs. Call it between rounds."""
+        assert self.ledger is not None and not self.ledger.pending
+        replayed = self.ledger.verify(head).state
+        for account_id in sorted(set(self.state.accounts) | set(replayed.accounts)):
+            kept, replay = self.state.accounts.get(account_id), replayed.accounts.get(account_id)
+            if kept is None or replay is None or kept.balance != replay.balance:
+                raise LedgerError(f"ledger {self.ledger.path}: account {account_id[:12]} has balance "
+                                  f"{None if kept is None else kept.balance} in the run but "
+                                  f"{None if replay is None else replay.balance} by the chain's replay")
+        if self.state.pool != replayed.pool:
+            raise LedgerError(f"ledger {self.ledger.path}: the tax pool is {self.state.pool} in the run but "
+                              f"{replayed.pool} by the chain's replay")
 
     # --- one round ---------------------------------------------------------------------------
 
