@@ -47,6 +47,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
 UNIT = 1_000_000  # micro-units per token
+SCHEMA_COOKIE = 2  # SQLite's count of schema changes in a ledger file: its two tables
 ZERO_HASH = "0" * 64
 RECORD_FIELDS = frozenset({"kind", "sender", "nonce", "payload", "signature", "status", "reason"})
 PROTOCOL_KINDS = frozenset({"mint", "tax", "ubi", "ban"})
@@ -419,12 +420,18 @@ class Ledger:
         self.verify_report = report = self.verify(head)
         self.state, self.head, self.rules = report.state, report.head, report.state.rules
         self.protocol_id = self.state.protocol_id
-        if protocol_key is not None and sha256(protocol_key.verify_key.encode()) != self.protocol_id:
-            raise LedgerError(f"ledger {path}: the protocol key given is not the one in the genesis block")
-        self.protocol_key = protocol_key
+        self.protocol_key = None
+        if protocol_key is not None:
+            self.unlock(protocol_key)
         self.pending = []
         self.count = {"accepted": report.accepted, "rejected": report.rejected}
         return self
+
+    def unlock(self, protocol_key: SigningKey) -> None:
+        """Take the protocol key, to append blocks; it must be the one the genesis block names."""
+        if sha256(protocol_key.verify_key.encode()) != self.protocol_id:
+            raise LedgerError(f"ledger {self.path}: the protocol key given is not the one in the genesis block")
+        self.protocol_key = protocol_key
 
     # --- appending ---
     def submit(self, tx: Transaction) -> Outcome:
@@ -482,6 +489,11 @@ class Ledger:
         """The last k blocks as dicts (newest first), for tables."""
         rows = _query(self.db, self.path, "SELECT data FROM blocks ORDER BY height DESC LIMIT ?", (k,))
         return [json.loads(data) for (data,) in rows]
+
+    def checkpoint_at(self, height: int) -> bytes | None:
+        """The checkpoint written with block `height`, or None."""
+        rows = _query(self.db, self.path, "SELECT data FROM checkpoints WHERE height = ?", (height,))
+        return rows[0][0] if rows else None
 
     def checkpoint(self) -> tuple[int, bytes] | None:
         """The newest (height, checkpoint), or None."""
@@ -594,7 +606,7 @@ class Ledger:
             return
         raw = Path(self.path).read_bytes()
         pragmas = {name: _query(self.db, self.path, f"PRAGMA {name}")[0][0]
-                   for name in ("page_size", "page_count", "schema_version")}
+                   for name in ("page_size", "page_count")}
         problem = _header_problem(raw, **pragmas) or _unused_bytes_problem(
             raw, pragmas["page_size"], _query(self.db, self.path, "SELECT pageno, pagetype, unused FROM dbstat"))
         if problem:
@@ -652,16 +664,18 @@ def _genesis_state(rules: Rules, protocol_id: str, public_key: str) -> State:
     return state
 
 
-def _header_problem(raw: bytes, page_size: int, page_count: int, schema_version: int) -> str | None:
+def _header_problem(raw: bytes, page_size: int, page_count: int) -> str | None:
     """What in the file's 100-byte header differs from what SQLite writes for this ledger, or None.
 
+    The schema cookie counts schema changes: 2, the ledger's two tables made once (SQLite reads the cookie
+    from this header, so it is checked against that count, not against SQLite).
     The last four bytes (the version of the SQLite library that last wrote the file) are only checked to be a
     3.x version no newer than this library's: no reader uses them, and any 3.x library may have written them.
     """
     fields = struct.unpack(">16sHBBBBBBIIIIIIIIIIII20sII", raw[:100])
     changes, valid_for, version = fields[8], fields[-2], fields[-1]
     expected = (b"SQLite format 3\x00", page_size % 65536, 1, 1, 0, 64, 32, 32, valid_for, page_count, 0, 0,
-                schema_version, 4, 0, 0, 1, 0, 0, 0, bytes(20), changes)
+                SCHEMA_COOKIE, 4, 0, 0, 1, 0, 0, 0, bytes(20), changes)
     names = ("magic", "page size", "write version", "read version", "reserved bytes", "payload fractions", "", "",
              "change counter", "page count", "freelist", "free pages", "schema cookie", "schema format",
              "cache size", "largest root page", "text encoding", "user version", "incremental vacuum",

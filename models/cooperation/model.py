@@ -41,8 +41,6 @@ per identity in Python.
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 import mesa
@@ -54,7 +52,7 @@ from models.cooperation.economy import Economy
 from models.cooperation.game import Game, path
 from models.cooperation.ledger import UNIT, Ledger, LedgerError
 from models.cooperation.params import CooperationParams
-from models.cooperation.society import Society
+from models.cooperation.society import Society, checkpoint_meta
 
 AGENT_OBJECTS_AUTO_LIMIT = 20_000
 
@@ -123,15 +121,14 @@ class CooperationModel(mesa.Model):
     def resume(cls, path: str, **overrides: Any) -> CooperationModel:
         """Reopen the chain at `path` (verifying it in full) and continue from its newest checkpoint, with the keys
         of its key store (`models.cooperation.keystore`)."""
-        probe = Ledger.open(path, read_only=False)
-        found = probe.checkpoint()
-        probe.close()
+        ledger = Ledger.open(path, read_only=False)
+        found = ledger.checkpoint()
         if found is None:
+            ledger.close()
             raise LedgerError(f"ledger {path}: no checkpoint to resume from")
         height, blob = found
-        meta = json.loads(np.load(io.BytesIO(blob))["meta"].tobytes())
-        self = cls({**meta["params"], "ledger_path": path, **overrides}, rng=0, _resume=probe)
-        self.steps = self.society.restore(path, height, blob)
+        self = cls({**checkpoint_meta(blob)["params"], "ledger_path": path, **overrides}, rng=0, _resume=ledger)
+        self.steps = self.society.restore(ledger, height, blob)
         self.datacollector.collect(self)
         return self
 

@@ -23,7 +23,7 @@ from nacl.signing import SigningKey
 from models.cooperation.economy import Economy
 from models.cooperation.game import Game, path
 from models.cooperation.identity import Identity, ai_id, human_id, key_from_parameters, random_key
-from models.cooperation.keystore import keystore_path, read_keys, write_keys
+from models.cooperation.keystore import keystore_path, read_keys, snapshot_hash, write_keys
 from models.cooperation.ledger import (
     UNIT,
     Account,
@@ -32,11 +32,19 @@ from models.cooperation.ledger import (
     Rules,
     State,
     Transaction,
-    canonical,
-    sha256,
     validation_message,
 )
 from models.cooperation.params import CooperationParams
+
+
+def arrays_of(blob: bytes) -> Any:
+    """A checkpoint's arrays (npz)."""
+    return np.load(io.BytesIO(blob))
+
+
+def checkpoint_meta(blob: bytes) -> dict[str, Any]:
+    """A checkpoint's JSON part: the round, the generators' states, counts, tax, params, public identities."""
+    return json.loads(arrays_of(blob)["meta"].tobytes())
 
 
 class Society:
@@ -79,7 +87,7 @@ class Society:
             self.state = State(rules, "protocol", check_signatures=False)
             self.state.accounts["protocol"] = Account("protocol", "", reputation=1.0)
         self.key_rng, self.protocol_key = key_rng, protocol_key
-        self.key_streams: dict[int, dict[str, Any]] = {}  # the key stream's state at the newest checkpoints
+        self.key_snapshots: dict[int, dict[str, Any]] = {}  # what the key store holds, by checkpoint height
         for h in range(p.n_humans):
             ident = Identity(human_id(key_rng.bytes(16)), "human", random_key(key_rng))
             self.identity_of[h] = len(self.identities)
@@ -185,11 +193,15 @@ class Society:
 
     def checkpoint(self, t: int) -> bytes:
         """Everything public needed to continue this run exactly from the block of round t being sealed (npz +
-        JSON); the keys, the weights and the key stream's state go to the key store (`keystore`), if stored."""
+        JSON), with the hash of the key snapshot (keys, weights, key stream) that goes to the key store."""
         game, ledger = self.game, self.ledger
         assert ledger is not None
-        key_stream = self.key_rng.bit_generator.state
-        meta = {"steps": t, "rng": self.rng.bit_generator.state, "key_stream": sha256(canonical(key_stream)),
+        snapshot = {"protocol": self.protocol_key.encode().hex(),
+                    "attacker": self.attacker.key.encode().hex() if self.params.attacker else None,
+                    "identities": {i.id_hash: {"key": i.key.encode().hex(), "parameters": i.parameters.tolist()}
+                                   for i in self.identities},
+                    "key_stream": self.key_rng.bit_generator.state}
+        meta = {"steps": t, "rng": self.rng.bit_generator.state, "keys": snapshot_hash(snapshot),
                 "counts": self.counts, "tax": self.tax, "round_tax": self.round_tax, "minted": self.minted,
                 "params": self.params.model_dump(mode="json"),
                 "identities": [{"id": i.id_hash, "kind": i.kind, "architecture": i.architecture, "prompt": i.prompt,
@@ -197,50 +209,45 @@ class Society:
                                for i in self.identities]}
         if ledger.path != ":memory:":
             height = ledger.height()
-            self.key_streams = {h: state for h, state in self.key_streams.items() if h >= height - 1}
-            self.key_streams[height] = key_stream
-            write_keys(keystore_path(ledger.path), {
-                "protocol": self.protocol_key.encode().hex(),
-                "attacker": self.attacker.key.encode().hex() if self.params.attacker else None,
-                "identities": {i.id_hash: {"key": i.key.encode().hex(), "parameters": i.parameters.tolist()}
-                               for i in self.identities},
-                "key_streams": {str(h): state for h, state in self.key_streams.items()}})
+            previous = max(self.key_snapshots, default=None)
+            self.key_snapshots = {h: self.key_snapshots[h] for h in (previous,) if h is not None} | {height: snapshot}
+            write_keys(keystore_path(ledger.path), self.key_snapshots)
         buffer = io.BytesIO()
         np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), strategy=game.strategy,
                  propensity=game.propensity, payoff=game.payoff, utility=game.utility, active=game.active,
                  identity_of=self.identity_of, mutant_generation=self.mutant_generation)
         return buffer.getvalue()
 
-    def restore(self, path: str, height: int, blob: bytes) -> int:
-        """Take up the checkpoint `blob` of block `height` of the verified chain at `path`, with the keys of its
-        key store, each checked against the chain; returns the checkpoint's round."""
+    def restore(self, ledger: Ledger, height: int, blob: bytes) -> int:
+        """Take up the checkpoint `blob` of block `height` of the verified `ledger`, with its key snapshot from
+        the key store (every snapshot there must be the one its checkpoint names); returns the checkpoint's round."""
         game = self.game
-        arrays = np.load(io.BytesIO(blob))
-        meta = json.loads(arrays["meta"].tobytes())
-        store = keystore_path(path)
-        keys = read_keys(store)
-        try:
-            self.protocol_key = SigningKey(bytes.fromhex(keys["protocol"]))
-            ledger = Ledger.open(path, protocol_key=self.protocol_key)
-            accounts = ledger.state.accounts
-            self.identities = [self._restore_identity(d, keys["identities"][d["id"]], accounts)
-                               for d in meta["identities"]]
-            if self.params.attacker:
-                self.attacker = Identity(human_id(b"attacker"), "human", SigningKey(bytes.fromhex(keys["attacker"])))
-                if accounts[self.attacker.id_hash].public_key != self.attacker.public_key:
-                    raise ValueError("the attacker's key is not the one registered")
-            key_stream = keys["key_streams"][str(height)]
-            if sha256(canonical(key_stream)) != meta["key_stream"]:
-                raise ValueError(f"the key stream's state for block {height} is not the checkpoint's")
-            self.key_rng = np.random.default_rng()
-            self.key_rng.bit_generator.state = key_stream
-        except LedgerError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise LedgerError(f"key store {store}: does not fit the ledger ({type(exc).__name__}: {exc}; altered)") \
-                from None
-        self.key_streams = {height: key_stream}
+        meta = checkpoint_meta(blob)
+        store = keystore_path(ledger.path)
+        snapshots = read_keys(store)
+        for h, snapshot in snapshots.items():
+            named = ledger.checkpoint_at(h)
+            if named is None and h > height:
+                continue  # written just before its block, which the kill stopped
+            if named is None or checkpoint_meta(named)["keys"] != snapshot_hash(snapshot):
+                raise LedgerError(f"key store {store}: its snapshot for block {h} is not the one the ledger's "
+                                  "checkpoint names (altered)")
+        if height not in snapshots:
+            raise LedgerError(f"key store {store}: no snapshot for block {height}, the newest checkpoint")
+        snapshot = snapshots[height]
+        self.protocol_key = SigningKey(bytes.fromhex(snapshot["protocol"]))
+        ledger.unlock(self.protocol_key)
+        private = snapshot["identities"]
+        self.identities = [Identity(d["id"], d["kind"], SigningKey(bytes.fromhex(private[d["id"]]["key"])),
+                                    d["architecture"], np.array(private[d["id"]]["parameters"], dtype=float),
+                                    d["prompt"], d["parent"], d["generation"], d["public"]) for d in meta["identities"]]
+        if self.params.attacker:
+            self.attacker = Identity(human_id(b"attacker"), "human", SigningKey(bytes.fromhex(snapshot["attacker"])))
+        self.key_rng = np.random.default_rng()
+        self.key_rng.bit_generator.state = snapshot["key_stream"]
+        self.key_snapshots = {height: snapshot}
         self.rng.bit_generator.state = meta["rng"]
+        arrays = arrays_of(blob)
         for name in ("strategy", "propensity", "payoff", "utility", "active"):
             getattr(game, name)[:] = arrays[name]
         self.identity_of[:] = arrays["identity_of"]
@@ -253,22 +260,10 @@ class Society:
             rows.setdefault(k, []).append(row)
         self.rows = {k: np.array(r) for k, r in rows.items()}
         if ledger.height() != height + 1:
-            raise LedgerError(f"ledger {path}: the newest checkpoint is for block {height}, but the chain has "
+            raise LedgerError(f"ledger {ledger.path}: the newest checkpoint is for block {height}, but the chain has "
                               f"{ledger.height()} blocks (checkpoint_every > 1: resume replays from there)")
         self.ledger, self.state = ledger, ledger.state
         return meta["steps"]
-
-    @staticmethod
-    def _restore_identity(public: dict[str, Any], private: dict[str, Any], accounts: dict[str, Account]) -> Identity:
-        """An identity from the checkpoint's public part and the key store's private part, which must fit it."""
-        ident = Identity(public["id"], public["kind"], SigningKey(bytes.fromhex(private["key"])),
-                         public["architecture"], np.array(private["parameters"], dtype=float), public["prompt"],
-                         public["parent"], public["generation"], public["public"])
-        if accounts[ident.id_hash].public_key != ident.public_key:
-            raise ValueError(f"the key of {ident.id_hash[:12]} is not the one registered")
-        if ident.kind == "ai" and ai_id(ident.architecture, ident.parameters, ident.prompt) != ident.id_hash:
-            raise ValueError(f"the weights of {ident.id_hash[:12]} do not hash to its ID")
-        return ident
 
     def verify(self, head: tuple[int, str] | None = None) -> None:
         """Verify the chain (against the recorded `head`, if given) and that its full replay gives every account
