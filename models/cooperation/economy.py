@@ -129,7 +129,7 @@ def market_price_compute(demand_per_ai: callable, n_ai: float, supply: float, lo
 
 
 class Economy:
-    """The world's prices and per-round money (seed 001 eqs 1–5, §4.3, §5.1), in integer micro-units per round.
+    """The world's prices and per-round money (eqs 1–5 above), in integer micro-units per round.
 
     The compute price is the scenario's, or the market's clearing price; the humans' choice is fixed by the prices;
     an AI copy's choice is taken untaxed (its tax is paid out of its sales).
@@ -157,7 +157,7 @@ class Economy:
                          price_consumption=p.price_consumption, price_compute=price_compute)
 
     def veil_tax(self, productivity: float, grid: int = 91) -> float:
-        """The tax in [0, 0.9] maximising min(human utility, AI utility) (seed 001 §5.1, the "veil").
+        """The tax in [0, 0.9] maximising min(human utility, AI utility) (the "veil of ignorance").
 
         A human's other income grows by the UBI the tax pays (the AIs' taxed income split over the
         humans); an AI's money per unit produced shrinks to (1 - tax) p_P s_0. Both utilities are eqs 1 and 3.
@@ -180,7 +180,7 @@ class Economy:
         return round((self.human.income - self.price_compute * self.params.compute_supply) * self.unit)
 
     def ai_sales(self, productivity: float) -> int:
-        """An AI copy's sales per round: p_P P_a s_t (productivity grows with s_t, seed 001 §4.3)."""
+        """An AI copy's sales per round: p_P P_a s_t (productivity grows with s_t)."""
         ai = self.ai(self.price_compute, 0.0)
         return round(self.params.price_production * ai.production * productivity * self.unit)
 

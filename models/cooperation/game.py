@@ -1,4 +1,4 @@
-"""The cooperation world's game (seed 001 §4.1): every active player cooperates (C) or aggresses (A) each round.
+"""The cooperation world's game: every active player cooperates (C) or aggresses (A) each round.
 
 A human earns f(C_t, A_t, r_t, s_t), an AI g(C_t, A_t, r_t, s_t); f and g are expressions in
 `models.expressions`' safe language (their names are listed in `models.cooperation.model`). r_t and s_t
@@ -20,7 +20,7 @@ from models.expressions import ExpressionError, Program, compile_expression
 
 def path_value(kind: str, start: float, rate: float, asymptote: float | None, t: float) -> float:
     """r_t or s_t at round t: constant start; start + rate t; start e^(rate t); or the logistic through start
-    rising at `rate` toward `asymptote` (seed 001 §4.1: "will it simmer down into a logistic function")."""
+    rising at `rate` toward `asymptote` (does intelligence grow without bound, or level off?)."""
     if kind == "constant":
         return start
     if kind == "linear":

@@ -12,11 +12,12 @@ private keys stay with the run (in memory, or its key store, `models.cooperation
 
 Every transaction is recorded with its outcome: "accepted", or "rejected" with the reason
 (bad signature, unknown or banned sender, replayed nonce, overdraft, ...). A rejected
-transaction changes nothing. `verify()` re-reads every block, re-checks its bytes, hash,
-link, Merkle root and signature, then replays every transaction from an empty state and
-checks that each outcome and reason is what the rules give; the first bad block is named
-by its height. Given the head the run recorded (height and hash), `verify(head)` also
-catches a chain cut after its newest checkpoint.
+transaction changes nothing. `verify()` checks the SQLite file itself (SQLite's integrity
+check, the tables, the header, zeros in unused bytes), re-reads every block, re-checks its
+bytes, hash, link, Merkle root and signature, then replays every transaction from an empty
+state and checks that each outcome and reason is what the rules give, then checks every
+checkpoint's signature; the first bad block is named by its height. Given the head the run
+recorded (height and hash), `verify(head)` also catches a chain cut after its newest checkpoint.
 
 Money is counted in integer micro-units (`UNIT` per token), so replays are exact.
 
@@ -41,7 +42,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
@@ -604,11 +605,12 @@ class Ledger:
             raise LedgerError(f"ledger {self.path}: the file has {free} free pages, so rows were deleted (altered)")
         if self.path == ":memory:":
             return
-        raw = Path(self.path).read_bytes()
-        pragmas = {name: _query(self.db, self.path, f"PRAGMA {name}")[0][0]
-                   for name in ("page_size", "page_count")}
-        problem = _header_problem(raw, **pragmas) or _unused_bytes_problem(
-            raw, pragmas["page_size"], _query(self.db, self.path, "SELECT pageno, pagetype, unused FROM dbstat"))
+        page_size, page_count = (_query(self.db, self.path, f"PRAGMA {name}")[0][0]
+                                 for name in ("page_size", "page_count"))
+        pages = _query(self.db, self.path, "SELECT pageno, pagetype, unused FROM dbstat")
+        with open(self.path, "rb") as file:
+            problem = _header_problem(file.read(100), page_size, page_count, Path(self.path).stat().st_size) \
+                or _unused_bytes_problem(file, page_size, pages)
         if problem:
             raise LedgerError(f"ledger {self.path}: {problem} (altered)")
 
@@ -664,7 +666,7 @@ def _genesis_state(rules: Rules, protocol_id: str, public_key: str) -> State:
     return state
 
 
-def _header_problem(raw: bytes, page_size: int, page_count: int) -> str | None:
+def _header_problem(raw: bytes, page_size: int, page_count: int, file_size: int) -> str | None:
     """What in the file's 100-byte header differs from what SQLite writes for this ledger, or None.
 
     The schema cookie counts schema changes: 2, the ledger's two tables made once (SQLite reads the cookie
@@ -683,15 +685,15 @@ def _header_problem(raw: bytes, page_size: int, page_count: int) -> str | None:
     for name, found, wanted in zip(names, fields, expected, strict=False):
         if found != wanted:
             return f"its SQLite header's {name or 'payload fractions'} is {found!r}, not {wanted!r}"
-    if len(raw) != page_size * page_count:
-        return f"the file is {len(raw)} bytes, not its {page_count} pages of {page_size}"
+    if file_size != page_size * page_count:
+        return f"the file is {file_size} bytes, not its {page_count} pages of {page_size}"
     if not 3_000_000 <= version <= sqlite3.sqlite_version_info[0] * 1_000_000 + sqlite3.sqlite_version_info[1] * \
             1_000 + sqlite3.sqlite_version_info[2]:
         return f"its SQLite header names library version {version}"
     return None
 
 
-def _unused_bytes_problem(raw: bytes, page_size: int, pages: list[tuple]) -> str | None:
+def _unused_bytes_problem(file: BinaryIO, page_size: int, pages: list[tuple]) -> str | None:
     """The first page whose unused bytes are not zero as SQLite writes them, or None.
 
     `pages` lists (page number, type, unused bytes) from SQLite's dbstat table: in a b-tree page the unused
@@ -699,7 +701,8 @@ def _unused_bytes_problem(raw: bytes, page_size: int, pages: list[tuple]) -> str
     in an overflow page, the tail.
     """
     for number, kind, unused in pages:
-        page = raw[(number - 1) * page_size:number * page_size]
+        file.seek((number - 1) * page_size)
+        page = file.read(page_size)
         if kind == "overflow":
             spare = [page[page_size - unused:]] if unused else []
         else:

@@ -1,4 +1,4 @@
-"""The cooperation world's society (seed 001 §5, §7): identities, the ledger, reputation, bans, votes, UBI.
+"""The cooperation world's society: identities, the ledger, reputation, bans, votes, UBI.
 
 Every identity (a human, or an AI with all its copies) has an account on the ledger
 (`models.cooperation.ledger`): a wallet, a reputation and a nonce, kept by the ledger's state as each
@@ -283,7 +283,7 @@ class Society:
     # --- one round ---------------------------------------------------------------------------
 
     def pay(self, t: int) -> None:
-        """Income, compute bought from human hosts, tax into the pool and UBI out of it (seed 001 eqs 1–5, §4.3)."""
+        """Income, compute bought from human hosts, tax into the pool and UBI out of it (the economy's prices)."""
         game, economy = self.game, self.economy
         sales = economy.ai_sales(path(self.params, "intelligence", t))
         compute_bill = economy.compute_bill()
@@ -336,7 +336,7 @@ class Society:
                     game.active[self.rows[k]] = 0
 
     def whitewash(self) -> None:
-        """Banned AIs may change their weights to re-enter under a new ID (seed 001 §5); active ones may
+        """Banned AIs may change their weights to re-enter under a new ID; active ones may
         self-improve openly (a `mutate` signed by the parent). Either way: a new ID and an empty wallet."""
         p, game = self.params, self.game
         if p.whitewash_rate > 0:
@@ -430,7 +430,7 @@ class Society:
         """Whether the AIs' votes alone could pass a proposal against every human, under the voting rule.
 
         One ID one vote: when active AI IDs outnumber human IDs (copies do not count: they share an ID).
-        Equal collective power: never, as the AIs' side weighs at most one half (seed 001 §7).
+        Equal collective power: never, as the AIs' side weighs at most one half.
         """
         if self.params.voting_rule == "equal_collective" or not self.identities:
             return False
