@@ -607,7 +607,11 @@ class Ledger:
             return
         page_size, page_count = (_query(self.db, self.path, f"PRAGMA {name}")[0][0]
                                  for name in ("page_size", "page_count"))
-        pages = _query(self.db, self.path, "SELECT pageno, pagetype, unused FROM dbstat")
+        try:
+            pages = self.db.execute("SELECT pageno, pagetype, unused FROM dbstat").fetchall()
+        except sqlite3.OperationalError as exc:
+            raise LedgerError(f"ledger {self.path}: cannot check the file's unused bytes: this SQLite library has "
+                              f"no dbstat table ({exc})") from None
         with open(self.path, "rb") as file:
             problem = _header_problem(file.read(100), page_size, page_count, Path(self.path).stat().st_size) \
                 or _unused_bytes_problem(file, page_size, pages)

@@ -2,7 +2,8 @@
 
 Every identity (a human, or an AI with all its copies) has an account on the ledger
 (`models.cooperation.ledger`): a wallet, a reputation and a nonce, kept by the ledger's state as each
-transaction is applied, so a balance is read in O(1). Per round (`Society.round`): income is minted,
+transaction is applied, so a balance is read in O(1); `Society.verify` holds them to the chain's full replay.
+Per round (the model's step calls pay, vote_reputations, whitewash, propose_and_vote, steal, seal): income is minted,
 cooperating AI copies pay a human host for compute, AIs pay a tax on their sales into the pool and the pool is
 shared by the humans as UBI; identities vote on the AIs they saw play and AIs below the ban threshold are
 banned (all copies stop); a banned AI may whitewash (new weights, new ID, empty wallet) and an active one may
