@@ -322,3 +322,16 @@ def test_key_store_is_owner_only_and_the_ledger_holds_no_private_key(run: Run) -
 
     assert derived(run.raw) == set()
     assert derived(run.keys) == run.public_keys
+
+
+def test_resume_after_a_kill_between_the_key_store_and_the_block(run: Run, tmp_path: Path) -> None:
+    """The key store is written just before its block is sealed: killed in between, the store is one snapshot
+    ahead of the ledger, and the resume takes the snapshot of the newest checkpoint it has."""
+    path = _copy(run, tmp_path, "killed")
+    model = CooperationModel.resume(str(path))
+    model.society.checkpoint(model.steps + 1)  # the next block's snapshot, whose block never comes
+    model.ledger.close()
+    resumed = CooperationModel.resume(str(path))
+    assert (resumed.ledger.height() - 1, resumed.ledger.head) == run.head
+    resumed.step()
+    resumed.society.verify()
