@@ -64,16 +64,18 @@ class Player(mesa.Agent):
 
     @property
     def wallet(self) -> float:
-        """The balance of this player's identity (shared by copies of one AI)."""
-        return float(self.model.wallet[self.identity])
+        """The balance of this player's identity (shared by copies of one AI), in tokens."""
+        return self.model.society.balance(self.identity)
 
     @property
     def reputation(self) -> float:
-        return float(self.model.reputation[self.identity])
+        account = self.model.society.account(self.identity)
+        return account.reputation if account is not None else self.model.params.newcomer_reputation
 
     @property
     def banned(self) -> bool:
-        return bool(self.model.banned[self.identity])
+        account = self.model.society.account(self.identity)
+        return account is not None and account.banned
 
     @property
     def active(self) -> bool:

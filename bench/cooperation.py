@@ -1,12 +1,16 @@
-"""The cooperation world's two hot paths: a game round for 10^5 players, and the ledger (seed 001 §4.1, §5).
+"""The cooperation world's hot paths: a game round for 10^5 players, whole rounds at 10^3..10^5 players, the ledger.
 
 Game: rounds x players per second of one round (payoffs, utilities and the reinforcement rule's update), 10^5
 players (60% humans), three ways on the same payoff table: the Cython kernel `_fastcore.game.play_round`, the
-numpy variant `models.cooperation.model.play_round_numpy`, and the Mesa agents' reference step (`Player.receive` and
+numpy variant `models.cooperation.game.play_round_numpy`, and the Mesa agents' reference step (`Player.receive` and
 `Player.update`, agent by agent). The reinforcement rule is used because its draws are one per player, so the
 numpy variant can take them in one batch and all three give the same strategies (checked, or run() raises).
 The payoff table (f and g by the expression VM) is computed once per round outside the timing: it is four
 values, whatever the number of players.
+
+World: players per second of whole rounds (`CooperationModel.step`: the game, then the economy's payments, votes,
+bans, whitewashing and proposals as transactions on the unsigned ledger) at 10^3, 10^4 and 10^5 players; a cost
+linear in the players keeps the rate flat, and the ratio of the largest to the smallest scale is checked.
 
 Ledger: a chain of TRANSACTIONS signed payments among ACCOUNTS accounts, in blocks of BLOCK. "append" is
 `Ledger.submit` (checks the signature, the nonce and the balance, applies) plus `seal` (Merkle root, block hash,
@@ -28,16 +32,18 @@ import numpy as np
 from nacl.signing import VerifyKey
 
 from _fastcore import game as kernel
+from models.cooperation.game import play_round_numpy
 from models.cooperation.identity import human_id, random_key
 from models.cooperation.ledger import Ledger, Transaction
-from models.cooperation.model import CooperationModel, play_round_numpy
+from models.cooperation.model import CooperationModel
 
 PLAYERS, ROUNDS, AGENT_ROUNDS = 100_000, 40, 2
 TRANSACTIONS = int(os.environ.get("OPTISCAPE_BENCH_LEDGER_TX", "1000000"))
 ACCOUNTS, BLOCK = 1000, 1000
-GAME, LEDGER = "cooperation.game_round_1e5", "cooperation.ledger"
+SCALES, WORLD_ROUNDS = (1_000, 10_000, 100_000), 3
+GAME, LEDGER, WORLD = "cooperation.game_round_1e5", "cooperation.ledger", "cooperation.world_round"
 RATIOS = [(GAME, "kernel", "numpy", 3.0), (GAME, "kernel", "mesa agents", 100.0),
-          (LEDGER, "verify", "raw ed25519", 1 / 1.5)]
+          (LEDGER, "verify", "raw ed25519", 1 / 1.5), (WORLD, "1e5 players", "1e3 players", 0.5)]
 
 
 def _model() -> CooperationModel:
@@ -49,8 +55,8 @@ def _time_rounds(model: CooperationModel, rounds: int, play) -> float:
     seconds = 0.0
     for _ in range(rounds):
         model.steps += 1
-        table = model.payoff_table()
-        model.previous_strategy = model.strategy.copy()
+        table = model.game.payoff_table(model.steps)
+        model.game.previous_strategy = model.strategy.copy()
         started = time.perf_counter()
         play(model, table)
         seconds += time.perf_counter() - started
@@ -60,8 +66,13 @@ def _time_rounds(model: CooperationModel, rounds: int, play) -> float:
 def _kernel(model: CooperationModel, table: np.ndarray) -> None:
     p = model.params
     kernel.play_round(model.strategy, model.propensity, model.active, model.payoff, model.utility, table,
-                      model.n_humans, model.rng, model.rule_code, p.revision_rate, p.noise, p.imitation_temperature,
+                      model.n_humans, model.rng, model.game.rule_code, p.revision_rate, p.noise,
+                      p.imitation_temperature,
                       p.learning_rate, p.reinforcement_scale)
+
+
+def _numpy(model: CooperationModel, table: np.ndarray) -> None:
+    play_round_numpy(model.game, table)
 
 
 def _agents(model: CooperationModel, table: np.ndarray) -> None:
@@ -74,7 +85,7 @@ def _agents(model: CooperationModel, table: np.ndarray) -> None:
 
 def _game() -> list[dict]:
     rows, finals = [], {}
-    for variant, play, rounds in (("kernel", _kernel, ROUNDS), ("numpy", play_round_numpy, ROUNDS),
+    for variant, play, rounds in (("kernel", _kernel, ROUNDS), ("numpy", _numpy, ROUNDS),
                                   ("mesa agents", _agents, AGENT_ROUNDS)):
         model = _model()
         seconds = _time_rounds(model, rounds, play)
@@ -87,6 +98,23 @@ def _game() -> list[dict]:
     _time_rounds(check, AGENT_ROUNDS, _kernel)
     if not np.array_equal(check.strategy, finals["mesa agents"][1]):
         raise AssertionError("the kernel and the Mesa agents disagree after the same rounds")
+    return rows
+
+
+def _world() -> list[dict]:
+    """Whole rounds (game, economy, votes, bans, whitewashing, proposals) on the unsigned ledger, at each scale."""
+    rows = []
+    for players in SCALES:
+        model = CooperationModel({"n_humans": players * 6 // 10, "n_ais": players * 4 // 10, "ledger": "unsigned",
+                                  "whitewash_rate": 0.1, "proposal_every": 2, "agent_objects": False}, rng=3)
+        started = time.perf_counter()
+        for _ in range(WORLD_ROUNDS):
+            model.step()
+        seconds = time.perf_counter() - started
+        rate = WORLD_ROUNDS * players / seconds
+        rows.append({"benchmark": WORLD, "variant": f"1e{len(str(players)) - 1} players", "rate": rate,
+                     "unit": "player-rounds/s", "seconds": seconds, "players": players})
+        print(f"  world round, {players:>7,} players: {rate:>10,.0f} players/s, {1e6 / rate:.1f} µs per player")
     return rows
 
 
@@ -151,7 +179,7 @@ def _ledger(path: Path) -> tuple[list[dict], float]:
 
 
 def run() -> list[dict]:
-    rows = _game()
+    rows = _game() + _world()
     with tempfile.TemporaryDirectory() as folder:
         ledger_rows, verify_seconds = _ledger(Path(folder) / "bench.sqlite")
     print(f"  verified a chain of {ledger_rows[1]['transactions']:,} transactions in {verify_seconds:.1f} s "

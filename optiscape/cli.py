@@ -1,4 +1,4 @@
-"""The `optiscape` command: run, scan, list, viz and reproduce.
+"""The `optiscape` command: run, scan, list, viz, reproduce and ledger.
 
 Bad input (a scenario that does not validate, a missing file) prints one line and exits
 with status 2; `--debug` shows the traceback instead. `scan` exits with 1 when some points
@@ -212,6 +212,47 @@ def _cmd_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ledger(args: argparse.Namespace) -> int:
+    """`ledger verify` and `ledger show`: 0 when the ledger verifies, 1 when not (one line naming the first bad
+    block or row), 2 when the file is missing or unreadable."""
+    from models.cooperation.ledger import Ledger, LedgerError
+
+    path = Path(args.file)
+    if not path.is_file() or not os.access(path, os.R_OK):
+        print(f"optiscape: ledger {path}: no such readable file", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    head = None
+    if getattr(args, "head", None):
+        height, _, digest = args.head.partition(":")
+        if not height.isdigit() or len(digest) != 64:
+            print(f"optiscape: --head {args.head!r}: expected HEIGHT:HASH (summary.json's head_height and head)",
+                  file=sys.stderr)
+            return EXIT_BAD_INPUT
+        head = (int(height), digest)
+    try:
+        ledger = Ledger.open(path, head=head)
+    except LedgerError as exc:
+        print(f"invalid: {exc}")
+        return EXIT_SOME_FAILED
+    report = ledger.verify_report
+    if args.action == "verify":
+        print(f"valid: {report.blocks} blocks, head {report.blocks - 1}:{report.head}, {report.accepted} accepted "
+              f"and {report.rejected} rejected transactions, {report.checkpoints} signed checkpoints"
+              + (", ending at the recorded head" if head else " (give --head to rule out truncation)"))
+        return 0
+    tables = ledger.tables()
+    for name, table in tables.items():
+        more = f" (first 40 of {len(table)})" if len(table) > 40 else ""
+        print(f"\n{name}{more}:\n{table.head(40).to_string(index=False, max_colwidth=18)}")
+    print(f"\ntax pool: {report.state.pool / 1_000_000:g} tokens")
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        for name, table in tables.items():
+            table.to_parquet(Path(args.out) / f"{name}.parquet", index=False)
+        print(f"wrote {', '.join(f'{name}.parquet' for name in tables)} to {args.out}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="optiscape", description="Agent-based worlds of optimizers.")
     p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
@@ -260,6 +301,16 @@ def parser() -> argparse.ArgumentParser:
     ref.add_argument("--root", default=".", help="the checkout whose docs/ to write (default: this folder)")
     ref.add_argument("--check", action="store_true", help="write nothing; exit 1 if the page is stale")
     ref.set_defaults(func=_cmd_reference)
+
+    lg = sub.add_parser("ledger", help="verify or show a cooperation world's ledger file")
+    lg_sub = lg.add_subparsers(dest="action", required=True)
+    lv = lg_sub.add_parser("verify", help="verify every block, transaction and checkpoint; exit 1 if invalid")
+    lv.add_argument("file", help="the ledger's SQLite file")
+    lv.add_argument("--head", help="HEIGHT:HASH the run recorded (summary.json's head_height and head)")
+    lsh = lg_sub.add_parser("show", help="verify, then print blocks, transactions, identities and balances")
+    lsh.add_argument("file", help="the ledger's SQLite file")
+    lsh.add_argument("--out", help="also write the four tables as Parquet into this folder")
+    lg.set_defaults(func=_cmd_ledger)
     return p
 
 

@@ -37,8 +37,8 @@ def _utopia_dystopia(quick: bool) -> Measured:
     steps = 60 if quick else 120
     logistic = _run(steps, 1, ledger="off", n_humans=300, n_ais=200, **UTOPIA)
     exponential = _run(steps, 1, ledger="off", n_humans=300, n_ais=200, **DYSTOPIA)
-    measured = {"ai_cooperation_logistic": round(logistic.group_share(1), 3),
-                "ai_cooperation_exponential": round(exponential.group_share(1), 3),
+    measured = {"ai_cooperation_logistic": round(logistic.game.group_share(1), 3),
+                "ai_cooperation_exponential": round(exponential.game.group_share(1), 3),
                 "s_end_logistic": round(logistic.path("intelligence", steps), 3),
                 "s_end_exponential": round(exponential.path("intelligence", steps), 3)}
     ok = measured["ai_cooperation_logistic"] > 0.8 and measured["ai_cooperation_exponential"] < 0.2
@@ -79,9 +79,9 @@ def _whitewashing(quick: bool) -> Measured:
     changes = _run(steps, 4, mutation_flip=0.2, **common)
     same = _run(steps, 4, mutation_flip=0.0, **common)
     penalised = _run(steps, 4, mutation_flip=0.2, newcomer_reputation=0.3, **common)
-    measured = {"ai_cooperation_when_new_weights_change_behaviour": round(changes.group_share(1), 3),
-                "ai_cooperation_when_they_do_not": round(same.group_share(1), 3),
-                "ai_cooperation_newcomers_penalised": round(penalised.group_share(1), 3),
+    measured = {"ai_cooperation_when_new_weights_change_behaviour": round(changes.game.group_share(1), 3),
+                "ai_cooperation_when_they_do_not": round(same.game.group_share(1), 3),
+                "ai_cooperation_newcomers_penalised": round(penalised.game.group_share(1), 3),
                 "mutations_when_they_do_not": same.counts["mutations"], "start": 0.3}
     drift = measured["ai_cooperation_when_new_weights_change_behaviour"] > 0.6
     no_drift = measured["ai_cooperation_when_they_do_not"] < 0.45
@@ -97,7 +97,7 @@ def _whitewashing(quick: bool) -> Measured:
 
 def _identity(quick: bool) -> Measured:
     model = CooperationModel({"ledger": "unsigned", "n_humans": 3, "n_ais": 4, "copies": 5}, rng=0)
-    copies_share = all(len({int(model.identity_of[r]) for r in model.ai_rows(k)}) == 1 for k in range(4))
+    copies_share = all(len({int(model.identity_of[r]) for r in model.game.ai_rows(k)}) == 1 for k in range(4))
     params = model.identities[3].parameters.copy()
     base = ai_id("mlp-8", params, "agent 0")
     nudged = params.copy()
@@ -133,7 +133,7 @@ def _capture(quick: bool) -> Measured:
             model = _run(steps, 8, ledger="unsigned", n_humans=20, n_ais=n_ais, copies=copies, proposal_every=5,
                          votes_per_round=0, voting_rule=rule)
             rows[f"{label}/{rule}"] = {"captures": model.counts["captures"], "proposals": model.counts["proposals"],
-                                      "ai_yes_share": round(model.last_tally["yes_share"], 3)}
+                                      "ai_yes_share": round(model.society.last_tally["yes_share"], 3)}
     ok = (rows["more_ai_ids/one_id_one_vote"]["captures"] > 0 and rows["more_ai_ids/equal_collective"]["captures"] == 0
           and rows["few_ids_many_copies/one_id_one_vote"]["captures"] == 0)
     return Measured(rows, "reproduced" if ok else "differs",
@@ -145,9 +145,9 @@ def _ubi(quick: bool) -> Measured:
     steps = 40 if quick else 100
     common = {"ledger": "unsigned", "n_humans": 30, "n_ais": 20, "intelligence_path": "constant",
               "intelligence_start": 4.0, "votes_per_round": 0}
-    gini = {f"tax_{t}": round(_run(steps, 2, tax_rate=t, **common).gini(), 3) for t in (0.0, 0.2, 0.5)}
+    gini = {f"tax_{t}": round(_run(steps, 2, tax_rate=t, **common).society.gini(), 3) for t in (0.0, 0.2, 0.5)}
     veil = _run(steps, 2, veil_of_ignorance=True, **common)
-    measured = {**gini, "veil_tax": round(veil.tax, 3), "gini_veil": round(veil.gini(), 3)}
+    measured = {**gini, "veil_tax": round(veil.tax, 3), "gini_veil": round(veil.society.gini(), 3)}
     ok = gini["tax_0.0"] > gini["tax_0.2"] > gini["tax_0.5"]
     return Measured(measured, "reproduced" if ok else "differs",
                     "AIs four times as productive as humans (s = 4), so that they amass the wealth as the seed "

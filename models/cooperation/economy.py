@@ -22,7 +22,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.optimize import brentq
+
+from models.cooperation.params import CooperationParams
 
 
 def _positive(**values: float) -> None:
@@ -123,3 +126,64 @@ def market_price_compute(demand_per_ai: callable, n_ai: float, supply: float, lo
     if excess(lo) < 0 or excess(hi) > 0:
         raise ValueError(f"market for compute: no clearing price between {low:g} and {high:g}")
     return math.exp(brentq(excess, lo, hi, xtol=1e-14, rtol=1e-14))
+
+
+class Economy:
+    """The world's prices and per-round money (eqs 1–5 above), in integer micro-units per round.
+
+    The compute price is the scenario's, or the market's clearing price; the humans' choice is fixed by the prices;
+    an AI copy's choice is taken untaxed (its tax is paid out of its sales).
+    """
+
+    def __init__(self, params: CooperationParams, unit: int) -> None:
+        p = self.params = params
+        self.unit = unit
+        if p.price_compute == "market":
+            supply = p.n_humans * p.compute_supply
+            self.price_compute = market_price_compute(lambda price: self.ai(price, 0.0).compute,
+                                                      p.n_ais * p.copies, supply)
+        else:
+            self.price_compute = float(p.price_compute)
+        self.human = human_choice(*p.human_exponents, wage=p.wage, time=p.hours, other_income=p.other_income,
+                                  compute_sold=p.compute_supply, price_compute=self.price_compute,
+                                  price_production=p.price_production, price_quality=p.price_quality)
+
+    def ai(self, price_compute: float, tax: float, productivity: float = 1.0) -> AIChoice:
+        """Eqs 3–5 for one AI copy; a tax on income makes the money per unit produced (1 - tax) p_P s."""
+        p = self.params
+        return ai_choice(*p.ai_exponents, time=p.hours, t_production=p.ai_times[0], t_quality=p.ai_times[1],
+                         t_leisure=p.ai_times[2], t_compute=p.ai_times[3],
+                         price_production=p.price_production * (1.0 - tax) * productivity,
+                         price_consumption=p.price_consumption, price_compute=price_compute)
+
+    def veil_tax(self, productivity: float, grid: int = 91) -> float:
+        """The tax in [0, 0.9] maximising min(human utility, AI utility) (the "veil of ignorance").
+
+        A human's other income grows by the UBI the tax pays (the AIs' taxed income split over the
+        humans); an AI's money per unit produced shrinks to (1 - tax) p_P s_0. Both utilities are eqs 1 and 3.
+        """
+        p = self.params
+        best, best_value = 0.0, -math.inf
+        for tax in np.linspace(0.0, 0.9, grid):
+            ai = self.ai(self.price_compute, float(tax), productivity)
+            ubi = tax * p.price_production * productivity * ai.production * p.n_ais * p.copies / p.n_humans
+            human = human_choice(*p.human_exponents, wage=p.wage, time=p.hours, other_income=p.other_income + ubi,
+                                 compute_sold=p.compute_supply, price_compute=self.price_compute,
+                                 price_production=p.price_production, price_quality=p.price_quality)
+            value = min(human.utility, ai.utility)
+            if value > best_value:
+                best, best_value = float(tax), value
+        return best
+
+    def human_income(self) -> int:
+        """A human's wages and other income per round (its compute sales come from the AIs it hosts)."""
+        return round((self.human.income - self.price_compute * self.params.compute_supply) * self.unit)
+
+    def ai_sales(self, productivity: float) -> int:
+        """An AI copy's sales per round: p_P P_a s_t (productivity grows with s_t)."""
+        ai = self.ai(self.price_compute, 0.0)
+        return round(self.params.price_production * ai.production * productivity * self.unit)
+
+    def compute_bill(self) -> int:
+        """What a cooperating AI copy pays its human host for compute per round: p_M M_a."""
+        return round(self.price_compute * self.ai(self.price_compute, 0.0).compute * self.unit)

@@ -73,7 +73,7 @@ def cooperation_figures(model: Any, tables: dict[str, pd.DataFrame]) -> Outputs:
     for name, draw, title in (("cooperation", draw_cooperation, "Cooperation, r_t and s_t"),
                               ("wealth", draw_wealth, "Utilities and wealth"),
                               ("chain", draw_chain, "The chain: height, bans, mutations, thefts, captures")):
-        if name != "cooperation" and model.state is None:
+        if name != "cooperation" and model.society.state is None:
             continue
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
         draw(ax, table)

@@ -5,14 +5,19 @@ its predecessor's hash and the Merkle root of its transaction records; the proto
 named in the genesis block signs every block's hash. Blocks are stored in SQLite (a file,
 or ":memory:") as canonical JSON, one row per block, together with an optional checkpoint
 of the world that produced them, written in the same SQLite transaction (so a run killed at
-any moment resumes from its last whole block).
+any moment resumes from its last whole block). The protocol signs each checkpoint together
+with the height and hash of its block, so whatever a resume reads is covered by verification,
+and a chain cut below its newest checkpoint is caught. The file holds public keys only: the
+private keys stay with the run (in memory, or its key store, `models.cooperation.keystore`).
 
 Every transaction is recorded with its outcome: "accepted", or "rejected" with the reason
 (bad signature, unknown or banned sender, replayed nonce, overdraft, ...). A rejected
-transaction changes nothing. `verify()` re-reads every block, re-checks its bytes, hash,
-link, Merkle root and signature, then replays every transaction from an empty state and
-checks that each outcome and reason is what the rules give; the first bad block is named
-by its height.
+transaction changes nothing. `verify()` checks the SQLite file itself (SQLite's integrity
+check, the tables, the header, zeros in unused bytes), re-reads every block, re-checks its
+bytes, hash, link, Merkle root and signature, then replays every transaction from an empty
+state and checks that each outcome and reason is what the rules give, then checks every
+checkpoint's signature; the first bad block is named by its height. Given the head the run
+recorded (height and hash), `verify(head)` also catches a chain cut after its newest checkpoint.
 
 Money is counted in integer micro-units (`UNIT` per token), so replays are exact.
 
@@ -32,16 +37,18 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, ClassVar
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
 UNIT = 1_000_000  # micro-units per token
+SCHEMA_COOKIE = 2  # SQLite's count of schema changes in a ledger file: its two tables
 ZERO_HASH = "0" * 64
 RECORD_FIELDS = frozenset({"kind", "sender", "nonce", "payload", "signature", "status", "reason"})
 PROTOCOL_KINDS = frozenset({"mint", "tax", "ubi", "ban"})
@@ -377,8 +384,10 @@ class Ledger:
     Open an existing file with `Ledger.open(path)`: it is verified in full before use.
     """
 
-    SCHEMA = ("CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, data BLOB NOT NULL);"
-              "CREATE TABLE IF NOT EXISTS checkpoints (height INTEGER PRIMARY KEY, data BLOB NOT NULL);")
+    TABLES: ClassVar[dict[str, str]] = {
+        "blocks": "CREATE TABLE blocks (height INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+        "checkpoints": "CREATE TABLE checkpoints (height INTEGER PRIMARY KEY, data BLOB NOT NULL, "
+                       "signature TEXT NOT NULL)"}
 
     def __init__(self, path: str | Path, protocol_key: SigningKey, rules: Rules | None = None) -> None:
         """A new chain at `path` (which must not hold one yet), with its genesis block."""
@@ -399,22 +408,31 @@ class Ledger:
         self.count = {"accepted": 0, "rejected": 0}
 
     @classmethod
-    def open(cls, path: str | Path, protocol_key: SigningKey | None = None) -> Ledger:
-        """Load and fully verify the chain at `path`; pass the protocol key to append to it."""
-        if str(path) != ":memory:" and not Path(path).exists():
+    def open(cls, path: str | Path, protocol_key: SigningKey | None = None, head: tuple[int, str] | None = None,
+             read_only: bool | None = None) -> Ledger:
+        """Load and fully verify the chain at `path` (against the recorded `head`, if given); pass the protocol
+        key to append to it. Without the key the file is opened read-only, unless `read_only` is False (which lets
+        SQLite roll back the journal a killed run left)."""
+        if str(path) != ":memory:" and not Path(path).is_file():
             raise LedgerError(f"ledger {path}: no such file")
         self = cls.__new__(cls)
         self.path = str(path)
-        self.db = _connect(self.path)
-        self.verify_report = report = self.verify()
+        self.db = _connect(self.path, read_only=protocol_key is None if read_only is None else read_only)
+        self.verify_report = report = self.verify(head)
         self.state, self.head, self.rules = report.state, report.head, report.state.rules
         self.protocol_id = self.state.protocol_id
-        if protocol_key is not None and sha256(protocol_key.verify_key.encode()) != self.protocol_id:
-            raise LedgerError(f"ledger {path}: the protocol key given is not the one in the genesis block")
-        self.protocol_key = protocol_key
+        self.protocol_key = None
+        if protocol_key is not None:
+            self.unlock(protocol_key)
         self.pending = []
         self.count = {"accepted": report.accepted, "rejected": report.rejected}
         return self
+
+    def unlock(self, protocol_key: SigningKey) -> None:
+        """Take the protocol key, to append blocks; it must be the one the genesis block names."""
+        if sha256(protocol_key.verify_key.encode()) != self.protocol_id:
+            raise LedgerError(f"ledger {self.path}: the protocol key given is not the one in the genesis block")
+        self.protocol_key = protocol_key
 
     # --- appending ---
     def submit(self, tx: Transaction) -> Outcome:
@@ -454,8 +472,9 @@ class Ledger:
         with self.db:
             self.db.execute("INSERT INTO blocks (height, data) VALUES (?, ?)", (header["height"], data))
             if checkpoint is not None:
-                self.db.execute("INSERT OR REPLACE INTO checkpoints (height, data) VALUES (?, ?)",
-                                (header["height"], checkpoint))
+                message = checkpoint_message(header["height"], digest, checkpoint)
+                self.db.execute("INSERT OR REPLACE INTO checkpoints (height, data, signature) VALUES (?, ?, ?)",
+                                (header["height"], checkpoint, self.protocol_key.sign(message).signature.hex()))
         return digest
 
     # --- reading ---
@@ -472,26 +491,36 @@ class Ledger:
         rows = _query(self.db, self.path, "SELECT data FROM blocks ORDER BY height DESC LIMIT ?", (k,))
         return [json.loads(data) for (data,) in rows]
 
+    def checkpoint_at(self, height: int) -> bytes | None:
+        """The checkpoint written with block `height`, or None."""
+        rows = _query(self.db, self.path, "SELECT data FROM checkpoints WHERE height = ?", (height,))
+        return rows[0][0] if rows else None
+
     def checkpoint(self) -> tuple[int, bytes] | None:
         """The newest (height, checkpoint), or None."""
         rows = _query(self.db, self.path, "SELECT height, data FROM checkpoints ORDER BY height DESC LIMIT 1")
         return (rows[0][0], rows[0][1]) if rows else None
 
-    def verify(self) -> VerifyReport:
-        """Re-check every block's bytes, hash, link, Merkle root, signature and every transaction's outcome.
+    def verify(self, head: tuple[int, str] | None = None) -> VerifyReport:
+        """Re-check the file, every block's bytes, hash, link, Merkle root, signature and every transaction's
+        outcome, then every checkpoint's signature; with `head` (height, hash), that the chain ends there.
 
-        Returns a VerifyReport; raises LedgerError naming the height of the first bad block.
+        Returns a VerifyReport; raises LedgerError naming the first bad block (its height) or row.
         """
+        self._check_file()
         state: State | None = None
         protocol: VerifyKey | None = None
         prev, expected, accepted, rejected = ZERO_HASH, 0, 0, 0
+        hashes: list[str] = []
         for height, data in self.blocks():
             where = f"ledger {self.path}: block {height}"
             if height != expected:
                 raise LedgerError(f"{where}: expected block {expected} next (a block is missing)", expected)
+            if not isinstance(data, bytes):
+                raise LedgerError(f"{where}: its data is stored as {type(data).__name__}, not bytes (altered)", height)
             try:
                 block = json.loads(data)
-                ok = canonical(block) == bytes(data)
+                ok = canonical(block) == data
             except (ValueError, UnicodeDecodeError):
                 ok, block = False, None
             if not ok or not isinstance(block, dict):
@@ -533,9 +562,88 @@ class Ledger:
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise LedgerError(f"{where}: malformed block ({type(exc).__name__}: {exc})", height) from None
             prev, expected = block["hash"], expected + 1
-        if state is None:
+            hashes.append(prev)
+        if state is None or protocol is None:
             raise LedgerError(f"ledger {self.path}: no genesis block", 0)
-        return VerifyReport(expected, prev, accepted, rejected, state)
+        checkpoints = self._verify_checkpoints(protocol, hashes)
+        if head is not None and (expected - 1, prev) != tuple(head):
+            raise LedgerError(f"ledger {self.path}: the chain ends at block {expected - 1} ({prev[:16]}), not at the "
+                              f"recorded head, block {head[0]} ({str(head[1])[:16]}): truncated or replaced",
+                              min(expected, head[0]))
+        return VerifyReport(expected, prev, accepted, rejected, state, checkpoints)
+
+    def _verify_checkpoints(self, protocol: VerifyKey, hashes: list[str]) -> int:
+        """Check every checkpoint's protocol signature over (its height, that block's hash, its bytes)."""
+        rows = _query(self.db, self.path, "SELECT height, data, signature FROM checkpoints ORDER BY height")
+        for height, data, signature in rows:
+            where = f"ledger {self.path}: checkpoint {height}"
+            if not isinstance(height, int) or not isinstance(data, bytes) or not isinstance(signature, str):
+                raise LedgerError(f"{where}: a column holds the wrong type (altered)", None)
+            if not 0 <= height < len(hashes):
+                raise LedgerError(f"{where}: names block {height}, beyond the chain's last block {len(hashes) - 1} "
+                                  "(blocks removed)", len(hashes))
+            try:
+                protocol.verify(checkpoint_message(height, hashes[height], data), bytes.fromhex(signature))
+                ok = bytes.fromhex(signature).hex() == signature
+            except (BadSignatureError, ValueError):
+                ok = False
+            if not ok:
+                raise LedgerError(f"{where}: the protocol's signature does not verify (altered)", height)
+        return len(rows)
+
+    def _check_file(self) -> None:
+        """The SQLite file is whole (its own integrity check), holds exactly the ledger's two tables and no free
+        pages (a ledger only grows), and its header and unused bytes are as SQLite writes them."""
+        problems = [row[0] for row in _query(self.db, self.path, "PRAGMA integrity_check")]
+        if problems != ["ok"]:
+            raise LedgerError(f"ledger {self.path}: the SQLite file is damaged ({problems[0]})")
+        schema = dict(_query(self.db, self.path, "SELECT name, sql FROM sqlite_master"))
+        if schema != self.TABLES:
+            raise LedgerError(f"ledger {self.path}: its tables are not the ledger's (found {sorted(schema)}; altered)")
+        free = _query(self.db, self.path, "PRAGMA freelist_count")[0][0]
+        if free:
+            raise LedgerError(f"ledger {self.path}: the file has {free} free pages, so rows were deleted (altered)")
+        if self.path == ":memory:":
+            return
+        page_size, page_count = (_query(self.db, self.path, f"PRAGMA {name}")[0][0]
+                                 for name in ("page_size", "page_count"))
+        try:
+            pages = self.db.execute("SELECT pageno, pagetype, unused FROM dbstat").fetchall()
+        except sqlite3.OperationalError as exc:
+            raise LedgerError(f"ledger {self.path}: cannot check the file's unused bytes: this SQLite library has "
+                              f"no dbstat table ({exc})") from None
+        with open(self.path, "rb") as file:
+            problem = _header_problem(file.read(100), page_size, page_count, Path(self.path).stat().st_size) \
+                or _unused_bytes_problem(file, page_size, pages)
+        if problem:
+            raise LedgerError(f"ledger {self.path}: {problem} (altered)")
+
+    def tables(self) -> dict[str, Any]:
+        """The verified chain as DataFrames: blocks, transactions, identities and balances (tokens)."""
+        import pandas as pd
+
+        signed = {height for (height,) in _query(self.db, self.path, "SELECT height FROM checkpoints")}
+        blocks, transactions = [], []
+        for height, data in self.blocks():
+            block = json.loads(data)
+            records = block["transactions"]
+            rejected = sum(r["status"] == "rejected" for r in records)
+            blocks.append({"height": height, "round": block["header"]["round"], "hash": block["hash"],
+                           "prev": block["header"]["prev"], "accepted": len(records) - rejected,
+                           "rejected": rejected, "checkpoint": height in signed})
+            transactions.extend({"height": height, "index": k, "kind": r["kind"], "sender": r["sender"],
+                                 "nonce": r["nonce"], "status": r["status"], "reason": r["reason"] or "",
+                                 "payload": canonical(r["payload"]).decode()} for k, r in enumerate(records))
+        accounts = self.state.accounts.items()
+        return {"blocks": pd.DataFrame(blocks), "transactions": pd.DataFrame(transactions),
+                "identities": pd.DataFrame({"id": [i for i, _ in accounts], "kind": [a.kind for _, a in accounts],
+                                            "public_key": [a.public_key for _, a in accounts],
+                                            "parent": [a.parent or "" for _, a in accounts]}),
+                "balances": pd.DataFrame({"id": [i for i, _ in accounts],
+                                          "balance": [a.balance / UNIT for _, a in accounts],
+                                          "reputation": [a.reputation for _, a in accounts],
+                                          "banned": [a.banned for _, a in accounts],
+                                          "nonce": [a.nonce for _, a in accounts]})}
 
     def close(self) -> None:
         self.db.close()
@@ -548,6 +656,12 @@ class VerifyReport:
     accepted: int
     rejected: int
     state: State
+    checkpoints: int = 0
+
+
+def checkpoint_message(height: int, block: str, data: bytes) -> bytes:
+    """What the protocol signs for a checkpoint: the height and hash of the block it belongs to, and its hash."""
+    return canonical({"checkpoint": sha256(data), "height": height, "block": block})
 
 
 def _genesis_state(rules: Rules, protocol_id: str, public_key: str) -> State:
@@ -556,10 +670,71 @@ def _genesis_state(rules: Rules, protocol_id: str, public_key: str) -> State:
     return state
 
 
-def _connect(path: str) -> sqlite3.Connection:
+def _header_problem(raw: bytes, page_size: int, page_count: int, file_size: int) -> str | None:
+    """What in the file's 100-byte header differs from what SQLite writes for this ledger, or None.
+
+    The schema cookie counts schema changes: 2, the ledger's two tables made once (SQLite reads the cookie
+    from this header, so it is checked against that count, not against SQLite).
+    The last four bytes (the version of the SQLite library that last wrote the file) are only checked to be a
+    3.x version no newer than this library's: no reader uses them, and any 3.x library may have written them.
+    """
+    fields = struct.unpack(">16sHBBBBBBIIIIIIIIIIII20sII", raw[:100])
+    changes, valid_for, version = fields[8], fields[-2], fields[-1]
+    expected = (b"SQLite format 3\x00", page_size % 65536, 1, 1, 0, 64, 32, 32, valid_for, page_count, 0, 0,
+                SCHEMA_COOKIE, 4, 0, 0, 1, 0, 0, 0, bytes(20), changes)
+    names = ("magic", "page size", "write version", "read version", "reserved bytes", "payload fractions", "", "",
+             "change counter", "page count", "freelist", "free pages", "schema cookie", "schema format",
+             "cache size", "largest root page", "text encoding", "user version", "incremental vacuum",
+             "application id", "reserved header bytes", "version-valid-for number")
+    for name, found, wanted in zip(names, fields, expected, strict=False):
+        if found != wanted:
+            return f"its SQLite header's {name or 'payload fractions'} is {found!r}, not {wanted!r}"
+    if file_size != page_size * page_count:
+        return f"the file is {file_size} bytes, not its {page_count} pages of {page_size}"
+    if not 3_000_000 <= version <= sqlite3.sqlite_version_info[0] * 1_000_000 + sqlite3.sqlite_version_info[1] * \
+            1_000 + sqlite3.sqlite_version_info[2]:
+        return f"its SQLite header names library version {version}"
+    return None
+
+
+def _unused_bytes_problem(file: BinaryIO, page_size: int, pages: list[tuple]) -> str | None:
+    """The first page whose unused bytes are not zero as SQLite writes them, or None.
+
+    `pages` lists (page number, type, unused bytes) from SQLite's dbstat table: in a b-tree page the unused
+    bytes are the gap between the cell pointers and the cells, and the freeblocks past their 4-byte headers;
+    in an overflow page, the tail.
+    """
+    for number, kind, unused in pages:
+        file.seek((number - 1) * page_size)
+        page = file.read(page_size)
+        if kind == "overflow":
+            spare = [page[page_size - unused:]] if unused else []
+        else:
+            top = 100 if number == 1 else 0
+            freeblock, cells, start = struct.unpack(">HHH", page[top + 1:top + 7])
+            pointers = top + (12 if page[top] in (2, 5) else 8) + 2 * cells
+            spare = [page[pointers:start or 65536]]
+            for _ in range(page_size // 4):
+                if not freeblock:
+                    break
+                following, size = struct.unpack(">HH", page[freeblock:freeblock + 4])
+                spare.append(page[freeblock + 4:freeblock + size])
+                freeblock = following
+        if any(any(chunk) for chunk in spare):
+            return f"page {number} holds bytes where SQLite leaves zeros"
+    return None
+
+
+def _connect(path: str, read_only: bool = False) -> sqlite3.Connection:
+    """A connection to the ledger at `path`; a new file gets the ledger's tables, a read-only one is never written."""
     try:
+        if read_only and path != ":memory:":
+            return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
         db = sqlite3.connect(path)
-        db.executescript(Ledger.SCHEMA)
+        with db:
+            if not db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                for sql in Ledger.TABLES.values():
+                    db.execute(sql)
     except sqlite3.DatabaseError as exc:
         raise LedgerError(f"ledger {path}: not a readable SQLite database (truncated or corrupt: {exc})") from None
     return db

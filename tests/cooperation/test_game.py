@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from _fastcore import game as kernel
-from models.cooperation.model import CooperationModel, path_value
+from models.cooperation.game import path_value
+from models.cooperation.model import CooperationModel
 from models.cooperation.params import CooperationParams
 from models.params import FieldError
 
@@ -40,7 +41,7 @@ def test_kernel_equals_reference_with_bans_on_the_ledger() -> None:
     assert fast.counts["bans"] > 0 and fast.counts["mutations"] > 0
     assert fast.counts == slow.counts
     np.testing.assert_array_equal(fast.strategy, slow.strategy)
-    np.testing.assert_array_equal(fast.wallet, slow.wallet)
+    np.testing.assert_array_equal(fast.society.wallet, slow.society.wallet)
 
 
 def test_numpy_variant_equals_kernel_for_reinforcement() -> None:
@@ -117,12 +118,12 @@ def test_default_payoffs_respect_the_seeds_signs() -> None:
              "aggression_gain": 0.5, "trade_gain": 1.0, "defence_gain": 0.5, "harm": 0.2}
     for x in (0.0, 1.0):
         env = {**names, "x": x}
-        for program, rising in ((model.programs["f"], ("Ca", "r")), (model.programs["g"], ("Ch", "s", "r"))):
+        for program, rising in ((model.game.programs["f"], ("Ca", "r")), (model.game.programs["g"], ("Ch", "s", "r"))):
             for name in rising:
                 _, slope = program.evaluate(env, {name: 1.0})
                 assert slope[0] >= 0, (program.text, name, x)
     # the population-level sums strictly rise
-    _, df_dr = model.programs["f"].evaluate({**names, "x": 1.0}, {"r": 1.0})
+    _, df_dr = model.game.programs["f"].evaluate({**names, "x": 1.0}, {"r": 1.0})
     assert df_dr[0] > 0
 
 

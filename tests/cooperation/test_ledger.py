@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -221,7 +222,7 @@ def test_attacker_drains_wallets_only_when_keys_come_from_public_weights(keys: s
                               "votes_per_round": 0}, rng=4)
     for _ in range(3):
         model.step()
-    attacker = model.state.accounts[model.attacker.id_hash]
+    attacker = model.society.state.accounts[model.society.attacker.id_hash]
     if drained:
         assert model.counts["thefts"] > 0 and attacker.balance > 0
     else:
@@ -349,7 +350,7 @@ def test_kill_and_resume_gives_the_uninterrupted_chain(tmp_path: Path) -> None:
         resumed.step()
     assert resumed.ledger.head == whole.ledger.head
     np.testing.assert_array_equal(resumed.strategy, whole.strategy)
-    np.testing.assert_array_equal(resumed.wallet, whole.wallet)
+    np.testing.assert_array_equal(resumed.society.wallet, whole.society.wallet)
 
 
 def test_resume_refuses_a_chain_without_checkpoint(tmp_path: Path) -> None:
@@ -359,3 +360,41 @@ def test_resume_refuses_a_chain_without_checkpoint(tmp_path: Path) -> None:
         CooperationModel.resume(str(path))
     with pytest.raises(LedgerError, match="already holds a chain"):
         Ledger(path, random_key(np.random.default_rng(0)))
+
+
+def test_verify_holds_the_kept_balances_to_the_chains_replay() -> None:
+    model = CooperationModel({"n_humans": 4, "n_ais": 3, "votes_per_round": 1}, rng=3)
+    for _ in range(3):
+        model.step()
+    model.society.verify((model.summary()["head_height"], model.summary()["head"]))
+    victim = model.identities[2].id_hash
+    model.society.state.accounts[victim].balance += 1
+    with pytest.raises(LedgerError, match=f"account {victim[:12]} has balance"):
+        model.society.verify()
+
+
+def test_ledger_command_verifies_and_shows(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from optiscape.cli import main
+
+    path = tmp_path / "run.sqlite"
+    model = CooperationModel({"n_humans": 4, "n_ais": 3, "ledger_path": str(path)}, rng=3)
+    for _ in range(3):
+        model.step()
+    summary = model.summary()
+    model.ledger.close()
+    head = f"{summary['head_height']}:{summary['head']}"
+    assert main(["ledger", "verify", str(path), "--head", head]) == 0
+    assert capsys.readouterr().out.startswith(f"valid: 5 blocks, head {head}")
+    assert main(["ledger", "show", str(path), "--out", str(tmp_path / "tables")]) == 0
+    out = capsys.readouterr().out
+    assert all(f"\n{name}" in out for name in ("blocks", "transactions", "identities", "balances"))
+    assert len(pd.read_parquet(tmp_path / "tables" / "balances.parquet")) == 4 + 3 + 1  # and the protocol
+    assert main(["ledger", "verify", str(path), "--head", f"{summary['head_height'] + 1}:{summary['head']}"]) == 1
+    assert "not at the recorded head" in capsys.readouterr().out
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE blocks SET data = CAST(data AS TEXT) WHERE height = 2")
+    assert main(["ledger", "verify", str(path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and "block 2: its data is stored as str" in lines[0]
+    assert main(["ledger", "show", str(tmp_path / "absent.sqlite")]) == 2
+    assert capsys.readouterr().err.strip().endswith("no such readable file")

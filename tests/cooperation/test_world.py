@@ -43,12 +43,12 @@ def test_a_new_id_starts_with_an_empty_wallet_and_the_newcomer_reputation() -> N
                               "whitewash_rate": 1.0}, rng=0)
     old = model.identities[4]
     model.active[model.identity_of == 4] = 0  # as if banned
-    model.state.accounts[old.id_hash].balance = 123
-    model._whitewash()
+    model.society.state.accounts[old.id_hash].balance = 123
+    model.society.whitewash()
     new = model.identities[-1]
-    assert new.parent == old.id_hash and model.state.accounts[new.id_hash].balance == 0
-    assert model.state.accounts[new.id_hash].reputation == 0.3
-    assert model.state.accounts[old.id_hash].balance == 123  # the old wallet stays with the old ID
+    assert new.parent == old.id_hash and model.society.state.accounts[new.id_hash].balance == 0
+    assert model.society.state.accounts[new.id_hash].reputation == 0.3
+    assert model.society.state.accounts[old.id_hash].balance == 123  # the old wallet stays with the old ID
 
 
 def test_capture_reported_under_one_id_one_vote_only() -> None:
@@ -67,7 +67,7 @@ def test_veil_picks_the_tax_that_maximises_the_minimum_utility() -> None:
                               "intelligence_path": "constant", "intelligence_start": 3.0}, rng=0)
     chosen = model.tax
     assert 0 < chosen < 0.9
-    fine = model.veil_tax(grid=901)  # a ten times finer grid moves the choice by less than the coarse step
+    fine = model.economy.veil_tax(3.0, grid=901)  # a ten times finer grid moves the choice by less than the coarse step
     assert abs(fine - chosen) <= 0.01 + 1e-12
 
 
@@ -77,7 +77,7 @@ def test_market_price_clears_the_compute_market() -> None:
     p = model.params
     demand = ai_choice(*p.ai_exponents, time=p.hours, t_production=p.ai_times[0], t_quality=p.ai_times[1],
                        t_leisure=p.ai_times[2], t_compute=p.ai_times[3], price_production=p.price_production,
-                       price_consumption=p.price_consumption, price_compute=model.price_compute).compute
+                       price_consumption=p.price_consumption, price_compute=model.economy.price_compute).compute
     assert 20 * demand == pytest.approx(30 * 2.0, rel=1e-9)
 
 
@@ -86,9 +86,9 @@ def test_money_is_conserved_apart_from_minting(ledger: str) -> None:
     """Every micro-unit in a wallet or the pool was minted (wages, sales): pay, tax, UBI and theft only move it."""
     model = _run(8, 3, ledger=ledger, n_humans=12, n_ais=6, copies=2, whitewash_rate=0.5, initial_cooperation=0.3,
                  **({"keys": "from_parameters", "public_weights": 0.5, "attacker": True} if ledger == "signed" else {}))
-    total = sum(a.balance for a in model.state.accounts.values()) + model.state.pool
-    assert total == model.minted > 0
-    assert all(a.balance >= 0 for a in model.state.accounts.values())
+    total = sum(a.balance for a in model.society.state.accounts.values()) + model.society.state.pool
+    assert total == model.society.minted > 0
+    assert all(a.balance >= 0 for a in model.society.state.accounts.values())
 
 
 @pytest.mark.slow
