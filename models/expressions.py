@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from _fastcore import exprvm as vm
+from models.errors import WorldError
 
 MAX_CONSTANT_EXPONENT = 64  # x ** k with a literal |k| above this is refused (2 ** 10 ** 10 is not a model)
 MAX_LENGTH = 4000  # characters in one expression
@@ -57,7 +58,7 @@ _DESCRIBE = {
 }
 
 
-class ExpressionError(ValueError):
+class ExpressionError(WorldError):
     """An expression that is not in the language: the message names the piece, its position and what is allowed."""
 
 

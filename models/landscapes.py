@@ -1,10 +1,12 @@
-"""Loss landscapes built from per-datapoint losses (seed 000, "Modelling and Understanding SGD").
+"""Loss landscapes built from per-datapoint losses ("Modelling and Understanding SGD" and
+"SGD Understood through Probability Current").
 
 A landscape is a list of per-datapoint losses l_j(W), W in R^d. Each l_j is a sum of
 terms: Gaussian wells a * exp(-b |W - c|^2) and polynomials p(W_axis - centre) (summed
 over every axis when no axis is given). Gradients are analytic. The mean loss is
 L = mean_j l_j, its gradient G = mean_j g_j and the gradient variance S^2 = var_j g_j
-(population variance; a d x d covariance in N-D), as in seed 000, "Gradient Variance".
+(population variance; a d x d covariance in N-D), as in "SGD Understood through Probability Current",
+"Gradient Variance".
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from _fastcore.vecmath import sin_cos_2pi
 from pydantic import Field, model_validator
 
+from models.errors import WorldError
 from models.params import Finite, PositiveFinite, Strict
 
 MEAN = "mean"  # the name that selects L, the mean of the per-datapoint losses
@@ -187,13 +190,14 @@ class Landscape:
         return self.losses(W).mean(axis=0)
 
     def mean_gradient(self, W: Any) -> np.ndarray:
-        """G(W) = mean_j g_j(W) (seed 000, "Gradient Variance"); shape (..., d)."""
+        """G(W) = mean_j g_j(W) ("SGD Understood through Probability Current", "Gradient Variance"); shape (..., d)."""
         return self.gradients(W).mean(axis=0)
 
     def gradient_variance(self, W: Any) -> np.ndarray:
         """S^2(W) = population variance of g_j(W) over datapoints.
 
-        Shape (...) in 1-D, the (..., d, d) covariance matrix in N-D (seed 000, "Further Investigation").
+        Shape (...) in 1-D, the (..., d, d) covariance matrix in N-D ("SGD Understood through Probability
+        Current", "Further Investigation").
         """
         g = self.gradients(W)
         dev = g - g.mean(axis=0)
@@ -325,7 +329,7 @@ class Landscape:
         return result.x
 
 
-# --- the seed's landscapes -----------------------------------------------------------------
+# --- the essays' landscapes ----------------------------------------------------------------
 
 
 def _well(a: float, b: float, c: float | Sequence[float], dim: int = 1) -> GaussianWell:
@@ -337,12 +341,13 @@ def _poly(coefficients: Sequence[float], dim: int = 1, axis: int | None = None) 
 
 
 def one_datapoint() -> Landscape:
-    """l0 = -exp(-(W - 2)^2) (seed 000, first figure)."""
+    """l0 = -exp(-(W - 2)^2) ("Modelling and Understanding SGD", first figure)."""
     return Landscape((Datapoint("l0", (_well(-1.0, 1.0, 2.0),)),), dim=1, description="one datapoint")
 
 
 def pit(depth: float = 1.0, width: float = 100.0, center: float = 1.0) -> Landscape:
-    """The pit: l0 = -exp(-(W-2)^2), l1 = -exp(-(W-2)^2) - depth * exp(-width (W-center)^2) (seed 000)."""
+    """The pit: l0 = -exp(-(W-2)^2), l1 = -exp(-(W-2)^2) - depth * exp(-width (W-center)^2)
+    ("Modelling and Understanding SGD")."""
     main = _well(-1.0, 1.0, 2.0)
     return Landscape(
         (Datapoint("l0", (main,)), Datapoint("l1", (main, _well(-depth, width, center)))),
@@ -369,7 +374,7 @@ def case_b() -> Landscape:
 def case_c() -> Landscape:
     """Validation case (c): g0 = 1.2W - 2, g1 = 0.8W - 2; G = W - 2, S^2 = 0.04 W^2.
 
-    The seed prints S^2 = 0.4 W^2; the population variance of (1.2W-2, 0.8W-2) is 0.04 W^2.
+    The essay prints S^2 = 0.4 W^2; the population variance of (1.2W-2, 0.8W-2) is 0.04 W^2.
     """
     return Landscape(
         (Datapoint("l0", (_poly([0.0, -2.0, 0.6]),)), Datapoint("l1", (_poly([0.0, -2.0, 0.4]),))),
@@ -379,7 +384,8 @@ def case_c() -> Landscape:
 
 
 def symmetric_noise() -> Landscape:
-    """g = +-W: l0 = W^2/2, l1 = -W^2/2; G = 0, S^2 = W^2 (the Itô-vs-seed test of SPEC §1)."""
+    """g = +-W: l0 = W^2/2, l1 = -W^2/2; G = 0, S^2 = W^2 (the test of the Itô equation against the
+    essay's; see docs/density.md)."""
     return Landscape(
         (Datapoint("l0", (_poly([0.0, 0.0, 0.5]),)), Datapoint("l1", (_poly([0.0, 0.0, -0.5]),))),
         dim=1,
@@ -496,7 +502,7 @@ class LandscapeSpec(Strict):
         return Landscape(tuple(datapoints), dim=d)
 
 
-# --- function space F (seed 001 §2.1; SPEC §4) ----------------------------------------------------
+# --- function space F (Tunador (2023), §2.1; docs/metaopt.md) -------------------------------------
 #
 # Landscapes L on R^d for the meta-optimization world: fitness = -L. Each has a vectorised value
 # and analytic gradient (numpy), a per-point reference in plain Python floats in the same
@@ -508,13 +514,13 @@ ACKLEY_A, ACKLEY_B = 20.0, 0.2
 TWO_PI = 2.0 * math.pi
 
 
-class LandscapeError(ValueError):
+class LandscapeError(WorldError):
     """A landscape that cannot be evaluated where an explorer stands (an expression's fault, a non-finite value)."""
 
 
 @dataclass(frozen=True)
 class FunctionLandscape:
-    """L: R^d -> R, one of FUNCTIONS (seed 001 §2.1, "a landscape defined by a function L : F -> R").
+    """L: R^d -> R, one of FUNCTIONS (Tunador (2023), §2.1, "a landscape defined by a function L : F -> R").
 
     sphere: sum x_k^2. rastrigin: 10 d + sum (x_k^2 - 10 cos 2πx_k). ackley: -20 exp(-0.2 sqrt(sum x_k^2 / d))
     - exp(sum cos(2πx_k) / d) + 20 + e. rosenbrock: sum_{k<d-1} 100 (x_{k+1} - x_k^2)^2 + (1 - x_k)^2.

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
 PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 
-
 MAX_VALUES = 100_000  # values one list of a scenario may expand to (a scan of more is not a run, it is a typo)
+MEGABYTE = 2**20
+
 
 class FieldError(ValueError):
     """A cross-field check's failure, naming the key path it is about (for one-line error messages)."""
@@ -31,7 +32,25 @@ class Strict(BaseModel):
 
 
 class Params(Strict):
-    """Base class of every world's parameters."""
+    """Base class of every world's parameters.
+
+    `memory_budget_mb`: a run whose world would hold more than this (its `memory_estimate_mb`, a rough upper
+    figure each world gives for its own arrays, tables and records) is refused before anything is allocated.
+    """
+
+    memory_budget_mb: PositiveFinite = 4096.0
+
+    def memory_estimate_mb(self, steps: int) -> float:
+        """Roughly the most memory a run of `steps` steps holds at once, in MB (a world with large arrays says)."""
+        return 0.0
+
+    def check_run(self, steps: int) -> None:
+        """Refuse, before anything is built, a run of `steps` steps that could not fit or could not be computed."""
+        needed = self.memory_estimate_mb(steps)
+        if needed > self.memory_budget_mb:
+            raise FieldError(("memory_budget_mb",), f"this run would need about {needed:,.0f} MB, more than "
+                             f"memory_budget_mb = {self.memory_budget_mb:g} MB; expected a smaller world or fewer "
+                             "steps, or a larger budget if the machine has the memory")
 
     @classmethod
     def resolve(cls, params: Self | dict[str, Any] | None = None, **overrides: Any) -> Self:

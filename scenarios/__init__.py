@@ -27,18 +27,11 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from models.errors import ScenarioError
 from models.params import MAX_VALUES, FieldError, Finite, Params, Values
 from models.registry import WorldEntry, world, worlds
 
 SHIPPED = Path(str(resources.files(__name__)))
-
-
-class ScenarioError(ValueError):
-    """A scenario file that cannot run; the message is one line naming file, key path and expectation."""
-
-    def __init__(self, path: Path | str, key: str, message: str) -> None:
-        self.path, self.key, self.message = str(path), key, message
-        super().__init__(f"{path}: {key}: {message}" if key else f"{path}: {message}")
 
 
 class RangeGrid(BaseModel):
@@ -88,8 +81,24 @@ class Scenario:
         return world(self.model)
 
     def build(self, rng: Any = None, **overrides: Any) -> Any:
-        """The model this scenario describes (seeded from the scenario unless `rng` is given)."""
-        return self.world.model_class()(self.params, rng=self.seed if rng is None else rng, **overrides)
+        """The model this scenario describes (seeded from the scenario unless `rng` is given).
+
+        Bad input ends in a `ScenarioError` (a world's own `WorldError`s among them), never another exception:
+        a run that could not fit in `memory_budget_mb` or could not be computed is refused before it is built.
+        """
+        try:
+            params = type(self.params).resolve(self.params, **overrides)
+            params.check_run(self.steps)
+            return self.world.model_class()(params, rng=self.seed if rng is None else rng)
+        except ScenarioError:
+            raise
+        except ValidationError as exc:
+            key, message = _first_error(exc, ("params",), lambda loc: _fields_of(type(self.params))(loc[1:]))
+            raise ScenarioError(self.path, key, message) from None
+        except FieldError as exc:
+            raise ScenarioError(self.path, ".".join(map(str, ("params", *exc.loc))), str(exc)) from None
+        except (ValueError, ArithmeticError, MemoryError) as exc:  # input the world's checks did not foresee
+            raise ScenarioError(self.path, "params", f"{type(exc).__name__}: {exc}") from None
 
     def resolved(self) -> dict[str, Any]:
         """The scenario with every default filled in (what a run folder records)."""
@@ -173,7 +182,10 @@ def _fields_of(model: type[BaseModel]) -> Any:
             members = getattr(ann, "__args__", (ann,))
             candidates = [a for a in members if isinstance(a, type) and issubclass(a, BaseModel)]
             cls = candidates[0] if candidates else None
-        return list(cls.model_fields) if isinstance(cls, type) and issubclass(cls, BaseModel) else []
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
+            return []
+        shared = [name for name in cls.model_fields if name in Params.model_fields]  # every world's: named last
+        return [name for name in cls.model_fields if name not in shared] + shared
 
     return at
 

@@ -32,11 +32,12 @@ from _fastcore.threads import kernel_threads
 from agents.causal import CausalNode
 from models.causal.params import TIME, CausalParams, graph
 from models.causal.program import SystemProgram, compile_system
+from models.errors import WorldError
 from models.expressions import Program, compile_expression
 from models.world import World
 
 
-class CausalError(ValueError):
+class CausalError(WorldError):
     """A run that cannot go on: which node, at which time, and what happened."""
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from models.expressions import ExpressionError, compile_expression
-from models.params import FieldError, Finite, Params, PositiveFinite, Strict, Values
+from models.params import MEGABYTE, FieldError, Finite, Params, PositiveFinite, Strict, Values
 
 TIME = "t"
 
@@ -38,7 +38,7 @@ class CausalParams(Params):
     perturb: str
     targets: Annotated[list[str], Field(min_length=1)]
     clamp: Annotated[list[str], Field(min_length=1)]
-    clamp_until: Annotated[int, Field(strict=True, ge=0)] | None = None
+    clamp_until: Annotated[int, Field(strict=True, ge=0, le=1_000_000_000)] | None = None
     delta: PositiveFinite | None = None
     sweep: Sweep | None = None
 
@@ -68,6 +68,12 @@ class CausalParams(Params):
             except ExpressionError as exc:
                 raise FieldError(("variables", name, "update"), str(exc)) from None
         return self
+
+    def memory_estimate_mb(self, steps: int) -> float:
+        """Every condition's values and X and Y tangents of every variable, recorded at every step, twice (the
+        record and its table)."""
+        conditions = len(self.sweep_values()) if self.sweep is not None else 1
+        return conditions * len(self.variables) * 3 * 8 * (steps + 1) * 2 / MEGABYTE
 
     def initial_values(self) -> dict[str, np.ndarray]:
         """Each variable's value at t = 0, as a batch (the sweep's values for the swept variable)."""

@@ -1,4 +1,4 @@
-"""The verified ledger of the cooperation world (seed 001 §5; SPEC §5 "The ledger").
+"""The verified ledger of the cooperation world (Tunador (2023), §5; see docs/ledger.md).
 
 An append-only chain of blocks. Each block holds signed transactions (Ed25519, PyNaCl),
 its predecessor's hash and the Merkle root of its transaction records; the protocol key
@@ -23,7 +23,7 @@ Money is counted in integer micro-units (`UNIT` per token), so replays are exact
 
 Transaction kinds (payloads):
 - register {id, kind: human|ai, public_key[, validator, validator_signature]}: an AI needs a
-  registered human's signature over (id, public_key), the seed's "human encrypted message".
+  registered human's signature over (id, public_key), the paper's "human encrypted message".
 - mutate {new_id, public_key, key_signature, validator, validator_signature}: an AI registers
   its descendant (new weights, new ID, empty wallet), signed by the parent.
 - pay {to, amount}; propose {text}; vote {proposal, yes}; reputation {target, value: +1|-1}.
@@ -47,6 +47,8 @@ from typing import Any, BinaryIO, ClassVar
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
+from models.errors import WorldError
+
 UNIT = 1_000_000  # micro-units per token
 SCHEMA_COOKIE = 2  # SQLite's count of schema changes in a ledger file: its two tables
 ZERO_HASH = "0" * 64
@@ -55,7 +57,7 @@ PROTOCOL_KINDS = frozenset({"mint", "tax", "ubi", "ban"})
 KINDS = frozenset({"register", "mutate", "pay", "propose", "vote", "reputation"}) | PROTOCOL_KINDS
 
 
-class LedgerError(ValueError):
+class LedgerError(WorldError):
     """A ledger that cannot be read or does not verify; `height` names the first bad block, if known."""
 
     def __init__(self, message: str, height: int | None = None) -> None:
@@ -127,7 +129,7 @@ class Transaction:
 
 
 def validation_message(new_id: str, public_key: str) -> bytes:
-    """What a human signs to validate an AI's registration (the seed's "human encrypted message")."""
+    """What a human signs to validate an AI's registration (the paper's "human encrypted message")."""
     return canonical({"validate": new_id, "public_key": public_key})
 
 

@@ -53,11 +53,12 @@ from models.cooperation.game import Game, path
 from models.cooperation.ledger import UNIT, Ledger, LedgerError
 from models.cooperation.params import CooperationParams
 from models.cooperation.society import Society, checkpoint_meta
+from models.world import World
 
 AGENT_OBJECTS_AUTO_LIMIT = 20_000
 
 
-class CooperationModel(mesa.Model):
+class CooperationModel(World):
     """Humans and AIs playing C or A, with wallets, reputation, bans and votes on a verified ledger.
 
     Randomness, all from `model.rng`, in order: Mesa's seeding; at set-up the initial strategies
@@ -74,8 +75,8 @@ class CooperationModel(mesa.Model):
 
     def __init__(self, params: CooperationParams | dict | None = None, *, rng: Any = None, scenario: Any = None,
                  _resume: Ledger | None = None, **overrides: Any) -> None:
-        super().__init__(rng=rng)
-        self.params = p = type(self).Params.resolve(params, **overrides)
+        super().__init__(params, rng=rng, **overrides)
+        p = self.params
         self.game = Game(p, self.rng)
         self.economy = Economy(p, UNIT)
         self.society = Society(p, self.rng, self.game, self.economy, resumed=_resume is not None)
@@ -86,7 +87,7 @@ class CooperationModel(mesa.Model):
         self.players: list[Player] = ([Human(self, i) for i in range(p.n_humans)]
                                       + [AIAgent(self, i) for i in range(p.n_humans, n)]) if use_objects else []
         game, society = self.game, self.society
-        self.datacollector = mesa.DataCollector(model_reporters={
+        reporters = {
             "cooperation": lambda m: game.cooperation_share(),
             "human_cooperation": lambda m: game.group_share(0),
             "ai_cooperation": lambda m: game.group_share(1),
@@ -100,9 +101,11 @@ class CooperationModel(mesa.Model):
             "thefts": lambda m: society.counts["thefts"], "captures": lambda m: society.counts["captures"],
             "rejected": lambda m: society.counts["rejected"], "tax": lambda m: society.round_tax,
             "ai_can_carry_majority": lambda m: society.ai_can_carry_majority(),
-        })
+        }
         if _resume is None:
-            self.datacollector.collect(self)
+            self.collect_from(reporters)
+        else:  # a resumed run's rows so far come back from its checkpoint, so nothing is collected yet
+            self.datacollector = mesa.DataCollector(model_reporters=reporters)
 
     def step(self) -> None:
         """A round: payoffs and strategy updates, then (with a ledger) economy, votes, bans, mutations, a block."""

@@ -3,13 +3,15 @@ reputation and votes, and the economy (seed 001 §4–§5; symbols as in the see
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from models.expressions import ExpressionError, compile_expression
-from models.params import FieldError, Finite, Params, PositiveFinite
+from models.params import MEGABYTE, FieldError, Finite, Params, PositiveFinite
 
+MAX_EXPONENT = 690.0  # ln(1e300): the largest e^x a path may reach and still leave the utilities room
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]
 Count = Annotated[int, Field(strict=True, ge=0)]
 PathKind = Literal["constant", "linear", "exponential", "logistic"]
@@ -118,6 +120,26 @@ class CooperationParams(Params):
         if self.ledger_path != ":memory:" and self.ledger != "signed":
             raise FieldError(("ledger_path",), "only a signed ledger is stored")
         return self
+
+    def memory_estimate_mb(self, steps: int) -> float:
+        """Each player's rows and agent, each AI's identity, and a ledger held in memory: every identity's
+        transactions (its votes, a payment and a tax or UBI entry) every round."""
+        players = self.n_humans + self.n_ais * self.copies
+        ledger = 0 if self.ledger == "off" or self.ledger_path != ":memory:" else \
+            (self.n_humans + self.n_ais) * (self.votes_per_round + 2) * 400 * steps
+        return (players * 1024 + self.n_ais * 512 + ledger) / MEGABYTE
+
+    def check_run(self, steps: int) -> None:
+        """Also refuse an exponential path (or a logistic one run backwards) whose value would pass 1e300 within
+        the run: s_t = start e^(rate t) overflows double precision long before the utilities can use it."""
+        super().check_run(steps)
+        for side in ("reliance", "intelligence"):
+            kind, start, rate = (getattr(self, f"{side}_{name}") for name in ("path", "start", "rate"))
+            growth = rate if kind == "exponential" else -rate if kind == "logistic" else 0.0
+            if growth * steps + math.log(max(abs(start), 1.0)) > MAX_EXPONENT:
+                raise FieldError((f"{side}_rate",), f"{side}_path {kind} at rate {rate:g} passes 1e300 within "
+                                 f"{steps} rounds; expected |rate| x rounds <= {MAX_EXPONENT} (at most "
+                                 f"{int(MAX_EXPONENT / abs(growth))} rounds at this rate)")
 
     def expression_names(self) -> list[str]:
         return [*STATE_NAMES, *GAIN_NAMES, *self.constants]

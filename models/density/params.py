@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from scipy.stats import norm
 
 from models.landscapes import GaussianWell, LandscapeSpec
-from models.params import FieldError, Finite, Params, PositiveFinite, Strict
+from models.params import MEGABYTE, FieldError, Finite, Params, PositiveFinite, Strict
 from models.sgd.params import (
     CollectEvery,
     Engine,
@@ -20,6 +20,7 @@ from models.sgd.params import (
     TrajectoryCount,
     WalkerCount,
     check_walkers,
+    walkers_memory_mb,
 )
 
 Description = Literal["chain", "fokker_planck", "seed_master", "gaussian_rule"]
@@ -102,6 +103,13 @@ class DensityParams(Params):
                                      f"width {1 / math.sqrt(2 * term.b):.3g} (b = {term.b:g}) with fewer than "
                                      f"{CELLS_PER_WELL_WIDTH} cells; expected at least {need} cells")
         return self
+
+    def memory_estimate_mb(self, steps: int) -> float:
+        """The Monte Carlo walkers, the chain's operator (subsamples per cell, per datapoint) and the curves."""
+        cells, datapoints = self.grid.cells, self.landscape.build().n_data
+        operator = cells * self.subsamples * datapoints * 2 * 16  # two cells per sample, as COO and CSR
+        curves = cells * len(self.descriptions) * 8 * (steps // self.collect_every + 2)
+        return walkers_memory_mb(self, self.n_walkers, steps) + (operator + curves) / MEGABYTE
 
     def temperatures(self) -> list[float]:
         """The one step size, as the SGD world lists its step sizes."""

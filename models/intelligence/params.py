@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from models.params import Finite, Params, PositiveFinite, Strict
+from models.params import MEGABYTE, Finite, Params, PositiveFinite, Strict
 
 HUMANS = "humans"
 
@@ -37,3 +37,8 @@ class IntelligenceParams(Params):
     keep_last: Annotated[int, Field(strict=True, ge=1)] = 1
     attack_probability: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False, strict=True)] = 1.0
     protected: Annotated[str, Field(min_length=1)] = HUMANS  # the kind whose loss is tracked (the lowest level)
+
+    def memory_estimate_mb(self, steps: int) -> float:
+        """A being (a Mesa agent and its event rows) per release, and a history row per step."""
+        beings = len(self.initial) + steps // self.release_every + 1
+        return (beings * 1024 + steps * 256) / MEGABYTE

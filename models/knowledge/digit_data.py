@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.errors import WorldError
+
 IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801
 MNIST_FILES = {  # part -> the standard stem; either spelling ('train-images-idx3-ubyte' or '.idx3-'), .gz or not
     "train_images": "train-images-idx3-ubyte",
@@ -27,7 +29,7 @@ MNIST_FILES = {  # part -> the standard stem; either spelling ('train-images-idx
 }
 
 
-class DataError(ValueError):
+class DataError(WorldError):
     """A data set that cannot be read: the message names the file and what was expected."""
 
 
@@ -36,7 +38,8 @@ class DigitData:
     """Images as uint8 levels (N, side * side), labels 0-9, and the value each level stands for.
 
     `pixel_values[level]` is the network's input: (level + 1) / (max_level + 1), so [1/256, 1] for MNIST as in
-    seed 000 ("normalized to be between 1/256 and 1"), [1/17, 1] for the 8x8 digits (levels 0-16).
+    "Knowledge Localization: Tentatively Positive Results on OCR" ("normalized to be between 1/256 and 1"),
+    [1/17, 1] for the 8x8 digits (levels 0-16).
     """
 
     name: str

@@ -1,9 +1,9 @@
-"""The knowledge-localization world (seed 000, "Hypotheses about Finding Knowledge and One-Shot Causal
-Entanglements" and "Knowledge Localization: Tentatively Positive Results on OCR"; SPEC §2).
+"""The knowledge-localization world (the essays "Hypotheses about Finding Knowledge and One-Shot
+Causal Entanglements" and "Knowledge Localization: Tentatively Positive Results on OCR"; see docs/knowledge.md).
 
-The seed's hypothesis: "the degree to which an element of the dataset causes an element of the parameters to be
+The essays' hypothesis: "the degree to which an element of the dataset causes an element of the parameters to be
 updated during training is correlated with the degree to which a change to that dataset element would have caused
-a change in the final value of the parameter". The experiment, as SPEC §2 fixes it:
+a change in the final value of the parameter". The experiment, as optiscape runs it (docs/knowledge.md):
 
 - a network inputs -> 100 hidden -> 2 outputs, He-initialised, trained by per-example SGD in data order;
 - phase 1: the 1s and 7s (class A, label [1, 0]) and the 6s and 8s (class B, [0, 1]) among the first 12,000
@@ -12,11 +12,11 @@ a change in the final value of the parameter". The experiment, as SPEC §2 fixes
 - phase 2: four copies of the phase-1 network trained on the rest of the training set, 1 vs 6/8, 7 vs 6/8,
   1/7 vs 6 and 1/7 vs 8; c = |θ(1 vs 6/8) - θ(7 vs 6/8)|, d = |θ(1/7 vs 6) - θ(1/7 vs 8)|, q = c / (c + d);
 - measure: R^2 and the p-value of the regression of q on r, for biases and weights (all, and per layer); the
-  per-input-pixel correlation over its outgoing weights (the seed's heatmap); with two or more seeds, the
+  per-input-pixel correlation over its outgoing weights (the essay's heatmap); with two or more seeds, the
   cross-seed control: r of one seed's network against q of another's.
 
-Every network's training is a `agents.TrainingRun` agent (phase 1 of each seed, and each fork), a view on one row
-of `theta`, `tally_a` and `tally_b`; `_fastcore.mlp.train_examples` trains a run's examples, and
+Every network's training is an `agents.knowledge.TrainingRun` agent (phase 1 of each seed, and each fork), a view on
+one row of `theta`, `tally_a` and `tally_b`; `_fastcore.mlp.train_examples` trains a run's examples, and
 `agents.knowledge.train_examples_numpy` is its numpy reference.
 
 Randomness: only the initial weights, drawn from `model.rng` once, seed by seed, as `standard_normal(P)` in the
@@ -36,6 +36,7 @@ from scipy import stats
 
 from _fastcore import mlp as kernel
 from agents.knowledge import TrainingRun, activation
+from models.errors import WorldError
 from models.knowledge.digit_data import DataError, DigitData, load_digits, load_mnist
 from models.knowledge.params import KnowledgeParams
 from models.params import FieldError
@@ -45,7 +46,7 @@ PHASE1_SHARE = 5  # phase 1 uses the first 1/5 of the training examples by defau
 GROUPS = ("biases", "weights", "hidden_biases", "output_biases", "input_weights", "output_weights")
 
 
-class TrainingDivergence(ValueError):
+class TrainingDivergence(WorldError):
     """A training run's loss became infinite or NaN (the learning rate is too large for the network)."""
 
 
@@ -297,7 +298,7 @@ class KnowledgeModel(World):
 
         An always-blank pixel's input is the constant x0 = 1/256, so each update of its weight into hidden unit i
         is x0 times that of bias i: r and q of all those weights equal the bias's (to round-off), and they sit in
-        one cluster per hidden unit, on the bias's point (the seed's "little clusters").
+        one cluster per hidden unit, on the bias's point (the essay's "little clusters").
         """
         blank = np.flatnonzero(self.always_blank.ravel())
         s = self.layout.slices()

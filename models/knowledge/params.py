@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from models.params import FieldError, Params, PositiveFinite
+from models.params import MEGABYTE, FieldError, Params, PositiveFinite
 
 Digit = Annotated[int, Field(strict=True, ge=0, le=9)]
 DigitPair = Annotated[list[Digit], Field(min_length=2, max_length=2)]
@@ -52,6 +52,12 @@ class KnowledgeParams(Params):
             raise FieldError(("phase1_examples",), f"expected fewer than train_examples ({self.train_examples}): "
                              "phase 2 trains on the examples after phase 1's")
         return self
+
+    def memory_estimate_mb(self, steps: int) -> float:
+        """The data set as float64, and per seed five networks (phase 1 and the four copies) with their tallies."""
+        inputs, examples = (784, 70_000) if self.data == "mnist" else (64, 1797)
+        weights = inputs * self.hidden + self.hidden + self.hidden * 2 + 2
+        return (examples * inputs * 8 + self.seeds * 5 * weights * 8 * 4) / MEGABYTE
 
     @property
     def output_kind(self) -> str:

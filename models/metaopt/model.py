@@ -30,6 +30,7 @@ import pandas as pd
 from _fastcore import explorers as kernel
 from _fastcore.threads import kernel_threads
 from agents.metaopt import OptimizationAlgorithm
+from models.errors import WorldError
 from models.landscapes import TWO_PI, LandscapeError
 from models.metaopt.params import MetaoptParams
 from models.world import World
@@ -42,7 +43,7 @@ ALGORITHM_BYTES = 4096  # a Mesa agent, its lineage node with traits, and its pe
 EXPLORER_OVERHEAD_BYTES = 64  # owner, value, niche flag, spawn kind, plus the numpy engine's temporaries
 
 
-class PopulationBudgetError(ValueError):
+class PopulationBudgetError(WorldError):
     """The population grew past the memory budget: the run stops here rather than exhausting memory."""
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from models.landscapes import FunctionSpec, as_vector
-from models.params import FieldError, Finite, Params, PositiveFinite, Strict
+from models.params import MEGABYTE, FieldError, Finite, Params, PositiveFinite, Strict
 
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
@@ -140,9 +140,17 @@ class MetaoptParams(Params):
     compute_budget: Annotated[int, Field(strict=True, ge=1)] | None = None
     selection: Selection | None = None
     generality_threshold: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False, strict=True)] = 0.5
-    memory_budget_mb: PositiveFinite = 512.0
+    memory_budget_mb: PositiveFinite = 512.0  # the population's growth is checked against it at every step too
     engine: Literal["kernel", "numpy", "agents"] = "kernel"
     collect_every: Annotated[int, Field(strict=True, ge=1)] = 1
+
+    def memory_estimate_mb(self, steps: int) -> float:
+        """The founding population (each explorer's position and gradient, each algorithm's row); the model
+        checks the growing population against the budget at every step."""
+        dim = self.landscape.dim
+        algorithms = sum(spec.count for spec in self.algorithms)
+        explorers = sum(spec.count * spec.n_explorers for spec in self.algorithms)
+        return (explorers * (2 * 8 * dim + 64) + algorithms * 512) / MEGABYTE
 
     @model_validator(mode="after")
     def _consistent(self) -> MetaoptParams:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from _fastcore import walkers as kernel
 from agents.sgd import SGDWalker
+from models.errors import WorldError
 from models.landscapes import MEAN
 from models.sgd.consecutive_steps import consecutive_steps, run_probability
 from models.sgd.params import EscapeRegion, SGDParams
@@ -29,8 +30,11 @@ from models.world import World
 AGENT_OBJECTS_AUTO_LIMIT = 100_000  # above this many walkers, run without one Mesa agent per walker
 
 
-class DivergenceError(ValueError):
-    """A walker's position became infinite or NaN (the step size is too large for the landscape)."""
+RUNAWAY = 1e150  # |W| past which a squared distance overflows: no landscape's scale is there
+
+
+class DivergenceError(WorldError):
+    """A walker's position became infinite or NaN, or ran away past RUNAWAY (the step size is too large)."""
 
 
 class SGDModel(World):
@@ -118,9 +122,20 @@ class SGDModel(World):
             )
         self._advance_more()
         if self.steps % p.collect_every == 0:
+            self._refuse_runaways()
             self.collect()
         if p.stop_at_escape and self.escape_region.defined and np.all(self.escape_step >= 0):
             self.running = False
+
+    def _refuse_runaways(self) -> None:
+        """A walker past |W| = RUNAWAY has diverged even if it is still finite: its loss and the run's statistics
+        overflow from there, so the run fails here, naming it, instead of reporting infinities."""
+        if not np.abs(self.position).max(initial=0.0) > RUNAWAY:
+            return
+        walker = int(np.argmax(np.abs(self.position).max(axis=1)))
+        raise DivergenceError(f"walker {walker} (T = {self.temperature[walker]:g}) reached |W| = "
+                              f"{np.abs(self.position[walker]).max():.3g} by step {self.steps}, past {RUNAWAY:g}: the "
+                              "step size is too large for this landscape")
 
     def _step_numpy(self) -> int:
         """The same update as numpy array operations (the benchmark's middle variant)."""

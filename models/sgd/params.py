@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from _fastcore import walkers as kernel
 from models.landscapes import MEAN, Landscape, LandscapeSpec, as_vector
-from models.params import FieldError, Finite, Params, PositiveFinite, Strict, Values
+from models.params import MEGABYTE, FieldError, Finite, Params, PositiveFinite, Strict, Values
 
 
 class NormalStart(Strict):
@@ -175,8 +175,21 @@ def _field(loc: tuple[str, ...], check: Any, *args: Any) -> Any:
 # The walkers' fields that the SGD and density worlds both declare.
 WalkerCount = Annotated[int, Field(strict=True, ge=1, le=100_000_000)]
 Engine = Literal["kernel", "numpy", "agents"]
-CollectEvery = Annotated[int, Field(strict=True, ge=1)]
+CollectEvery = Annotated[int, Field(strict=True, ge=1, le=1_000_000_000)]
 TrajectoryCount = Annotated[int, Field(strict=True, ge=0, le=1000)]
+
+
+AGENT_BYTES = 600  # one Mesa agent object (a view on a walker's row) with its AgentSet entries
+WALKER_BYTES = 96  # per walker beyond its coordinates: T, escape step, the tables' rows, numpy's temporaries
+
+
+def walkers_memory_mb(params: Any, walkers: int, steps: int) -> float:
+    """What `walkers` walkers of the SGD or density world hold over `steps` steps, roughly (MB)."""
+    dim = params.landscape.build().dim
+    objects = params.agent_objects if params.agent_objects is not None else walkers <= 100_000
+    collections = steps // params.collect_every + 1
+    per_walker = 4 * 8 * dim + WALKER_BYTES + (AGENT_BYTES if objects else 0)  # position, start, two temporaries
+    return (walkers * per_walker + params.trajectories * dim * 8 * collections + collections * 1024) / MEGABYTE
 
 
 def check_walkers(params: Any) -> Any:
@@ -227,6 +240,9 @@ class SGDParams(Params):
         elif self.datapoint is not None:
             raise FieldError(("datapoint",), f"only applies to method 'datapoint', not {self.method!r}")
         return check_walkers(self)
+
+    def memory_estimate_mb(self, steps: int) -> float:
+        return walkers_memory_mb(self, self.n_walkers * len(self.temperatures()), steps)
 
     def temperatures(self) -> list[float]:
         """The distinct step sizes; n_walkers walkers run at each."""
