@@ -194,7 +194,6 @@ class CausalModel(mesa.Model):
             x[p.perturb] = x[p.perturb] + p.delta
             self.finite = {"x": x, "y": {k: v.copy() for k, v in x.items()}}
             self._clamp(self.finite["y"], 0)
-        self.system.body_for(self._packed())  # compiles the channel modes for this start (cached by the system)
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
         self.datacollector.collect(self)
 
