@@ -82,7 +82,8 @@ class _Builder:
                 values.append(1.0 / value)
         self.uniforms = np.array(values, dtype=np.float64)
         self.n_slots = self.time_slot + 1 + len(self.uniforms)
-        self.uniform = set(self.uniform_slot.values())  # slots whose value is the same on every lane, every step
+        # slots whose value is the same on every lane, every step
+        self.uniform = {*self.uniform_slot.values(), *self.reciprocals.values()}
         self.folded: dict[tuple[int, ...], int] = {}  # prologue instruction (op, a, b, c) -> its slot
         self.prologue: list[tuple[int, int, int, int, int]] = []
         self.free: list[int] = []  # temporaries of the body free for reuse
@@ -127,12 +128,14 @@ class _Builder:
             result = self.temporary()
             if op == vm.DIV and b in self.reciprocals:  # x / 2^k: the same number by a multiplication
                 op, c = causalvm.DIV_POW2, self.reciprocals[b]
+            slots = [*operands, c] if op == causalvm.DIV_POW2 else operands
+            flags = sum(flag for flag, slot in zip(causalvm.UNIFORM, slots, strict=False) if slot in self.uniform)
             if op not in _KEEPS_NON_FINITE:
                 for slot in operands:
                     if slot in producer:
                         body[producer[slot]] = _checked(body[producer[slot]])
             producer[result] = len(body)
-            body.append((op, result, a, b, c))
+            body.append((op + flags, result, a, b, c))
             for slot in set(operands):
                 self.release(slot)
             stack.append(result)

@@ -51,30 +51,35 @@ def _assert_bits(label: str, got: np.ndarray, expected: np.ndarray, where: np.nd
         raise AssertionError(f"{label} at operands {abc[:, i].tolist()}: {got[i]!r}, the reference {expected[i]!r}")
 
 
-def _causal(op: int, abc: np.ndarray, x: tuple, y: tuple) -> tuple[int, np.ndarray]:
-    """One step of a register program whose last state row is op on the first three (each copied forward)."""
-    body = np.array([[(causalvm.COPY, new + k, old + k, old + k, old + k) for k in range(3)]
-                     + [(op | causalvm.CHECK, new + 3, old, old + 1, old + 2)]
-                     for old, new in ((0, 4), (4, 0))], dtype=np.int32)
+def _causal(op: int, abc: np.ndarray, x: tuple, y: tuple, uniform: str) -> tuple[int, np.ndarray]:
+    """One step of a register program whose last state row is op on the first three (each copied forward);
+    the operands named in uniform are read from uniform slots instead (flagged, as the compiler does)."""
+    flags = sum(flag for flag, k in zip(causalvm.UNIFORM, "abc", strict=True) if k in uniform)
+    body = []
+    for old, new in ((0, 4), (4, 0)):
+        slots = [9 + k if name in uniform else old + k for k, name in enumerate("abc")]
+        body.append([(causalvm.COPY, new + k, old + k, old + k, old + k) for k in range(3)]
+                    + [(op | flags | causalvm.CHECK, new + 3, *slots)])
     state = np.zeros((4, 3, abc.shape[1]))
     state[:3, 0] = abc
     state[:3, 1] = np.array(x)[:, None]
     state[:3, 2] = np.array(y)[:, None]
-    uniforms = np.zeros(0)
-    fault, _ = causalvm.run_system(np.zeros((0, 5), dtype=np.int32), body, 9, uniforms, state, 0.0, 1)
+    fault, _ = causalvm.run_system(np.zeros((0, 5), dtype=np.int32), np.array(body, dtype=np.int32), 12,
+                                   abc[:, 0].copy(), state, 0.0, 1)
     return fault, state[3, :, 0]
 
 
 @pytest.mark.parametrize("op", OPS)
 @pytest.mark.parametrize("tangents", TANGENTS)
-def test_every_evaluator_equals_the_reference_table(op, tangents):
-    x, y = tangents
+@pytest.mark.parametrize("uniform", ["", "a", "b", "bc"])  # the register VM's operands read from uniform slots
+def test_every_evaluator_equals_the_reference_table(op, tangents, uniform):
+    x, y = ([0.0 if k in uniform else t for k, t in zip("abc", channel, strict=True)] for channel in tangents)
     abc = _operands(op)
     values, dx, faults = _reference(op, abc, x)
     values_y, dy, faults_y = _reference(op, abc, y)
     ok = ~(faults | faults_y)
 
-    if op <= exprvm.SIGN:  # the expression language's opcodes: the stack VM too
+    if op <= exprvm.SIGN and not uniform:  # the expression language's opcodes: the stack VM too
         arity = ARITY.get(op, 2)
         code = np.array([(exprvm.VAR, k) for k in range(arity)] + [(op, 0)], dtype=np.int64)
         for tangent, value, expected, fault in ((x, values, dx, faults), (y, values_y, dy, faults_y)):
@@ -89,7 +94,7 @@ def test_every_evaluator_equals_the_reference_table(op, tangents):
     # the register VM checks a result by the sum of its three channels, which can overflow where each is finite
     with np.errstate(over="ignore", invalid="ignore"):
         overflow = ok & ~np.isfinite(values + dx + dy)
-    outcomes = [(_causal(op, abc[:, [i]], x, y), i) for i in range(abc.shape[1])]
+    outcomes = [(_causal(op, abc[:, [i]], x, y, uniform), i) for i in range(abc.shape[1])]
     faulted = np.array([fault == 0 for (fault, _), _ in outcomes])
     assert (faulted == (~ok | overflow)).all(), f"causalvm faults differ for opcode {op}"
     got = np.array([row for (_, row), _ in outcomes]).T
