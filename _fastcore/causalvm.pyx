@@ -15,7 +15,8 @@ Slots are, in order: two banks of `n_state` state slots (bank b holds the state 
 steps), the time t, the uniforms (constants and parameters: one number in every lane, tangents zero), then
 temporaries.
 
-Instructions are rows (op, dst, a, b, c) of int32. The prologue runs once per tile (the instructions that read
+Instructions are rows (op, dst, a, b, c) of int32; op may carry UNIFORM_A, _B, _C (that operand is a slot with
+the same numbers in every lane) and CHECKED. The prologue runs once per tile (the instructions that read
 uniforms only); the body is given twice, body[p] reading bank p and writing bank 1 - p, and runs once per step
 with p = step % 2. CLAMP_TANGENT and CLAMP_VALUE apply A at time t (their b is a time, not a slot).
 
@@ -76,25 +77,20 @@ cdef bint lanes(int op, Pattern pattern, double* d, const double* a, const doubl
     """op on every lane of a tile: value and both tangents into slot d; with check, whether some lane's sum of
     the three is not finite.
 
-    A uniform operand (Pattern) is read as its first lane with tangents 0.0, the numbers its slot holds in every
-    lane, so that the loop loads only what differs between lanes. Called with a constant op, the compiler
+    A uniform operand (Pattern) holds the same numbers in every lane (a uniform, or a prologue result): read
+    from lane 0, so that the loop loads only what differs between lanes. Called with a constant op, the compiler
     clones this per op with op_value and op_tangent folded to one formula, and vectorises the loop.
     """
-    cdef Py_ssize_t l
-    cdef double ka = a[0], kb = b[0], kc = c[0]
-    cdef double va, vb, vc, r, x, y, s
+    cdef Py_ssize_t l, la, lb, lc
+    cdef double r, x, y, s
     cdef uint64_t bad = 0
     for l in range(TILE):
-        va = ka if Pattern is UniformA else a[l]
-        vb = kb if Pattern is UniformB or Pattern is UniformBC else b[l]
-        vc = kc if Pattern is UniformBC else c[l]
-        r = op_value(op, va, vb, vc)
-        x = op_tangent(op, va, vb, vc, r, 0.0 if Pattern is UniformA else a[TILE + l],
-                       0.0 if Pattern is UniformB or Pattern is UniformBC else b[TILE + l],
-                       0.0 if Pattern is UniformBC else c[TILE + l])
-        y = op_tangent(op, va, vb, vc, r, 0.0 if Pattern is UniformA else a[2 * TILE + l],
-                       0.0 if Pattern is UniformB or Pattern is UniformBC else b[2 * TILE + l],
-                       0.0 if Pattern is UniformBC else c[2 * TILE + l])
+        la = 0 if Pattern is UniformA else l
+        lb = 0 if Pattern is UniformB or Pattern is UniformBC else l
+        lc = 0 if Pattern is UniformBC else l
+        r = op_value(op, a[la], b[lb], c[lc])
+        x = op_tangent(op, a[la], b[lb], c[lc], r, a[TILE + la], b[TILE + lb], c[TILE + lc])
+        y = op_tangent(op, a[la], b[lb], c[lc], r, a[2 * TILE + la], b[2 * TILE + lb], c[2 * TILE + lc])
         d[l] = r
         d[TILE + l] = x
         d[2 * TILE + l] = y
