@@ -208,8 +208,8 @@ def test_the_kernel_refuses_malformed_programs(change, message):
 
 @pytest.mark.parametrize("clamp_until", [None, 3])
 def test_advance_from_nonzero_tangents_equals_the_node_by_node_path(clamp_until):
-    """Start from Y tangents that are not +0 (on the clamped node too) and -0: the kernel's channel modes must not
-    assume what the state does not hold."""
+    """Start from Y tangents that are not +0 (on the clamped node too) and -0: the kernel must not assume what
+    the state does not hold."""
     spec = {**BOUNDED, "clamp_until": clamp_until, "sweep": {"variable": "R", "values": {"linspace": [5, 45, 130]}}}
     models = [CausalModel(**spec) for _ in range(2)]
     for model in models:
