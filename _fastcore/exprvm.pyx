@@ -5,10 +5,10 @@ A program is rows of (opcode, argument): CONST pushes constants[arg], VAR pushes
 arg; every other opcode pops its operands and pushes one result. Each batch element runs the
 whole program with its own small stacks (values and tangents side by side).
 """
-from libc.math cimport cos, exp, fabs, isfinite, log, pow, sin, sqrt, tanh
+from libc.math cimport isfinite
 from libc.stdint cimport int64_t
 
-from _fastcore.opcodes cimport *  # OP_CONST ... OP_SIGN
+from _fastcore.opcodes cimport *  # OP_CONST ... OP_SIGN with op_arity, op_value, op_tangent
 
 import numpy as np
 
@@ -19,6 +19,7 @@ cdef enum:
 
 (CONST, VAR, ADD, SUB, MUL, DIV, POW, NEG, LT, LE, GT, GE, EQ, NE, MIN, MAX, ABS, CLIP, EXP, LOG, SIN, COS, TANH,
  SQRT, WHERE, SIGN) = range(26)
+COPY, DIV_POW2 = OP_COPY, OP_DIV_POW2  # the register VM's own operations (`causalvm`), from the same table
 ERROR_TEXT = {DIVISION_BY_ZERO: "division by zero", NOT_FINITE: "a non-finite value or derivative (overflow, or "
               "log/sqrt/power of a number outside its domain)"}
 
@@ -27,11 +28,11 @@ cdef int run_one(const int64_t[:, ::1] code, const double[::1] consts, const dou
                  const double[:, ::1] dX, Py_ssize_t i, double* v, double* dv, double* out, double* dout) noexcept nogil:
     """Run the program on batch element i; returns an error code."""
     cdef Py_ssize_t pc, top = -1
-    cdef int64_t op
-    cdef double a, da, b, db, c, dc, r
+    cdef int op, n
+    cdef double a, b, c, r
     cdef int status = OK
     for pc in range(code.shape[0]):
-        op = code[pc, 0]
+        op = <int>code[pc, 0]
         if op == OP_CONST:
             top += 1
             v[top] = consts[code[pc, 1]]
@@ -42,115 +43,18 @@ cdef int run_one(const int64_t[:, ::1] code, const double[::1] consts, const dou
             v[top] = X[code[pc, 1], i]
             dv[top] = dX[code[pc, 1], i]
             continue
-        if (OP_ADD <= op <= OP_POW) or (OP_LT <= op <= OP_NE) or op == OP_MIN or op == OP_MAX:
-            b = v[top]
-            db = dv[top]
-            top -= 1
-            a = v[top]
-            da = dv[top]
-            if op == OP_ADD:
-                v[top] = a + b
-                dv[top] = da + db
-            elif op == OP_SUB:
-                v[top] = a - b
-                dv[top] = da - db
-            elif op == OP_MUL:
-                v[top] = a * b
-                dv[top] = da * b + a * db
-            elif op == OP_DIV:
-                if b == 0.0:
-                    status = DIVISION_BY_ZERO
-                v[top] = a / b
-                dv[top] = (da * b - a * db) / (b * b)
-            elif op == OP_POW:
-                r = pow(a, b)
-                v[top] = r
-                dv[top] = b * pow(a, b - 1.0) * da if (da != 0.0 and b != 0.0) else 0.0
-                if db != 0.0:
-                    dv[top] = dv[top] + r * log(a) * db
-            elif op == OP_MIN:
-                if b < a:
-                    v[top] = b
-                    dv[top] = db
-            elif op == OP_MAX:
-                if b > a:
-                    v[top] = b
-                    dv[top] = db
-            else:
-                if op == OP_LT:
-                    r = a < b
-                elif op == OP_LE:
-                    r = a <= b
-                elif op == OP_GT:
-                    r = a > b
-                elif op == OP_GE:
-                    r = a >= b
-                elif op == OP_EQ:
-                    r = a == b
-                else:
-                    r = a != b
-                v[top] = r
-                dv[top] = 0.0
-            if not (isfinite(v[top]) and isfinite(dv[top])) and status == OK:
-                status = NOT_FINITE
-            continue
-        if op == OP_CLIP or op == OP_WHERE:
-            c = v[top]
-            dc = dv[top]
-            top -= 1
-            b = v[top]
-            db = dv[top]
-            top -= 1
-            a = v[top]
-            da = dv[top]
-            if op == OP_CLIP:  # clip(a, lo = b, hi = c)
-                if a < b:
-                    v[top] = b
-                    dv[top] = db
-                elif a > c:
-                    v[top] = c
-                    dv[top] = dc
-            else:  # where(a, b, c)
-                if a != 0.0:
-                    v[top] = b
-                    dv[top] = db
-                else:
-                    v[top] = c
-                    dv[top] = dc
-            continue
+        n = op_arity(op)
+        top -= n - 1  # the operands are v[top], v[top + 1], v[top + 2]; the result goes to v[top]
         a = v[top]
-        da = dv[top]
-        if op == OP_NEG:
-            v[top] = -a
-            dv[top] = -da
-        elif op == OP_ABS:
-            v[top] = fabs(a)
-            dv[top] = da if a > 0.0 else (-da if a < 0.0 else 0.0)
-        elif op == OP_EXP:
-            r = exp(a)
-            v[top] = r
-            dv[top] = r * da
-        elif op == OP_LOG:
-            v[top] = log(a)
-            dv[top] = da / a
-        elif op == OP_SIN:
-            v[top] = sin(a)
-            dv[top] = cos(a) * da
-        elif op == OP_COS:
-            v[top] = cos(a)
-            dv[top] = -sin(a) * da
-        elif op == OP_TANH:
-            r = tanh(a)
-            v[top] = r
-            dv[top] = (1.0 - r * r) * da
-        elif op == OP_SQRT:
-            r = sqrt(a)
-            v[top] = r
-            dv[top] = da / (2.0 * r)
-        else:  # OP_SIGN
-            v[top] = 1.0 if a > 0.0 else (-1.0 if a < 0.0 else 0.0)
-            dv[top] = 0.0
-        if not (isfinite(v[top]) and isfinite(dv[top])) and status == OK:
+        b = v[top + 1] if n > 1 else 0.0
+        c = v[top + 2] if n > 2 else 0.0
+        r = op_value(op, a, b, c)
+        dv[top] = op_tangent(op, a, b, c, r, dv[top], dv[top + 1] if n > 1 else 0.0, dv[top + 2] if n > 2 else 0.0)
+        v[top] = r
+        if op == OP_DIV and b == 0.0 and status == OK:
+            status = DIVISION_BY_ZERO
+        # clip and where only select: their operands were checked where they were computed
+        if op != OP_CLIP and op != OP_WHERE and not (isfinite(r) and isfinite(dv[top])) and status == OK:
             status = NOT_FINITE
     out[0] = v[0]
     dout[0] = dv[0]

@@ -72,7 +72,7 @@ Setup = Callable[[], Callable[[], tuple[float, Arrays]]]
 def _walkers() -> Callable[[], tuple[float, Arrays]]:
     from _fastcore import walkers as kernel
     from bench.walkers import PIT
-    from models.sgd import SGDModel
+    from models.sgd.model import SGDModel
 
     model = SGDModel(rng=1, n_walkers=1_000_000, agent_objects=False, **PIT)
     arrays, region = model.landscape.kernel_arrays(), model.escape_region
@@ -89,7 +89,7 @@ def _walkers() -> Callable[[], tuple[float, Arrays]]:
 
 def _causalvm() -> Callable[[], tuple[float, Arrays]]:
     from bench.causal import SPEC, STEPS
-    from models.causal import CausalModel
+    from models.causal.model import CausalModel
 
     spec = {**SPEC, "sweep": {"variable": "R", "values": {"linspace": [5, 45, CAUSAL_CONDITIONS]}}}
 
@@ -119,7 +119,7 @@ def _explorers() -> Callable[[], tuple[float, Arrays]]:
 
 
 def _density() -> Callable[[], tuple[float, Arrays]]:
-    from models.fokker_planck import FokkerPlanck, Grid
+    from models.density.fokker_planck import FokkerPlanck, Grid
     from models.landscapes import case_c
 
     grid = Grid(1.0, 3.5, DENSITY_CELLS)
@@ -162,7 +162,7 @@ def _mlp() -> Callable[[], tuple[float, Arrays]]:
 
 def _game() -> Callable[[], tuple[float, Arrays]]:
     from bench.cooperation import PLAYERS, ROUNDS, _kernel
-    from models.cooperation import CooperationModel
+    from models.cooperation.model import CooperationModel
 
     def run() -> tuple[float, Arrays]:
         # bench/cooperation.py's world without the Mesa agent objects, which the kernel does not touch

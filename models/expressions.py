@@ -9,7 +9,7 @@ compact stack bytecode that `_fastcore.exprvm` evaluates over a batch of inputs 
 values and, in the same pass, on tangents (forward-mode dual numbers), so derivatives are
 exact. Nothing is ever passed to `eval` or `exec`.
 
-Derivative conventions at kinks (SPEC §3, "use the branch that W takes"): comparisons and
+Derivative conventions at kinks ("use the branch that W takes"): comparisons and
 sign have zero derivative; min/max, clip, abs and where follow the branch the value takes
 (ties go to the first argument of min/max and to the inside of clip; abs'(0) = 0).
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -265,8 +266,67 @@ def compile_expression(text: str, names: Sequence[str]) -> Program:
                    compiler.max_depth, tree)
 
 
+def apply(op: int, a: float, b: float = 0.0, c: float = 0.0, da: float = 0.0, db: float = 0.0,
+          dc: float = 0.0) -> tuple[float, float]:
+    """(value, derivative) of opcode op in plain floats: `_fastcore/opcodes.pxd`'s op_value and op_tangent, line for
+    line, so the reference checks the VMs' arithmetic. Where C gives inf or nan (x / 0, log(-1), exp(1000))
+    Python's math raises ValueError, ZeroDivisionError or OverflowError instead: a fault either way."""
+    if op == vm.ADD:
+        return a + b, da + db
+    if op == vm.SUB:
+        return a - b, da - db
+    if op == vm.MUL:
+        return a * b, da * b + a * db
+    if op == vm.DIV:
+        return a / b, (da * b - a * db) / (b * b)
+    if op == vm.DIV_POW2:  # c = 1 / b, b = ±2^k: the same numbers as DIV, by products
+        return a * c, (da * b - a * db) * (c * c)
+    if op == vm.POW:
+        r = math.pow(a, b)
+        d = b * math.pow(a, b - 1.0) * da if (da != 0.0 and b != 0.0) else 0.0
+        return r, (d + r * math.log(a) * db if db != 0.0 else d)
+    if op == vm.NEG:
+        return -a, -da
+    if op in _COMPARISONS:
+        return float(_COMPARISONS[op](a, b)), 0.0
+    if op == vm.MIN:  # ties go to the first argument
+        return (b, db) if b < a else (a, da)
+    if op == vm.MAX:
+        return (b, db) if b > a else (a, da)
+    if op == vm.ABS:
+        return abs(a), (da if a > 0.0 else -da if a < 0.0 else 0.0)
+    if op == vm.CLIP:  # clip(a, lo = b, hi = c): ties stay inside
+        return (b, db) if a < b else (c, dc) if a > c else (a, da)
+    if op == vm.WHERE:
+        return (b, db) if a != 0.0 else (c, dc)
+    if op == vm.EXP:
+        r = math.exp(a)
+        return r, r * da
+    if op == vm.LOG:
+        return math.log(a), da / a
+    if op == vm.SIN:
+        return math.sin(a), math.cos(a) * da
+    if op == vm.COS:
+        return math.cos(a), -math.sin(a) * da
+    if op == vm.TANH:
+        r = math.tanh(a)
+        return r, (1.0 - r * r) * da
+    if op == vm.SQRT:
+        r = math.sqrt(a)
+        return r, da / (2.0 * r)
+    if op == vm.SIGN:
+        return (1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0), 0.0
+    if op == vm.COPY:
+        return a, da
+    raise ValueError(f"opcode {op}: not an operation")
+
+
+_COMPARISONS = {vm.LT: operator.lt, vm.LE: operator.le, vm.GT: operator.gt, vm.GE: operator.ge, vm.EQ: operator.eq,
+                vm.NE: operator.ne}
+
+
 class _Reference:
-    """Dual-number evaluation of a checked syntax tree, in plain Python floats (same kink conventions as the VM)."""
+    """Dual-number evaluation of a checked syntax tree by `apply`, in plain Python floats."""
 
     def __init__(self, env: Mapping[str, float], tangents: Mapping[str, float]) -> None:
         self.env, self.tangents = env, tangents
@@ -278,58 +338,20 @@ class _Reference:
             return float(self.env[node.id]), float(self.tangents.get(node.id, 0.0))
         if isinstance(node, ast.UnaryOp):
             a, da = self.visit(node.operand)
-            return (-a, -da) if isinstance(node.op, ast.USub) else (a, da)
+            return apply(vm.NEG, a, da=da) if isinstance(node.op, ast.USub) else (a, da)
         if isinstance(node, ast.BinOp):
             (a, da), (b, db) = self.visit(node.left), self.visit(node.right)
-            if isinstance(node.op, ast.Add):
-                return a + b, da + db
-            if isinstance(node.op, ast.Sub):
-                return a - b, da - db
-            if isinstance(node.op, ast.Mult):
-                return a * b, da * b + a * db
-            if isinstance(node.op, ast.Div):
-                return a / b, (da * b - a * db) / (b * b)
-            value = math.pow(a, b)
-            d = b * math.pow(a, b - 1.0) * da if (da != 0.0 and b != 0.0) else 0.0
-            if db != 0.0:
-                d += value * math.log(a) * db
-            return value, d
+            return apply(_BINARY[type(node.op)], a, b, da=da, db=db)
         if isinstance(node, ast.Compare):
-            (a, _), (b, _) = self.visit(node.left), self.visit(node.comparators[0])
-            op = type(node.ops[0])
-            result = {ast.Lt: a < b, ast.LtE: a <= b, ast.Gt: a > b, ast.GtE: a >= b, ast.Eq: a == b,
-                      ast.NotEq: a != b}[op]
-            return float(result), 0.0
+            (a, da), (b, db) = self.visit(node.left), self.visit(node.comparators[0])
+            return apply(_COMPARE[type(node.ops[0])], a, b, da=da, db=db)
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        op, arity = FUNCTIONS[node.func.id]
         args = [self.visit(a) for a in node.args]
-        name = node.func.id
-        if name in ("min", "max"):
-            best = args[0]
-            for cand in args[1:]:
-                if (cand[0] < best[0]) if name == "min" else (cand[0] > best[0]):
-                    best = cand
-            return best
-        (a, da) = args[0]
-        if name == "abs":
-            return abs(a), (da if a > 0 else -da if a < 0 else 0.0)
-        if name == "clip":
-            (lo, dlo), (hi, dhi) = args[1], args[2]
-            return (lo, dlo) if a < lo else (hi, dhi) if a > hi else (a, da)
-        if name == "where":
-            return args[1] if a != 0.0 else args[2]
-        if name == "sign":
-            return (1.0 if a > 0 else -1.0 if a < 0 else 0.0), 0.0
-        if name == "exp":
-            e = math.exp(a)
-            return e, e * da
-        if name == "log":
-            return math.log(a), da / a
-        if name == "sin":
-            return math.sin(a), math.cos(a) * da
-        if name == "cos":
-            return math.cos(a), -math.sin(a) * da
-        if name == "tanh":
-            t = math.tanh(a)
-            return t, (1.0 - t * t) * da
-        s = math.sqrt(a)
-        return s, da / (2.0 * s)
+        if arity is None:  # min, max: folded left, as compiled
+            result = args[0]
+            for arg in args[1:]:
+                result = apply(op, result[0], arg[0], da=result[1], db=arg[1])
+            return result
+        values, tangents = zip(*args, strict=True)
+        return apply(op, *values, *[0.0] * (3 - arity), *tangents)

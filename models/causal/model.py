@@ -95,7 +95,6 @@ class CausalModel(World):
             x[p.perturb] = x[p.perturb] + p.delta
             self.finite = {"x": x, "y": {k: v.copy() for k, v in x.items()}}
             self._clamp(self.finite["y"], 0)
-        self.system.body_for(self._packed())  # compiles the channel modes for this start (cached by the system)
         self.collect_from(self._reporters())
 
     def clamped(self, name: str, t: int) -> bool:

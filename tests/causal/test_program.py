@@ -197,7 +197,7 @@ def _set(body, index, value):
     (lambda p, b: (p, _set(b, (0, 0, 2), 10_000)), "a slot index is outside"),
     (lambda p, b: (p, _set(b, (0, 0, 0), 99)), "unknown opcode"),
     (lambda p, b: (p, _set(b, (1, 0, 1), 2 * 2)), "writes the time slot"),
-    (lambda p, b: (p, _set(b, (0, 0, 0), int(b[0, 0, 0]) | 3 << causalvm.MODE_BITS)), "channel modes"),
+    (lambda p, b: (p, _set(b, (0, 0, 0), int(b[0, 0, 0]) | 1 << 12)), "unknown flags"),
 ])
 def test_the_kernel_refuses_malformed_programs(change, message):
     system = CausalModel(**LINEAR).system
@@ -207,67 +207,10 @@ def test_the_kernel_refuses_malformed_programs(change, message):
         causalvm.run_system(prologue, body, system.n_slots, system.uniforms, state, 0.0, 1)
 
 
-def _channel(kind, values):
-    """One tangent channel of the initial state over a batch: +0, -0, values, or some of each."""
-    if kind == "zero":
-        return np.zeros_like(values)
-    if kind == "negative zero":
-        return np.full_like(values, -0.0)
-    if kind == "mixed":
-        return np.where(np.arange(len(values)) % 3 == 0, 0.0, values)
-    return values
-
-
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_expressions(), min_size=3, max_size=3),
-       st.sampled_from([{"x": [], "y": [], "z": []}, {"x": [], "y": ["x"], "z": ["y"]}, {"x": ["z"], "y": ["x"],
-                                                                                          "z": []}]),
-       st.lists(st.floats(-2.5, 2.5, allow_nan=False), min_size=1, max_size=70),
-       st.sampled_from([None, 0, 2]), st.sampled_from([None, 1e-3]), st.integers(1, 5),
-       st.lists(st.sampled_from(["zero", "negative zero", "values", "mixed"]), min_size=18, max_size=18))
-def test_channel_modes_change_no_bit(updates, same_time, initial, clamp_until, delta, steps, kinds):
-    """The body with channel modes (known +0 tangents skipped, dead channels not stored) against the plain body:
-    the same bits in the state and the record, the same fault step, from states with +0, -0 and other tangents."""
-    spec = _world(updates, same_time, initial, clamp_until, delta)
-    system = CausalModel(**spec).system
-    rng = np.random.default_rng(len(initial))
-    state = rng.uniform(-2, 2, size=(system.n_state, 3, len(initial)))
-    for row in range(system.n_state):
-        for ch in (1, 2):
-            state[row, ch] = _channel(kinds[(row * 2 + ch - 1) % len(kinds)], state[row, ch])
-    masked = system.body_for(state)
-    results = []
-    for body in (system.body, masked):
-        run = state.copy()
-        fault, record = causalvm.run_checked(system.prologue, body, system.n_slots, system.uniforms, run, 0.0,
-                                             steps, 2, True)
-        results.append((fault, run, record))
-    (fault, plain, plain_record), (masked_fault, fast, fast_record) = results
-    assert masked_fault == fault
-    if fault < 0:
-        assert fast.tobytes() == plain.tobytes()
-        assert fast_record.tobytes() == plain_record.tobytes()
-
-
-def test_the_clamped_nodes_y_tangent_is_skipped_only_when_the_state_starts_at_zero():
-    model = CausalModel(**BOUNDED)
-    system = model.system
-    state = model._packed()
-    modes_y = (system.body_for(state)[:, :, 0] >> (causalvm.MODE_BITS + 2)) & 3
-    ops = system.body[0, :, 0] & 255
-    # T / θ, clip and the product by dt p: Y is +0 from the clamped T; the clamp itself has nothing to do
-    assert (modes_y[:, ops == causalvm.DIV_POW2] == causalvm.MODES["skip"]).all()
-    assert (modes_y[:, ops == causalvm.CLAMP_TANGENT] == causalvm.MODES["skip"]).all()
-    state[system.row("w", "T"), 2] = 1.0  # a Y tangent on the clamped node at t = 0: nothing is known +0
-    modes_y = (system.body_for(state)[:, :, 0] >> (causalvm.MODE_BITS + 2)) & 3
-    assert (modes_y[:, ops == causalvm.DIV_POW2] == causalvm.MODES["full"]).all()
-    assert (modes_y[:, ops == causalvm.CLAMP_TANGENT] == causalvm.MODES["full"]).all()
-
-
 @pytest.mark.parametrize("clamp_until", [None, 3])
 def test_advance_from_nonzero_tangents_equals_the_node_by_node_path(clamp_until):
-    """Start from Y tangents that are not +0 (on the clamped node too) and -0: the kernel's channel modes must not
-    assume what the state does not hold."""
+    """Start from Y tangents that are not +0 (on the clamped node too) and -0: the kernel must not assume what
+    the state does not hold."""
     spec = {**BOUNDED, "clamp_until": clamp_until, "sweep": {"variable": "R", "values": {"linspace": [5, 45, 130]}}}
     models = [CausalModel(**spec) for _ in range(2)]
     for model in models:
