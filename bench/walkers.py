@@ -9,7 +9,7 @@ from models.sgd import SGDModel
 
 PIT = {"landscape": {"preset": "pit"}, "start": {"local_minimum": "l1", "near": 1.0},
        "escape": {"above": {"local_maximum": "l1", "near": 1.2}}, "temperature": 0.01, "method": "sgd"}
-ROUNDS = 3
+ROUNDS = 7  # every variant once per round, in turn; each its best round (a shared host drifts)
 
 
 def run() -> list[dict]:
