@@ -263,34 +263,18 @@ def step_walkers(
     if well_offsets.shape[0] != n_data + 1 or poly_offsets.shape[0] != n_data + 1:
         raise ValueError(f"landscape offsets: expected {n_data + 1} entries (n_data + 1)")
     cdef Terms terms
-    terms.well_offsets = &well_offsets[0]
-    terms.well_a = &well_a[0]
-    terms.well_b = &well_b[0]
-    terms.well_c = &well_c[0]
-    terms.poly_offsets = &poly_offsets[0]
-    terms.poly_axis = &poly_axis[0]
-    terms.poly_center = &poly_center[0]
-    terms.poly_coef = &poly_coef[0]
-    terms.width = landscape.poly_coef.shape[1]
+    terms.well_offsets, terms.well_a, terms.well_b, terms.well_c = &well_offsets[0], &well_a[0], &well_b[0], &well_c[0]
+    terms.poly_offsets, terms.poly_axis, terms.poly_center = &poly_offsets[0], &poly_axis[0], &poly_center[0]
+    terms.poly_coef, terms.width = &poly_coef[0], landscape.poly_coef.shape[1]
     cdef Walk walk
-    walk.d = dim
-    walk.n = n_walkers
-    walk.n_data = n_data
-    walk.method = method
-    walk.batch_size = batch_size
-    walk.datapoint = datapoint
-    walk.escape_kind = escape_kind
-    walk.escape_axis = escape_axis
-    walk.escape_threshold = escape_threshold
-    walk.stop_at_escape = stop_at_escape
+    walk.d, walk.n, walk.n_data, walk.method, walk.batch_size = dim, n_walkers, n_data, method, batch_size
+    walk.datapoint, walk.stop_at_escape = datapoint, stop_at_escape
+    walk.escape_kind, walk.escape_axis, walk.escape_threshold = escape_kind, escape_axis, escape_threshold
     cdef const double[::1] ctr = centre
-    walk.centre = &ctr[0]
-    walk.terms = &terms
+    walk.centre, walk.terms = &ctr[0], &terms
     if n_walkers == 0:
         return -1
-    walk.W = &W[0, 0]
-    walk.T = &T[0]
-    walk.esc = &esc[0]
+    walk.W, walk.T, walk.esc = &W[0, 0], &T[0], &esc[0]
     threads = max(1, min(threads, n_walkers // WALKERS_PER_THREAD))
     # per thread: its gradient and its shuffled datapoint indices, 8 numbers (a cache line) apart from the next
     # thread's; per block: its stream and its first bad walker
