@@ -39,6 +39,7 @@ from libc.float cimport DBL_MAX
 from libc.math cimport M_E, M_PI, exp, fabs, sqrt
 from libc.stdint cimport int64_t, int8_t, uint8_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memset
 from numpy.random cimport bitgen_t
 
 from _fastcore._bitgen cimport borrow_bitgen
@@ -279,8 +280,9 @@ cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const La
     cdef double* z
     cdef const double* g
     cdef const double* b
-    cdef double value, gn, zg, r2, diff, c, s, proj, un, step, w, v
-    cdef bint inside, finite
+    cdef double value, gn, zg, r2, diff, c, s, proj, un, step, v
+    cdef bint inside
+    cdef Py_ssize_t finite  # coordinates of the new position that are finite
     os_box_muller_n(W.U1, W.U2, W.Z, count * S.pairs)
     if not S.given and trigonometric(L.code):
         os_sincos_2pi_n(S.X + first * d, W.SN, W.CS, count * d)
@@ -308,22 +310,32 @@ cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const La
         c = S.cs[a] if inside else 0.0
         s = S.sn[a] if inside else 1.0
         gn = sqrt(gn)
-        # where ∇L = 0 there is no descent direction: z stays whole and the move is V z / |z|
-        proj = -zg / gn if gn > 0.0 else 0.0  # z . d, d = -∇L / |∇L|
+        # where ∇L = 0 there is no descent direction: z stays whole and the move is V z / |z|.
+        # Every loop below has its tests outside, so that the compiler vectorises it.
+        if gn > 0.0:
+            proj = -zg / gn  # z . d, d = -∇L / |∇L|
+            for k in range(d):
+                z[k] = z[k] - proj * (-g[k] / gn)
         un = 0.0
         for k in range(d):
-            if gn > 0.0:
-                z[k] = z[k] - proj * (-g[k] / gn)
             un = un + z[k] * z[k]
         un = sqrt(un)
+        if un > 0.0:  # z becomes u (or z) / its length; a zero one moves by 0.0
+            for k in range(d):
+                z[k] = z[k] / un
+        else:
+            memset(z, 0, d * sizeof(double))
         step = S.V[a]
-        finite = True
+        if gn > 0.0:
+            for k in range(d):
+                x[k] = x[k] + step * (c * (-g[k] / gn) + s * z[k])
+        else:
+            for k in range(d):
+                x[k] = x[k] + step * z[k]
+        finite = 0
         for k in range(d):
-            w = z[k] / un if un > 0.0 else 0.0
-            v = c * (-g[k] / gn) + s * w if gn > 0.0 else w
-            x[k] = x[k] + step * v
-            finite = finite and fabs(x[k]) <= DBL_MAX
-        if not finite and i < bad[0]:
+            finite = finite + (fabs(x[k]) <= DBL_MAX)
+        if finite < d and i < bad[0]:
             bad[0] = i
         S.out_value[i] = value
         S.out_inside[i] = inside
