@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Move every explorer of every optimization algorithm at once (seed 001 §2.2; SPEC §4).
+"""Move every explorer of every optimization algorithm at once.
 
 Explorer i belongs to algorithm owner[i]. One step, for each explorer in array order:
   1. L and ∇L at its position x (function-space landscapes, `models.landscapes.FunctionLandscape`;
@@ -19,38 +19,31 @@ always, whatever its S or niche: pairs (u1, u2) give two normals by Box-Muller,
 z = sqrt(-2 ln(1 - u1)) cos(2π u2), sqrt(-2 ln(1 - u1)) sin(2π u2), of which the first d are used; the last
 uniform is the spawn draw v.
 
-Speed. Explorers move in blocks of about BLOCK_COORDINATES coordinates, held coordinate-major with one explorer
-per vector lane (`lanes.h`): the block's uniforms are drawn, transposed into lanes and made normals (Box-Muller),
-its positions transposed in, and then every step (Rastrigin's terms of L and ∇L, the sums |∇L|², z · ∇L, the
-niche distance² and |u|², the projection and the move) is a flat loop over lanes, four explorers per
-instruction. Each explorer's sums still run term by term in coordinate order, so every number is what one
-explorer at a time gives. ln, sin(2π·) and cos(2π·) are `vecmath.h`'s (within 2 ulp), the functions the
-Python references call, so kernel and references agree to the bit.
+Speed. Explorers move in blocks of about BLOCK_COORDINATES coordinates: the block's uniforms are drawn, its
+normals made (Box-Muller) and, for Rastrigin and Ackley, its sin(2πx) and cos(2πx) computed, each as one loop
+over the whole block, which the compiler vectorises where the ISA rounds in vectors (SSE4.1 and later, so with
+OPTISCAPE_NATIVE=1; the portable x86-64 build runs them one number at a time); then each explorer is moved on
+its own. ln, sin(2π·) and cos(2π·) are `vecmath.h`'s (within 2 ulp), the functions the Python references call,
+so kernel and references agree to the bit.
 
-Threads and draws. With numpy's default bit generator (PCG64) the kernel draws its stream inline
-(`pcg64.h`, the same numbers as Generator.random()). On `threads` OpenMP threads it splits the explorers into
-PARTS_PER_THREAD contiguous ranges per thread, handed to the threads as they come free (a core the host slows
-down takes fewer), each range drawing from the stream jumped ahead to its first uniform: every explorer gets
-the numbers of the serial order, the results are the same for any thread count, and the Generator ends past
-every uniform drawn (a buffered 32-bit draw is kept). Another bit generator is drawn through its
-`next_double`, on one thread.
+Threads and draws. Every draw is numpy's own `next_double` (what Generator.random() returns). On `threads`
+OpenMP threads the explorers are split into PARTS_PER_THREAD contiguous ranges per thread, handed to the
+threads as they come free (a core the host slows down takes fewer); with numpy's default bit generator (PCG64)
+range p draws from a copy of the Generator's bit generator advanced (PCG64.advance) to the first uniform of its
+first explorer. So every explorer gets the numbers of the serial order, the results are the same for any
+thread count, and the Generator ends past every uniform drawn (a buffered 32-bit draw is kept). Another bit
+generator cannot be advanced by a count of draws: one thread draws and moves.
 """
 from cython.parallel cimport prange, threadid
 from libc.float cimport DBL_MAX
 from libc.math cimport M_E, M_PI, exp, fabs, sqrt
-from libc.stdint cimport int64_t, int8_t, uint8_t, uint64_t
+from libc.stdint cimport int64_t, int8_t, uint8_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 from numpy.random cimport bitgen_t
 
 from _fastcore._bitgen cimport borrow_bitgen
-from _fastcore.vecmath cimport os_rastrigin_terms_n, os_sincos_2pi_n
-
-cdef extern from "pcg64.h" nogil:
-    ctypedef struct os_pcg64:
-        uint64_t state_high, state_low, inc_high, inc_low
-    void os_pcg64_fill(os_pcg64* g, double* u, Py_ssize_t count)
-    void os_pcg64_advance(os_pcg64* g, uint64_t delta)
+from _fastcore.vecmath cimport os_box_muller_n, os_sincos_2pi_n
 
 cdef extern from "stdlib.h" nogil:
     void* aligned_alloc(size_t alignment, size_t size)
@@ -237,152 +230,117 @@ cdef struct Step:  # one call's arrays (raw pointers into the checked memoryview
     int8_t* out_spawn
 
 
-cdef extern from "lanes.h" nogil:
-    enum: OS_LANE_TILE
-    void os_lanes_from_rows(const double* X, Py_ssize_t stride, Py_ssize_t cols, Py_ssize_t count, Py_ssize_t lanes,
-                            double* A)
-    void os_lanes_from_rows_minus(const double* X, const double* B, const int64_t* owner, Py_ssize_t d,
-                                  Py_ssize_t count, Py_ssize_t lanes, double* A, double* D)
-    void os_lanes_to_rows(const double* A, Py_ssize_t d, Py_ssize_t count, Py_ssize_t lanes, double* X)
-    void os_lanes_sums(const double* T, const double* G, const double* Z, const double* D, Py_ssize_t d,
-                       Py_ssize_t lanes, Py_ssize_t width, double* value, double* gn, double* zg, double* r2)
-    void os_lanes_orthogonal(double* G, double* Z, const double* gn, const double* zg, Py_ssize_t d,
-                             Py_ssize_t lanes, Py_ssize_t width, double* un)
-    void os_lanes_move(double* X, const double* G, const double* Z, const double* gn, const double* un,
-                       const double* c, const double* s, const double* step, Py_ssize_t d, Py_ssize_t lanes,
-                       Py_ssize_t width, int64_t* finite)
-    void os_lanes_box_muller(const double* R, Py_ssize_t pairs, Py_ssize_t lanes, Py_ssize_t width, double* Z)
-    void os_lanes_niche_spawn(const int64_t* owner, const double* R2, const double* cs, const double* sn,
-                              const double* V, const double* p1, const double* p2, const double* r2,
-                              const double* draw, Py_ssize_t count, double* c, double* s, double* step,
-                              uint8_t* inside, int8_t* kind)
-
-
 cdef enum:
-    BLOCK_COORDINATES = 1024  # a block of explorers (a multiple of OS_LANE_TILE) has about this many coordinates
+    BLOCK_COORDINATES = 1024  # a block of explorers has about this many coordinates (its scratch stays in cache)
     PARTS_PER_THREAD = 8  # on more than one thread: ranges of explorers per thread, handed out as threads come free
 
 
-cdef struct Block:  # one thread's scratch for a block of up to `lanes` explorers (pointers into its work row)
-    Py_ssize_t lanes  # a multiple of OS_LANE_TILE; "in lanes": coordinate k of explorer j at [k * lanes + j]
-    double* raw      # lanes * (2 pairs + 1): the draws in order (per explorer 2 pairs, then its spawn draw)
-    double* R        # the same in lanes: row 2q, 2q + 1 the uniforms of pair q, row 2 pairs the spawn draws
-    double* Z        # 2 pairs, in lanes: normals, then their part orthogonal to the descent direction
-    double* X        # d, in lanes: positions
-    double* D        # d, in lanes: x - birthplace
-    double* G        # d, in lanes: gradients, then descent directions
-    double* T        # d, in lanes: the terms of L's sum (Rastrigin); ∇L in rows (other landscapes)
-    double* SN       # lanes * d, in rows: sin(2πx), cos(2πx) (Ackley)
+cdef struct Scratch:  # one thread's arrays for a block of up to `block` explorers, one explorer after another
+    double* U1      # block * pairs each: the first and second uniform of every Box-Muller pair
+    double* U2
+    double* Z       # block * 2 pairs: the normals (then, where the explorer sees a gradient, their orthogonal part)
+    double* SN      # block * d each: sin(2πx), cos(2πx) (Rastrigin, Ackley)
     double* CS
-    double* value    # lanes each: L, |∇L|, z . ∇L, niche distance², |u| (or |z|), and the move's cos, sin, V
-    double* gn
-    double* zg
-    double* r2
-    double* un
-    double* c
-    double* s
-    double* step
-    int64_t* finite  # lanes: 0 where an explorer's new position is not finite
+    double* G       # d: ∇L of the explorer being moved
+    double* spawn   # block: the spawn draws
 
 
-cdef Py_ssize_t block_layout(Block* W, double* base, Py_ssize_t lanes, Py_ssize_t d, Py_ssize_t pairs) noexcept nogil:
-    """Point W's arrays into base (NULL: only measure); returns the doubles used, whole cache lines plus one."""
-    cdef Py_ssize_t at = 0, per_explorer = 2 * pairs + 1
-    cdef double** arrays[19]
-    cdef Py_ssize_t sizes[19]
+cdef Py_ssize_t scratch_layout(Scratch* S, double* base, Py_ssize_t block, Py_ssize_t d,
+                               Py_ssize_t pairs) noexcept nogil:
+    """Point S's arrays into base (NULL: only measure); returns the doubles used, in whole cache lines, so that
+    no line is written by two threads."""
+    cdef double** arrays[7]
+    cdef Py_ssize_t sizes[7]
+    cdef Py_ssize_t at = 0
     cdef int q
-    W.lanes = lanes
-    arrays[:] = [&W.raw, &W.R, &W.Z, &W.X, &W.D, &W.G, &W.T, &W.SN, &W.CS,
-                 &W.value, &W.gn, &W.zg, &W.r2, &W.un, &W.c, &W.s, &W.step, <double**> &W.finite, NULL]
-    sizes[:] = [lanes * per_explorer, lanes * per_explorer, 2 * pairs * lanes, d * lanes, d * lanes, d * lanes,
-                d * lanes, d * lanes, d * lanes, lanes, lanes, lanes, lanes, lanes, lanes, lanes, lanes, lanes, 0]
-    for q in range(18):
+    arrays[:] = [&S.U1, &S.U2, &S.Z, &S.SN, &S.CS, &S.G, &S.spawn]
+    sizes[:] = [block * pairs, block * pairs, block * 2 * pairs, block * d, block * d, d, block]
+    for q in range(7):
         arrays[q][0] = base + at
-        at += (sizes[q] + 7) // 8 * 8  # every array on its own cache lines (lanes are 4-double vectors)
-    return at + 8
+        at += (sizes[q] + 7) // 8 * 8
+    return at
 
 
-cdef inline Py_ssize_t width_of(Py_ssize_t count) noexcept nogil:
-    """The lanes a block of `count` explorers is worked on in: count, up to a multiple of OS_LANE_TILE."""
-    return (count + OS_LANE_TILE - 1) // OS_LANE_TILE * OS_LANE_TILE
+cdef inline void draw(bitgen_t* rng, Py_ssize_t count, Py_ssize_t pairs, const Scratch* W) noexcept nogil:
+    """The draws of `count` explorers, in stream order: per explorer its pairs (u1, u2), then its spawn draw."""
+    cdef Py_ssize_t j, q
+    for j in range(count):
+        for q in range(j * pairs, (j + 1) * pairs):
+            W.U1[q] = rng.next_double(rng.state)
+            W.U2[q] = rng.next_double(rng.state)
+        W.spawn[j] = rng.next_double(rng.state)
 
 
-cdef inline void clear_lanes(double* A, Py_ssize_t rows, Py_ssize_t lanes, Py_ssize_t count) noexcept nogil:
-    """A[k * lanes + j] = 0.0 for k < rows and count <= j < width_of(count)."""
-    cdef Py_ssize_t k, width = width_of(count)
-    for k in range(rows):
-        memset(A + k * lanes + count, 0, (width - count) * sizeof(double))
-
-
-cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const Land* L, const Block* W,
+cdef void move_block(Py_ssize_t first, Py_ssize_t count, const Step* S, const Land* L, const Scratch* W,
                      Py_ssize_t* bad) noexcept nogil:
-    """Explorers first .. first + count - 1 step (module docstring), their draws already in W.R (in
-    lanes); bad[0] becomes the first of them whose new position is not finite, if it is smaller.
-    The same arithmetic, sum by sum in the same order, as one explorer at a time (the references): only the
-    block is held coordinate-major, explorers in vector lanes (`lanes.h`), so that each instruction advances
-    several explorers' sums."""
-    cdef Py_ssize_t j, k, d = S.d, pairs = S.pairs, lanes = W.lanes
-    cdef Py_ssize_t width = width_of(count)
-    cdef double* X = S.X + first * d
-    cdef double* Z = W.Z
-    if count < width:  # the lanes past the last explorer that are worked on: zeros, not stale bits
-        clear_lanes(W.R, 2 * pairs + 1, lanes, count)
-        clear_lanes(W.X, d, lanes, count)
-        clear_lanes(W.D, d, lanes, count)
-        clear_lanes(W.G, d, lanes, count)
-    os_lanes_box_muller(W.R, pairs, lanes, width, Z)  # coordinates 2q and 2q + 1 from pair q
-    os_lanes_from_rows_minus(X, S.B, S.own + first, d, count, lanes, W.X, W.D)  # D read where the niche is finite
-    # L and ∇L; for Rastrigin, L's terms in T, summed below with the other sums
-    if S.given:
-        for j in range(count):
-            W.value[j] = S.GV[first + j]
-        os_lanes_from_rows(S.GG + first * d, d, d, count, lanes, W.G)
-    elif L.code == RASTRIGIN:
-        if width == lanes:
-            os_rastrigin_terms_n(W.X, W.T, W.G, d * lanes)
+    """Explorers first .. first + count - 1 step (module docstring), their draws already in W;
+    bad[0] becomes the first of them whose new position is not finite, if it is smaller."""
+    cdef Py_ssize_t i, j, k, a, d = S.d
+    cdef double* x
+    cdef double* z
+    cdef const double* g
+    cdef const double* b
+    cdef double value, gn, zg, r2, diff, c, s, proj, un, step, v
+    cdef bint inside
+    cdef Py_ssize_t finite  # coordinates of the new position that are finite
+    os_box_muller_n(W.U1, W.U2, W.Z, count * S.pairs)
+    if not S.given and trigonometric(L.code):
+        os_sincos_2pi_n(S.X + first * d, W.SN, W.CS, count * d)
+    for j in range(count):
+        i = first + j
+        a = S.own[i]
+        x = S.X + i * d
+        z = W.Z + j * 2 * S.pairs
+        if S.given:
+            value = S.GV[i]
+            g = S.GG + i * d
+        else:
+            value = value_and_gradient(x, L, W.G, W.SN + j * d, W.CS + j * d)
+            g = W.G
+        b = S.B + a * d
+        gn = 0.0
+        zg = 0.0
+        r2 = 0.0
+        for k in range(d):
+            gn = gn + g[k] * g[k]
+            zg = zg + z[k] * g[k]
+            diff = x[k] - b[k]
+            r2 = r2 + diff * diff
+        inside = S.R2[a] < 0.0 or r2 <= S.R2[a]
+        c = S.cs[a] if inside else 0.0
+        s = S.sn[a] if inside else 1.0
+        gn = sqrt(gn)
+        # where ∇L = 0 there is no descent direction: z stays whole and the move is V z / |z|.
+        # Every loop below has its tests outside, so that the compiler vectorises it.
+        if gn > 0.0:
+            proj = -zg / gn  # z . d, d = -∇L / |∇L|
+            for k in range(d):
+                z[k] = z[k] - proj * (-g[k] / gn)
+        un = 0.0
+        for k in range(d):
+            un = un + z[k] * z[k]
+        un = sqrt(un)
+        if un > 0.0:  # z becomes u (or z) / its length; a zero one moves by 0.0
+            for k in range(d):
+                z[k] = z[k] / un
+        else:
+            memset(z, 0, d * sizeof(double))
+        step = S.V[a]
+        if gn > 0.0:
+            for k in range(d):
+                x[k] = x[k] + step * (c * (-g[k] / gn) + s * z[k])
         else:
             for k in range(d):
-                os_rastrigin_terms_n(W.X + k * lanes, W.T + k * lanes, W.G + k * lanes, width)
-        for j in range(width):
-            W.value[j] = RASTRIGIN_A * d
-    else:
-        if trigonometric(L.code):
-            os_sincos_2pi_n(X, W.SN, W.CS, count * d)
-        for j in range(count):
-            W.value[j] = value_and_gradient(X + j * d, L, W.T + j * d, W.SN + j * d, W.CS + j * d)
-        os_lanes_from_rows(W.T, d, d, count, lanes, W.G)
-    # |∇L|², z . ∇L and the niche distance² (and, for Rastrigin, L)
-    os_lanes_sums(W.T if L.code == RASTRIGIN and not S.given else NULL, W.G, Z, W.D, d, lanes, width,
-                  W.value, W.gn, W.zg, W.r2)
-    for j in range(width):
-        W.gn[j] = sqrt(W.gn[j])
-    # the descent direction d = -∇L / |∇L| (in G) and the orthogonal part u = z - (z . d) d of the normals,
-    # z . d = -(z . ∇L) / |∇L|; then |u| (|z| where ∇L = 0)
-    os_lanes_orthogonal(W.G, Z, W.gn, W.zg, d, lanes, width, W.un)
-    os_lanes_niche_spawn(S.own + first, S.R2, S.cs, S.sn, S.V, S.P1, S.P2, W.r2, W.R + 2 * pairs * lanes, count,
-                         W.c, W.s, W.step, S.out_inside + first, S.out_spawn + first)
-    # x += V (c d + s u / |u|), or V z / |z| where ∇L = 0; a zero |u| or |z| contributes 0.0
-    os_lanes_move(W.X, W.G, Z, W.gn, W.un, W.c, W.s, W.step, d, lanes, width, W.finite)
-    os_lanes_to_rows(W.X, d, count, lanes, X)
-    for j in range(count):
-        if not W.finite[j]:
-            bad[0] = min(bad[0], first + j)
-            break
-    memcpy(S.out_value + first, W.value, count * sizeof(double))
-
-
-cdef void _pcg64_at(dict state, Py_ssize_t steps, os_pcg64* g) except *:
-    """g = numpy's PCG64 `state` (`bit_generator.state`), `steps` draws further along the stream."""
-    cdef object s = state["state"]["state"], inc = state["state"]["inc"]
-    mask = (1 << 64) - 1
-    g.state_high, g.state_low, g.inc_high, g.inc_low = s >> 64, s & mask, inc >> 64, inc & mask
-    os_pcg64_advance(g, steps)
-
-
-cdef inline void fill(bitgen_t* rng, double* u, Py_ssize_t count) noexcept nogil:
-    cdef Py_ssize_t q
-    for q in range(count):
-        u[q] = rng.next_double(rng.state)
+                x[k] = x[k] + step * z[k]
+        finite = 0
+        for k in range(d):
+            finite = finite + (fabs(x[k]) <= DBL_MAX)
+        if finite < d and i < bad[0]:
+            bad[0] = i
+        S.out_value[i] = value
+        S.out_inside[i] = inside
+        v = W.spawn[j]
+        S.out_spawn[i] = 1 if v < S.P1[a] else 2 if v < S.P1[a] + S.P2[a] else 0  # KIND_FIRST, KIND_SECOND, KIND_NONE
 
 
 def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, niche_radius2, p_first, p_second,
@@ -455,59 +413,49 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
     S.V, S.B, S.R2, S.P1, S.P2 = &V[0], &B[0, 0], &R2[0], &P1[0], &P2[0]
     S.out_value, S.out_inside, S.out_spawn = &out_value[0], &out_inside[0], &out_spawn[0]
 
-    cdef Py_ssize_t pairs = S.pairs, block = max(1, BLOCK_COORDINATES // d // OS_LANE_TILE) * OS_LANE_TILE
+    cdef Py_ssize_t pairs = S.pairs, per_explorer = 2 * pairs + 1, block = max(1, BLOCK_COORDINATES // d)
     bit_generator = generator.bit_generator
-    cdef bint inline_stream = type(bit_generator) is np.random.PCG64
-    if not inline_stream:
-        threads = 1  # a stream that this kernel cannot jump along: one thread draws and moves
+    if type(bit_generator) is not np.random.PCG64:
+        threads = 1  # a stream that cannot be advanced by a count of draws: one thread draws and moves
     threads = min(threads, n)
-    # the explorers in `parts` contiguous ranges, handed to the threads as they come free (a core that the host
-    # slows down takes fewer), each range drawing from the stream jumped ahead to its first explorer
-    cdef Py_ssize_t parts = 1 if threads == 1 else min(n, PARTS_PER_THREAD * threads), part, lo, hi, first, count, j, k
-    # each thread's scratch (Block) on its own cache lines: no line is written by two threads
-    cdef Block layout
-    cdef Py_ssize_t size = block_layout(&layout, NULL, block, d, pairs), per_explorer = 2 * pairs + 1
+    cdef Py_ssize_t parts = 1 if threads == 1 else min(n, PARTS_PER_THREAD * threads), part, lo, hi, first, count
+    cdef Scratch layout
+    cdef Py_ssize_t size = scratch_layout(&layout, NULL, block, d, pairs)
     cdef double* work = <double*> aligned_alloc(64, threads * size * sizeof(double))
-    cdef Block* blocks = <Block*> malloc(threads * sizeof(Block))
-    cdef os_pcg64* streams = <os_pcg64*> malloc(parts * sizeof(os_pcg64))  # per part: its stream
+    cdef Scratch* scratch = <Scratch*> malloc(threads * sizeof(Scratch))
+    cdef bitgen_t** rngs = <bitgen_t**> malloc(parts * sizeof(bitgen_t*))  # per part: its stream
     cdef Py_ssize_t* bad = <Py_ssize_t*> malloc(parts * sizeof(Py_ssize_t))  # per part: its first non-finite row
-    cdef os_pcg64 start
-    cdef bitgen_t* rng
-    cdef Block* W
+    cdef Scratch* W
     try:
-        if work == NULL or streams == NULL or blocks == NULL or bad == NULL:
+        if work == NULL or scratch == NULL or rngs == NULL or bad == NULL:
             raise MemoryError(f"explorers: no memory for {threads} threads' {size} doubles of scratch")
-        for j in range(threads):
-            block_layout(&blocks[j], work + j * size, block, d, pairs)
+        for i in range(threads):
+            scratch_layout(&scratch[i], work + i * size, block, d, pairs)
         if threads > 1:
             _threads_started = True
-        rng = borrow_bitgen(generator)
         with bit_generator.lock:
-            if inline_stream:
-                state = bit_generator.state
-                _pcg64_at(state, 0, &start)
-            with nogil:
-                for part in prange(parts, num_threads=threads, schedule="dynamic", chunksize=1):
+            # part p draws from a copy of the stream advanced to its first explorer's first uniform (PCG64.advance
+            # counts 64-bit draws, one per double): every explorer gets the numbers of the serial order
+            state = bit_generator.state
+            streams = [generator] if parts == 1 else [
+                np.random.Generator(_advanced(state, n * p // parts * per_explorer)) for p in range(parts)]
+            for part in range(parts):
+                rngs[part] = borrow_bitgen(streams[part])
+            with nogil:  # guided: threads start far apart, not on neighbouring parts, whose streams' states
+                # numpy may have allocated on one cache line (two threads drawing from it would pass it back and forth)
+                for part in prange(parts, num_threads=threads, schedule="guided"):
                     lo = n * part // parts
                     hi = n * (part + 1) // parts
-                    W = &blocks[threadid()]
+                    W = &scratch[threadid()]
                     bad[part] = n
-                    if inline_stream:  # part p starts at its first explorer's first uniform
-                        streams[part] = start
-                        os_pcg64_advance(&streams[part], lo * per_explorer)
                     first = lo
                     while first < hi:
                         count = min(block, hi - first)
-                        # the block's draws in order (per explorer 2 * pairs, then its spawn draw), then in lanes
-                        if inline_stream:
-                            os_pcg64_fill(&streams[part], W.raw, count * per_explorer)
-                        else:
-                            fill(rng, W.raw, count * per_explorer)
-                        os_lanes_from_rows(W.raw, per_explorer, per_explorer, count, block, W.R)
+                        draw(rngs[part], count, pairs, W)
                         move_block(first, count, &S, &L, W, &bad[part])
                         first = first + count
-            if inline_stream:  # the Generator moves past every uniform drawn (its buffered 32 bits untouched)
-                state["state"]["state"] = (int(streams[parts - 1].state_high) << 64) | int(streams[parts - 1].state_low)
+            if parts > 1:  # the Generator moves past every uniform drawn (its buffered 32 bits untouched)
+                state["state"] = streams[parts - 1].bit_generator.state["state"]
                 bit_generator.state = state
         for part in range(parts):  # parts are in row order: the first part with a non-finite row has the first
             if bad[part] < n:
@@ -515,6 +463,13 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
         return -1
     finally:
         free(work)
-        free(streams)
-        free(blocks)
+        free(scratch)
+        free(rngs)
         free(bad)
+
+
+def _advanced(dict state, Py_ssize_t draws):
+    """A PCG64 at `state` (`bit_generator.state`), `draws` 64-bit draws further along its stream."""
+    copy = np.random.PCG64(0)
+    copy.state = state
+    return copy.advance(draws)

@@ -83,17 +83,15 @@ static inline void os_sincos_2pi_n(const double* t, double* s, double* c, ptrdif
     for (k = 0; k < n; k++) os_sincos_2pi(t[k], &s[k], &c[k]);
 }
 
-/* Rastrigin's terms (A = 10) at x[k], k < n: L's summands t[k] = x² - A cos(2πx) and ∇L's g[k] = 2x + 2πA sin(2πx),
- * as `models.landscapes.FunctionLandscape.point_value_and_gradient` computes them; one pass, no sin/cos arrays */
-static inline void os_rastrigin_terms_n(const double* x, double* t, double* g, ptrdiff_t n) {
-    const double A = 10.0, A_TWO_PI = 10.0 * OS_TWO_PI;
-    ptrdiff_t k;
+/* Box-Muller: z[2m], z[2m + 1] = ρ cos(2π w[m]), ρ sin(2π w[m]), ρ = sqrt(-2 ln(1 - u[m])), for m < n */
+static inline void os_box_muller_n(const double* u, const double* w, double* z, ptrdiff_t n) {
+    ptrdiff_t m;
     #pragma omp simd
-    for (k = 0; k < n; k++) {
-        double s, c;
-        os_sincos_2pi(x[k], &s, &c);
-        t[k] = x[k] * x[k] - A * c;
-        g[k] = 2.0 * x[k] + A_TWO_PI * s;
+    for (m = 0; m < n; m++) {
+        double radius = sqrt(-2.0 * os_log(1.0 - u[m])), s, c;
+        os_sincos_2pi(w[m], &s, &c);
+        z[2 * m] = radius * c;
+        z[2 * m + 1] = radius * s;
     }
 }
 

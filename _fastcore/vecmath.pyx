@@ -4,11 +4,7 @@ references, and array versions (vectorised loops) so that tests can hold the two
 
 Within 2 ulp of the true values (log: 1 ulp), tested; `log` is defined for 2^-1022 <= x <= 2^1000.
 """
-from _fastcore.vecmath cimport os_log, os_sincos_2pi, os_sincos_2pi_n
-
-cdef extern from "lanes.h" nogil:
-    enum: OS_LANE_TILE
-    void os_lanes_box_muller(const double* R, Py_ssize_t pairs, Py_ssize_t lanes, Py_ssize_t width, double* Z)
+from _fastcore.vecmath cimport os_box_muller_n, os_log, os_sincos_2pi, os_sincos_2pi_n
 
 import numpy as np
 
@@ -57,20 +53,16 @@ def log_array(x):
 
 
 def box_muller_array(u):
-    """Normals from uniform pairs (u[2j], u[2j+1]) by the explorers kernel's own loop (`lanes.h`: the pairs'
-    first and second uniforms in two rows of lanes); len(u) even."""
+    """Normals from uniform pairs (u[2j], u[2j+1]) by the explorers kernel's own loop (`os_box_muller_n`);
+    len(u) even."""
     U = np.ascontiguousarray(u, dtype=np.float64)
     if U.shape[0] % 2:
         raise ValueError(f"box_muller_array: expected an even number of uniforms, got {U.shape[0]}")
-    cdef Py_ssize_t pairs = U.shape[0] // 2
-    cdef Py_ssize_t lanes = max(1, (pairs + OS_LANE_TILE - 1) // OS_LANE_TILE) * OS_LANE_TILE
-    rows = np.zeros((2, lanes))
-    rows[0, :pairs], rows[1, :pairs] = U[0::2], U[1::2]
-    normals = np.empty((2, lanes))
-    cdef const double[:, ::1] R = rows
-    cdef double[:, ::1] Z = normals
-    with nogil:
-        os_lanes_box_muller(&R[0, 0], 1, lanes, lanes, &Z[0, 0])
-    out = np.empty(2 * pairs)
-    out[0::2], out[1::2] = normals[0, :pairs], normals[1, :pairs]
+    cdef const double[::1] first = np.ascontiguousarray(U[0::2])
+    cdef const double[::1] second = np.ascontiguousarray(U[1::2])
+    out = np.empty(U.shape[0])
+    cdef double[::1] Z = out
+    if first.shape[0]:
+        with nogil:
+            os_box_muller_n(&first[0], &second[0], &Z[0], first.shape[0])
     return out

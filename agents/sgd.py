@@ -6,13 +6,14 @@ from typing import Any
 
 import mesa
 import numpy as np
+from _fastcore.walkers import BLOCK
 
 
 class SGDWalker(mesa.Agent):
     """A walker on a loss landscape (seed 000); a view on row `row` of `model.position`.
 
     `step()` is the readable reference for `_fastcore.walkers.step_walkers`: the same update,
-    the same floating-point order and the same draws from `model.rng`, for one walker.
+    the same floating-point order and the same draws from its block's stream, for one walker.
     """
 
     def __init__(self, model: Any, row: int) -> None:
@@ -67,8 +68,9 @@ class SGDWalker(mesa.Agent):
         else:
             n = landscape.n_data
             idx = list(range(n))
+            stream = model.streams[self.row // BLOCK]
             for b in range(params.batch_size):
-                r = min(b + int(model.rng.random() * (n - b)), n - 1)
+                r = min(b + int(stream.random() * (n - b)), n - 1)
                 idx[b], idx[r] = idx[r], idx[b]
                 landscape.add_datapoint_gradient(w, idx[b], grad)
             scale = float(params.batch_size)

@@ -265,7 +265,7 @@ def _start_worker(threads: int) -> None:
 def _fork_is_safe() -> bool:
     """fork copies only the calling thread: safe while no other Python thread runs here and no kernel has
     started OpenMP's threads (GNU libgomp hangs in a forked child that uses it again)."""
-    threaded = (sys.modules.get(f"_fastcore.{name}") for name in ("causalvm", "explorers"))
+    threaded = (sys.modules.get(f"_fastcore.{name}") for name in ("causalvm", "explorers", "walkers"))
     return threading.active_count() == 1 and not any(kernel is not None and kernel.threads_started()
                                                      for kernel in threaded)
 

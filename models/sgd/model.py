@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from _fastcore import walkers as kernel
+from _fastcore.threads import kernel_threads
 from agents.sgd import SGDWalker
 from models.errors import WorldError
 from models.landscapes import MEAN
@@ -40,8 +41,8 @@ class DivergenceError(WorldError):
 class SGDModel(World):
     """Walkers doing GD or SGD on a landscape; records first-escape steps.
 
-    Randomness, in order: Mesa's own seeding, then the start positions (if random), then
-    per step the draws documented in `_fastcore.walkers`.
+    Randomness, in order: Mesa's own seeding, then the start positions (if random), then one draw
+    that seeds the walkers' block streams (`_fastcore.walkers.block_streams`), from which every step draws.
     """
 
     Params = SGDParams
@@ -62,6 +63,8 @@ class SGDModel(World):
         self.position = np.ascontiguousarray(p.start.sample(self.landscape, n, self.rng))
         self.start_position = self.position.copy()
         self.escape_step = np.where(self.escape_region.contains_all(self.position), 0, -1).astype(np.int64)
+        self.streams = kernel.block_streams(self.rng, n)  # walker i draws from streams[i // kernel.BLOCK]
+        self.threads = kernel_threads()  # OpenMP threads for the kernel; every number is the same for any count
 
         use_objects = p.agent_objects if p.agent_objects is not None else n <= AGENT_OBJECTS_AUTO_LIMIT
         self.walkers: list[SGDWalker] = [SGDWalker(self, i) for i in range(n)] if use_objects else []
@@ -102,10 +105,10 @@ class SGDModel(World):
         p = self.params
         if p.engine == "kernel":
             bad = kernel.step_walkers(
-                self.position, self.temperature, self.escape_step, self.landscape.kernel_arrays(), self.rng,
+                self.position, self.temperature, self.escape_step, self.landscape.kernel_arrays(), self.streams,
                 self.method_code, p.batch_size, self.datapoint_index, 1, self.steps,
                 self.escape_region.kind, self.escape_region.axis, self.escape_region.threshold,
-                self.escape_region.center, p.stop_at_escape,
+                self.escape_region.center, p.stop_at_escape, self.threads,
             )
         elif p.engine == "numpy":
             with np.errstate(over="ignore", invalid="ignore"):
@@ -151,7 +154,8 @@ class SGDModel(World):
         else:
             grads = ls.gradients(W)  # (n_data, n, d)
             n_data, k = ls.n_data, p.batch_size
-            u = self.rng.random((len(active), k))
+            per_block = np.bincount(active // kernel.BLOCK, minlength=len(self.streams))
+            u = np.concatenate([stream.random((m, k)) for stream, m in zip(self.streams, per_block, strict=True)])
             idx = np.tile(np.arange(n_data), (len(active), 1))
             rows = np.arange(len(active))
             total = np.zeros_like(W)

@@ -75,7 +75,8 @@ def test_any_thread_count_gives_the_same_numbers_and_draws(threads):
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_the_kernel_draws_numpys_stream_and_keeps_a_buffered_32_bit_draw(threads):
-    """The inlined PCG64 consumes exactly n (2 ceil(d/2) + 1) of Generator.random()'s doubles, nothing else."""
+    """The kernel (on threads: copies of the PCG64, advanced) consumes exactly n (2 ceil(d/2) + 1) of
+    Generator.random()'s doubles, nothing else."""
     n, dim = 9, 3
     generator, reference = np.random.default_rng(11), np.random.default_rng(11)
     for g in (generator, reference):
