@@ -8,7 +8,8 @@ import mesa
 
 
 class CausalNode(mesa.Agent):
-    """One variable of a causal graph (seed 000, Parts 3-4): its value in W and its X and Y tangents, now."""
+    """One variable of a causal graph ("Defining Optimization in a Deeper Way", Parts 3-4): its value in W and its X
+    and Y tangents, now."""
 
     def __init__(self, model: Any, name: str) -> None:
         super().__init__(model)
@@ -16,7 +17,7 @@ class CausalNode(mesa.Agent):
 
     @property
     def update(self) -> str:
-        """The update expression (the seed's dynamics for this node)."""
+        """The update expression (the essay's dynamics for this node)."""
         return self.model.params.variables[self.name].update
 
     @property

@@ -1,8 +1,8 @@
-"""Humans and AIs of the cooperation world (seed 001 §4.1, §5): views on rows of their world's arrays.
+"""Humans and AIs of the cooperation world (Tunador (2023), §4.1, §5): views on rows of their world's arrays.
 
 Every player is a row of the game arrays (strategy, propensity, payoff, utility). Its wallet
 and reputation belong to its identity: a human has one of its own; copies of one AI are
-separate players that share one identity (seed 001 §5: "identical copies of a given model
+separate players that share one identity (Tunador (2023), §5: "identical copies of a given model
 on different computers as effectively the same agent in the economy") and so one wallet.
 
 `receive()` and `update()` together are the readable reference for
@@ -141,7 +141,7 @@ class Player(mesa.Agent):
 
 
 class Human(Player):
-    """A human: utility f(C_t, A_t, r_t, s_t) per round (seed 001 §4.1), its own ID and wallet."""
+    """A human: utility f(C_t, A_t, r_t, s_t) per round (Tunador (2023), §4.1), its own ID and wallet."""
 
     group = 0
 

@@ -1,4 +1,4 @@
-"""A being on the intelligence line (seed 001 appendix B): humans, or one version of an AI."""
+"""A being on the intelligence line (Tunador (2023), appendix B): humans, or one version of an AI."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A training run of the knowledge world's small MLP, seen as a Mesa agent; and the numpy reference of its kernel.
 
-Seed 000, "Knowledge Localization: Tentatively Positive Results on OCR": one network trained by per-example SGD
+The essay "Knowledge Localization: Tentatively Positive Results on OCR": one network trained by per-example SGD
 on a fixed sequence of examples. Phase 1 (with tallies) and each phase-2 fork is one `TrainingRun`, a view on one
 row of the model's parameter and tally arrays; a run's work depends only on its starting row and its examples, so
 runs can be spread over processes.

@@ -1,4 +1,5 @@
-"""An optimization algorithm (seed 001 §2.2): one row of its world's per-algorithm arrays, seen as a Mesa agent."""
+"""An optimization algorithm (Tunador (2023), §2.2): one row of its world's per-algorithm arrays, seen as a Mesa
+agent."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from _fastcore.vecmath import log, sin_cos_2pi
 
 
 class OptimizationAlgorithm(mesa.Agent):
-    """An algorithm A with the seed's five traits N, S, V, G, R; a view on row `row` of its model's arrays.
+    """An algorithm A with the paper's five traits N, S, V, G, R; a view on row `row` of its model's arrays.
 
     Its explorers are the rows `model.owner == row` of `model.position` (contiguous, in birth order).
     `step()` is the readable reference for `_fastcore.explorers.step_explorers`: the same move, the same
@@ -22,7 +23,7 @@ class OptimizationAlgorithm(mesa.Agent):
         super().__init__(model)
         self.row = row
 
-    # --- the seed's traits (seed 001 §2.2; SPEC §4) -------------------------------------------------
+    # --- the paper's traits (Tunador (2023), §2.2; docs/metaopt.md) -------------------------------
 
     @property
     def n_explorers(self) -> int:
@@ -77,7 +78,7 @@ class OptimizationAlgorithm(mesa.Agent):
 
     @property
     def propagation(self) -> float:
-        """φ(A, t) at the last step (SPEC §4: normalised terms), NaN before its first step."""
+        """φ(A, t) at the last step (normalised terms; see docs/metaopt.md), NaN before its first step."""
         return float(self.model.phi[self.row])
 
     # --- the reference step ---------------------------------------------------------------------

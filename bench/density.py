@@ -1,4 +1,4 @@
-"""Problems solved per second by the density solvers (seed 000; SPEC §1), against py-pde and Monte Carlo walkers.
+"""Problems solved per second by the density solvers (docs/density.md), against py-pde and Monte Carlo walkers.
 
 1. `density.fokker_planck_case_c`: validation case (c) (G = W - 2, S^2 = 0.04 W^2) at T = 0.05, the Itô
    Fokker-Planck equation on W in [1, 3.5] with zero-flux edges, from N(1.5, 0.1^2) to t = 400 SGD steps

@@ -1,5 +1,5 @@
-"""Examples per second of per-example SGD with |update| tallies at 784-100-2 (seed 000, "Knowledge Localization";
-SPEC §2), two ways, and the wall time of the seed's whole experiment on MNIST (one seed).
+"""Examples per second of per-example SGD with |update| tallies at 784-100-2 (the essay "Knowledge
+Localization"; docs/knowledge.md), two ways, and the wall time of the essay's whole experiment on MNIST (one seed).
 
 1. "kernel": `_fastcore.mlp.train_examples` (forward, backward, update and tallies fused, compiled without
    -ffast-math).
@@ -8,7 +8,7 @@ SPEC §2), two ways, and the wall time of the seed's whole experiment on MNIST (
 
 Both train the same EXAMPLES examples of MNIST-shaped data (784 uint8 pixels, a quarter of them always 0) from the
 same He-initialised weights, tallying every example (as phase 1's second half does); they must agree to RTOL or
-run() raises. The seed experiment (`models.knowledge.claims.SEED_EXPERIMENT` with one seed: phase 1 and four
+run() raises. The essay's experiment (`models.knowledge.claims.SEED_EXPERIMENT` with one seed: phase 1 and four
 forks, about 63,000 examples) runs on MNIST from OPTISCAPE_MNIST_DIR, or ../shared/data/mnist beside the
 repository; without either it is skipped, and said so.
 """
@@ -65,7 +65,7 @@ def _mnist() -> str | None:
 
 
 def run() -> list[dict]:
-    """Kernel and numpy, interleaved, best of REPEATS each; then the seed experiment once if MNIST is there."""
+    """Kernel and numpy, interleaved, best of REPEATS each; then the essay's experiment once if MNIST is there."""
     p = problem()
     p["target_class"] = p["target_class"].astype(np.int64)
     best = {"kernel": float("inf"), "numpy": float("inf")}

@@ -1,8 +1,8 @@
-"""Seed claims as checkable objects: each world registers its own; `optiscape reproduce` runs them.
+"""The source texts' claims as checkable objects: each world registers its own; `optiscape reproduce` runs them.
 
 A claim measures something and returns a verdict: "reproduced" when optiscape finds what
-the seed says, "differs" (with a one-line reason and the correct figure) when it does not.
-Where the seed is wrong, the verdict is "differs": models are never bent to match.
+the text says, "differs" (with a one-line reason and the correct figure) when it does not.
+Where the text is wrong, the verdict is "differs": models are never bent to match.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Measured:
 
 @dataclass(frozen=True)
 class Claim:
-    """A seed claim: a stable dotted id, the seed's words and value, and how to measure it.
+    """A claim of a source text: a stable dotted id, the text's words and value, and how to measure it.
 
     `measure(quick)` runs the experiment; quick=True uses fewer walkers (for tests), with
     verdicts that still hold at that size.

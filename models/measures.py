@@ -1,4 +1,5 @@
-"""Entropy-based measures of optimization on finite systems (seed 000, "Defining Optimization", Parts 1-2; SPEC §3).
+"""Entropy-based measures of optimization on finite systems ("Defining Optimization in a Deeper
+Way", Parts 1-2; see docs/causal.md).
 
 Two parts A and B with finite states; the dynamics F maps each joint state (a, b) to the next
 (a', b'). Distributions are |A| x |B| arrays. The pushforward moves probability along F, the
@@ -29,7 +30,7 @@ class FiniteSystem:
     @classmethod
     def from_rules(cls, states_a: Sequence[str], states_b: Sequence[str],
                    a_next: Mapping[str, Mapping[str, str]], b_next: Mapping[str, Mapping[str, str]]) -> FiniteSystem:
-        """a_next[b][a] is A's next state given B's state b (the seed's O^R[b]); b_next[a][b] is B's (O^T[a])."""
+        """a_next[b][a] is A's next state given B's state b (the essay's O^R[b]); b_next[a][b] is B's (O^T[a])."""
         table = np.zeros((len(states_a), len(states_b), 2), dtype=np.int64)
         for i, a in enumerate(states_a):
             for j, b in enumerate(states_b):
@@ -88,7 +89,7 @@ def adjusted_optimizingness(system: FiniteSystem, previous: np.ndarray) -> float
     return optimizing_strength(system, current) - mutual
 
 
-# --- the seed's thermostats (SPEC §3, Parts 1-2) -------------------------------------------------------------
+# --- the essay's thermostats (Parts 1-2) -----------------------------------------------------------------------
 
 THERMOSTAT = ("high", "low", "off")
 ROOM = ("hot", "warm", "cold")
@@ -102,7 +103,7 @@ DUMB = {  # O^R[room state]: thermostat -> next thermostat (the same for every t
     "warm": dict.fromkeys(THERMOSTAT, "low"),
     "cold": dict.fromkeys(THERMOSTAT, "high"),
 }
-SMART = {  # the seed's code block: it turns down just before the room changes
+SMART = {  # the essay's code block: it turns down just before the room changes
     "hot": {"high": "off", "low": "off", "off": "low"},
     "warm": {"high": "low", "low": "low", "off": "low"},
     "cold": {"high": "low", "low": "high", "off": "high"},
@@ -110,19 +111,19 @@ SMART = {  # the seed's code block: it turns down just before the room changes
 
 
 def thermostat(smart: bool = False) -> FiniteSystem:
-    """The seed's room-and-thermostat system, A = thermostat, B = room."""
+    """The essay's room-and-thermostat system, A = thermostat, B = room."""
     return FiniteSystem.from_rules(THERMOSTAT, ROOM, SMART if smart else DUMB, ROOM_NEXT)
 
 
 def anti_diagonal() -> np.ndarray:
-    """The seed's P0: (high, cold) = (low, warm) = (off, hot) = 1/3."""
+    """The essay's P0: (high, cold) = (low, warm) = (off, hot) = 1/3."""
     P = np.zeros((3, 3))
     P[0, 2] = P[1, 1] = P[2, 0] = 1 / 3
     return P
 
 
 def epsilon_marginal(eps: float) -> np.ndarray:
-    """m = (eps/2, 1 - eps, eps/2): the epsilon family's marginal (SPEC §3)."""
+    """m = (eps/2, 1 - eps, eps/2): the epsilon family's marginal (see docs/causal.md)."""
     if not 0 <= eps <= 1:
         raise ValueError(f"eps: expected 0 <= eps <= 1, got {eps}")
     return np.array([eps / 2, 1 - eps, eps / 2])
@@ -132,7 +133,8 @@ def epsilon_marginal(eps: float) -> np.ndarray:
 
 
 def linear_thermostat_map(k: float) -> np.ndarray:
-    """The map (s^T, s^R) -> (s^R, s^R - k s^T) as a 2x2 matrix (seed 000, Part 2, "The Continuous Thermostat")."""
+    """The map (s^T, s^R) -> (s^R, s^R - k s^T) as a 2x2 matrix ("Defining Optimization in a Deeper Way", Part 2,
+    "The Continuous Thermostat")."""
     return np.array([[0.0, 1.0], [-k, 1.0]])
 
 
@@ -148,7 +150,7 @@ def gaussian_entropy_bits(cov: np.ndarray) -> float:
 def adjusted_optimizingness_linear(M: np.ndarray, cov_previous: np.ndarray) -> float:
     """Adj for a linear map acting on a normal P_{t-1} (entropy = log det Cov), with decorrelation = diag(Cov).
 
-    For an invertible map H(F#Q) = H(Q) + log2|det M| for every Q, so Adj is identically zero (SPEC §3).
+    For an invertible map H(F#Q) = H(Q) + log2|det M| for every Q, so Adj is identically zero (see docs/causal.md).
     """
     M = np.asarray(M, dtype=np.float64)
     previous = np.asarray(cov_previous, dtype=np.float64)

@@ -52,7 +52,7 @@ class WorldEntry:
         return resolve(self.params)
 
     def claim_list(self) -> list[Any]:
-        """The world's seed claims (none if it declares none)."""
+        """The claims of the world's source text (none if it declares none)."""
         return resolve(self.claims)() if self.claims else []
 
     def page_builder(self) -> Callable[..., Any] | None:

@@ -1,4 +1,5 @@
-"""`optiscape reproduce`: run every registered seed claim; write claims.json and report.md with figures."""
+"""`optiscape reproduce`: run every registered claim of the source texts; write claims.json and report.md with
+figures."""
 
 from __future__ import annotations
 
@@ -50,15 +51,16 @@ def write_report(records: list[dict[str, Any]], out: Path, quick: bool) -> tuple
     rows = [{k: jsonable(r.get(k)) for k in keys} for r in records]
     claims_path.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
     reproduced = sum(r["verdict"] == "reproduced" for r in records)
-    lines = ["# optiscape: seed claims against measurements", "",
+    lines = ["# optiscape: the source texts' claims against measurements", "",
              f"{reproduced} of {len(records)} claims reproduced; {len(records) - reproduced} differ."
              + (" Quick mode: fewer walkers than the full report." if quick else ""), "",
-             "| id | claim | seed | measured | verdict |", "|---|---|---|---|---|"]
+             "| id | claim | the text says | measured | verdict |", "|---|---|---|---|---|"]
     for r in records:
         cells = [r["id"], r["claim"], _short(r["seed_value"], 30), _short(r["measured"], 50), r["verdict"]]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     for r in records:
-        lines += ["", f"## `{r['id']}` — {r['verdict']}", "", f"**Seed:** {r['claim']} ({_short(r['seed_value'])})",
+        lines += ["", f"## `{r['id']}` — {r['verdict']}", "",
+                  f"**The text says:** {r['claim']} ({_short(r['seed_value'])})",
                   "", f"**Measured:** `{_short(r['measured'], 400)}`", ""]
         if r.get("note"):
             lines += [f"**Note:** {r['note']}", ""]

@@ -1,4 +1,5 @@
-"""Function-space landscapes (seed 001 §2.1; SPEC §4): closed forms, analytic gradients, the kernel's evaluation."""
+"""Function-space landscapes (Tunador (2023), §2.1; docs/metaopt.md): closed forms, analytic gradients, the
+kernel's evaluation."""
 
 import math
 

@@ -12,7 +12,7 @@ W = np.linspace(-1.0, 3.0, 41)
 def test_case_c_mean_gradient_and_variance_match_the_seed_corrected():
     ls = case_c()
     np.testing.assert_allclose(ls.mean_gradient(W)[:, 0], W - 2.0, atol=1e-13)
-    # the seed prints 0.4 W^2; the population variance of (1.2W - 2, 0.8W - 2) is 0.04 W^2
+    # the essay prints 0.4 W^2; the population variance of (1.2W - 2, 0.8W - 2) is 0.04 W^2
     np.testing.assert_allclose(ls.gradient_variance(W), 0.04 * W**2, atol=1e-13)
 
 

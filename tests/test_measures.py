@@ -1,4 +1,4 @@
-"""Finite-system measures against the seed's Part 1 numbers and the epsilon-family limit."""
+"""Finite-system measures against the essay's Part 1 numbers and the epsilon-family limit."""
 
 import numpy as np
 import pytest
@@ -22,7 +22,7 @@ def test_entropy_in_bits_with_zero_log_zero():
 
 def test_part_1_dumb_thermostat():
     system, P0 = thermostat(smart=False), anti_diagonal()
-    assert entropy_bits(system.pushforward(P0)) == pytest.approx(np.log2(3))  # the seed's "1.6 bits"
+    assert entropy_bits(system.pushforward(P0)) == pytest.approx(np.log2(3))  # the essay's "1.6 bits"
     assert entropy_bits(system.pushforward(decorrelate(P0))) == pytest.approx(2.725, abs=1e-3)  # "2.7 bits"
     assert optimizing_strength(system, P0) == pytest.approx(1.141, abs=1e-3)  # "1.1 bits"
 
@@ -72,7 +72,7 @@ def test_part_2_smart_thermostat_from_the_uniform_distribution():
     system = thermostat(smart=True)
     uniform = np.full((3, 3), 1 / 9)
     current = system.pushforward(uniform)
-    assert optimizing_strength(system, current) == pytest.approx(1.108, abs=1e-3)  # the seed's "1.1 bits"
+    assert optimizing_strength(system, current) == pytest.approx(1.108, abs=1e-3)  # the essay's "1.1 bits"
     assert adjusted_optimizingness(system, uniform) == pytest.approx(0.285, abs=1e-3)  # "0.3 bits"
 
 

@@ -91,7 +91,7 @@ def test_escape_scan_is_identical_serially_on_two_processes_and_on_dask(dask_sch
     pd.testing.assert_frame_equal(serial.table, dask.table)
     on_disk = pd.read_parquet(tmp_path / "dask" / TABLE)
     pd.testing.assert_frame_equal(on_disk, serial.table)
-    # Escape becomes likelier with T (the seed's claim), seen through the scan's table.
+    # Escape becomes likelier with T (the essay's claim), seen through the scan's table.
     by_t = serial.table.groupby("temperature")["escaped_fraction"].mean()
     assert by_t.iloc[-1] > by_t.iloc[0]
 

@@ -4,7 +4,7 @@ from models.registry import WorldEntry
 
 WORLD = WorldEntry(
     name="causal",
-    title="Measures of optimization: Comp and Op on causal graphs (seed 000, Parts 1-4)",
+    title="Measures of optimization on causal graphs unrolled in time",
     model="models.causal.model:CausalModel",
     params="models.causal.params:CausalParams",
     claims="models.causal.claims:claims",

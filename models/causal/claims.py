@@ -1,4 +1,5 @@
-"""Seed 000's "Defining Optimization" claims, Parts 1-4 (SPEC §3), measured by the finite systems and causal worlds."""
+"""The claims of "Defining Optimization in a Deeper Way", Parts 1-4, measured by the finite systems and causal
+worlds (see docs/causal.md)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def _part1(smart: bool, seed_bits: float) -> Measured:
     os_bits = optimizing_strength(system, P0)
     measured = {"H(F#P0)": round(entropy_bits(system.pushforward(P0)), 3), "optimizing_strength": round(os_bits, 3)}
     ok = abs(os_bits - seed_bits) < 0.05
-    return Measured(measured, "reproduced" if ok else "differs", "bits; the seed rounds to one decimal")
+    return Measured(measured, "reproduced" if ok else "differs", "bits; the essay rounds to one decimal")
 
 
 def _part2_uniform(smart: bool) -> Measured:
@@ -67,11 +68,11 @@ def _part2_uniform(smart: bool) -> Measured:
         seed = {"H(F#P_t)": 1.0, "H(F#D(P_t))": 2.1, "OS(P_t)": 1.1, "H(P_t)": 2.2, "H(D(P_t))": 3.0, "adjusted": 0.3}
         off = [k for k, v in seed.items() if abs(measured[k] - v) > 0.05]
         return Measured(measured, "differs" if off else "reproduced",
-                        f"bits; the seed rounds to one decimal{'; off: ' + ', '.join(off) if off else ''}")
+                        f"bits; the essay rounds to one decimal{'; off: ' + ', '.join(off) if off else ''}")
     ok = abs(measured["OS(P_t)"]) < 1e-12
     return Measured(measured, "reproduced" if ok else "differs",
                     "from the uniform P_{t-1}, the dumb thermostat's P_t is not optimizing (OS = 0); its adjusted "
-                    "optimizing-ness, which the seed does not give, is negative")
+                    "optimizing-ness, which the essay does not give, is negative")
 
 
 def _continuous_linear(quick: bool) -> Measured:
@@ -155,7 +156,7 @@ def _bounded(quick: bool) -> Measured:
     note = ("the integral is exactly (45 - 5) - [s_t(45) - s_t(5)], which depends only on the end trajectories; "
             "it is 2p(t - δt) = 19.96 p for any θ, tending to 2pt")
     if off:
-        return Measured(rows, "differs", note + "; the seed's " + "; ".join(off), fig)
+        return Measured(rows, "differs", note + "; the essay's " + "; ".join(off), fig)
     return Measured(rows, "reproduced", note, fig)
 
 
@@ -182,7 +183,7 @@ def _lorenz_complex(quick: bool) -> Measured:
                 "first_and_last": [int(span[0]) + 1, int(span[-1]) + 1] if len(span) else None}
     return Measured(measured, "reproduced" if negative.any() else "differs",
                     "x^c - w^c and y^c - w^c have opposite signs for a while: Comp < 0, reported as -ln|Comp| with "
-                    "a sign flag (the seed's \"complex Op\")")
+                    "a sign flag (the essay's \"complex Op\")")
 
 
 def _lorenz_delta(quick: bool) -> Measured:

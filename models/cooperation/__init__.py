@@ -4,7 +4,7 @@ from models.registry import WorldEntry
 
 WORLD = WorldEntry(
     name="cooperation",
-    title="Humans and AIs with hashed IDs, wallets, reputation and votes on a ledger (seed 001)",
+    title="Humans and AIs with hashed IDs, wallets, reputation and votes on a ledger",
     model="models.cooperation.model:CooperationModel",
     params="models.cooperation.params:CooperationParams",
     claims="models.cooperation.claims:claims",

@@ -1,4 +1,5 @@
-"""Seed 001's claims about the cooperation world (§4.1, §5, §5.1, §7, appendix A), measured (SPEC §5).
+"""The claims of Tunador (2023) about the cooperation world (§4.1, §5, §5.1, §7, appendix A), measured
+(see docs/cooperation.md).
 
 Each claim runs small worlds from fixed seeds; quick mode runs fewer rounds or repeats, with
 verdicts that hold at that size. Worlds that need no signatures use the unsigned ledger (the
@@ -15,7 +16,7 @@ from models.cooperation.model import CooperationModel
 
 UTOPIA = {"intelligence_path": "logistic", "intelligence_rate": 0.1, "intelligence_asymptote": 1.5}
 DYSTOPIA = {"intelligence_path": "exponential", "intelligence_rate": 0.05}
-# the four guidelines of seed 001 §4.1 as (parameter, low, high, the direction the seed says helps)
+# the four guidelines of Tunador (2023), §4.1, as (parameter, low, high, the direction the paper says helps)
 GUIDELINES = [("cooperation_gain", 0.6, 1.6, +1), ("aggression_gain", 0.3, 0.8, -1),
               ("reliance_rate", 0.0, 0.04, +1), ("intelligence_rate", 0.02, 0.07, -1)]
 
@@ -47,7 +48,7 @@ def _utopia_dystopia(quick: bool) -> Measured:
                      _series(exponential, "ai_cooperation", "exponential s_t (rate 0.05)")])
     return Measured(measured, "reproduced" if ok else "differs",
                     "default f, g (g: C pays cooperation_gain (Ch + r), A pays aggression_gain s); the end state "
-                    "follows from s_t's functional form, as the seed says, not from anything else in the world",
+                    "follows from s_t's functional form, as the paper says, not from anything else in the world",
                     figure)
 
 
@@ -65,10 +66,10 @@ def _guidelines(quick: bool) -> Measured:
         measured[name] = {"low": round(means[0], 3), "high": round(means[-1], 3)}
         ok = ok and np.sign(effect) == sign and abs(effect) > 0.05
         series.append(Series(name, list(np.linspace(0, 1, len(values))), means))
-    figure = Figure("Seed 001 §4.1 guidelines as scan axes", "position on the axis (low -> high)",
+    figure = Figure("The four guidelines of Tunador (2023), §4.1, as scan axes", "position on the axis (low -> high)",
                     "mean AI cooperation over the run", series)
     return Measured(measured, "reproduced" if ok else "differs",
-                    "each axis moved alone from the default world (exponential s_t); the seed's direction holds "
+                    "each axis moved alone from the default world (exponential s_t); the paper's direction holds "
                     "for all four", figure)
 
 
@@ -92,7 +93,7 @@ def _whitewashing(quick: bool) -> Measured:
     return Measured(measured, "differs" if drift and no_drift else "reproduced",
                     "drift toward cooperation happens only when a ban-evader's new weights also change what it "
                     "does; a slight change that keeps its behaviour re-enters and is banned again, round after "
-                    "round, so the seed's 'inevitably' does not hold", figure)
+                    "round, so the paper's 'inevitably' does not hold", figure)
 
 
 def _identity(quick: bool) -> Measured:
@@ -150,33 +151,35 @@ def _ubi(quick: bool) -> Measured:
     measured = {**gini, "veil_tax": round(veil.tax, 3), "gini_veil": round(veil.society.gini(), 3)}
     ok = gini["tax_0.0"] > gini["tax_0.2"] > gini["tax_0.5"]
     return Measured(measured, "reproduced" if ok else "differs",
-                    "AIs four times as productive as humans (s = 4), so that they amass the wealth as the seed "
+                    "AIs four times as productive as humans (s = 4), so that they amass the wealth as the paper "
                     "expects; Gini of wealth over IDs after the run; the veil picks the tax maximising min(human, AI) "
-                    "Cobb-Douglas utility (eqs 1, 3), whose units the seed leaves incomparable")
+                    "Cobb-Douglas utility (eqs 1, 3), whose units the paper leaves incomparable")
 
 
 def claims() -> list[Claim]:
     return [
         Claim("cooperation.s_path_decides", "cooperation",
-              "seed 001 §4.1: whether s_t stays exponential or simmers down into a logistic with a low enough "
+              "Tunador (2023), §4.1: whether s_t stays exponential or simmers down into a logistic with a low enough "
               "asymptote decides between coexistence and conflict",
               "logistic -> cooperation; exponential -> aggression", _utopia_dystopia),
         Claim("cooperation.four_guidelines", "cooperation",
-              "seed 001 §4.1: raise cooperation gains, cut aggression gains, raise reliance r_t, slow s_t",
+              "Tunador (2023), §4.1: raise cooperation gains, cut aggression gains, raise reliance r_t, slow s_t",
               "each raises cooperation", _guidelines),
         Claim("cooperation.whitewashing_drifts_to_cooperation", "cooperation",
-              "seed 001 §5: bad AIs that change their weights slightly to get around a ban will inevitably evolve "
-              "in a direction that humans and pro-social AIs deem positive", "inevitably", _whitewashing),
+              "Tunador (2023), §5: bad AIs that change their weights slightly to get around a ban will inevitably "
+              "evolve in a direction that humans and pro-social AIs deem positive", "inevitably", _whitewashing),
         Claim("cooperation.copies_share_id", "cooperation",
-              "seed 001 §5: identical copies are one agent with one wallet; any weight change is a new ID",
+              "Tunador (2023), §5: identical copies are one agent with one wallet; any weight change is a new ID",
               "one ID per model; new ID per change", _identity),
         Claim("cooperation.key_from_parameters_theft", "cooperation",
-              "seed 001 §7 / appendix A: keys derived from the parameters can be recreated by anyone holding them",
+              "Tunador (2023), §7 and appendix A: keys derived from the parameters can be recreated by anyone "
+              "holding them",
               "a security flaw", _key_theft),
         Claim("cooperation.capture_and_equal_power", "cooperation",
-              "seed 001 §7: AIs could control the chain once their influence outweighs humans'; equal collective "
-              "voting power for human and AI IDs would prevent it", "capture under one ID one vote", _capture),
+              "Tunador (2023), §7: AIs could control the chain once their influence outweighs humans'; equal "
+              "collective voting power for human and AI IDs would prevent it", "capture under one ID one vote",
+              _capture),
         Claim("cooperation.ubi_reduces_inequality", "cooperation",
-              "seed 001 §4.3: a UBI funded from AI income as the wealth redistribution the system needs",
+              "Tunador (2023), §4.3: a UBI funded from AI income as the wealth redistribution the system needs",
               "redistribution reduces inequality", _ubi),
     ]

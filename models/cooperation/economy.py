@@ -1,9 +1,9 @@
-"""Cobb–Douglas choices of humans and AIs (seed 001 §4.2, eqs 1–5; SPEC §5 "Economy").
+"""Cobb–Douglas choices of humans and AIs (Tunador (2023), §4.2, eqs 1–5; see docs/cooperation.md).
 
 Humans (eqs 1–2) maximise U_h = P^α Q^β L^γ C^δ subject to
-C + p_P P + p_Q Q = w (T - L) + θ + p_M M_h, with 0 <= L <= T. The seed gives the quality
+C + p_P P + p_Q Q = w (T - L) + θ + p_M M_h, with 0 <= L <= T. The paper gives the quality
 Q_h no price, which makes utility unbounded (Q -> infinity for free); here Q_h costs p_Q per
-unit (a SPEC §5 choice). Full income F = w T + θ + p_M M_h is spent in Cobb–Douglas shares
+unit (optiscape's choice; see docs/cooperation.md). Full income F = w T + θ + p_M M_h is spent in Cobb–Douglas shares
 (each good gets its exponent's share of F); if that asks for more leisure than T, leisure is
 T and the other goods share θ + p_M M_h.
 
@@ -13,7 +13,7 @@ time and μ of money, ν = μ / λ (the shadow value of money in time units) sol
     p_P p_M (α + δ + ε) ν² − [p_M t_P (δ + ε) − p_P t_M (α + δ)] ν − δ t_M t_P = 0,
 whose one positive root lies below t_P / p_P. Then 1/λ = T / [α t_P / (t_P − ν p_P) + β + γ
 + ε t_M / (t_M + ν p_M)] and P = α / (λ (t_P − ν p_P)), Q = β / (λ t_Q), L = γ / (λ t_L),
-C = δ / (λ ν p_C), M = ε / (λ (t_M + ν p_M)). `tests/test_cooperation_economy.py` holds these
+C = δ / (λ ν p_C), M = ε / (λ (t_M + ν p_M)). `tests/cooperation/test_economy.py` holds these
 to `scipy.optimize` on random parameters.
 """
 
@@ -58,7 +58,7 @@ class AIChoice:
 def human_choice(alpha: float, beta: float, gamma: float, delta: float, *, wage: float, time: float,
                  other_income: float, compute_sold: float, price_compute: float, price_production: float,
                  price_quality: float) -> HumanChoice:
-    """The utility-maximising (P, Q, L, C) of eqs 1–2, with Q_h priced at `price_quality` (the seed leaves it free)."""
+    """The utility-maximising (P, Q, L, C) of eqs 1–2, with Q_h priced at `price_quality` (the paper leaves it free)."""
     _positive(alpha=alpha, beta=beta, gamma=gamma, delta=delta, wage=wage, time=time,
               price_production=price_production, price_quality=price_quality)
     if other_income < 0 or compute_sold < 0 or price_compute < 0:

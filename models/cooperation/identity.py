@@ -1,4 +1,4 @@
-"""Hashed identities and their keys (seed 001 §5, §7 and appendix A; SPEC §5 "The ledger").
+"""Hashed identities and their keys (Tunador (2023), §5, §7 and appendix A; see docs/ledger.md).
 
 An AI's ID is BLAKE2b-256 of (architecture description, parameter bytes, prompt), each
 length-prefixed so that no two different triples can give the same byte string. Identical
@@ -8,9 +8,9 @@ the ID does not depend on the machine's byte order or on the array's memory layo
 
 Keys come in two modes:
 - "random": a fresh Ed25519 key, bound to the ID by a signed registration that a human
-  validates (the seed's "human encrypted message"), and
-- "from_parameters": the seed's own idea (appendix A), the key's seed is a hash of the same
-  data as the ID. Anyone holding the public weights re-derives the private key (seed §7,
+  validates (the paper's "human encrypted message"), and
+- "from_parameters": the paper's own idea (appendix A), the key's seed is a hash of the same
+  data as the ID. Anyone holding the public weights re-derives the private key (Tunador (2023), §7,
   "anyone with access to those could potentially recreate the AI's keys").
 """
 
@@ -58,9 +58,9 @@ def human_id(nonce: bytes) -> str:
 
 
 def key_from_parameters(architecture: str, parameters: np.ndarray, prompt: str) -> SigningKey:
-    """The seed's key derivation (appendix A): an Ed25519 key whose seed is a hash of the public model data.
+    """The paper's key derivation (appendix A): an Ed25519 key whose seed is a hash of the public model data.
 
-    Deliberately insecure: whoever has the weights has the key (seed §7).
+    Deliberately insecure: whoever has the weights has the key (Tunador (2023), §7).
     """
     seed = hashlib.blake2b(b"optiscape-key/1" + _identity_message(architecture, parameters, prompt),
                            digest_size=32).digest()

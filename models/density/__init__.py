@@ -1,11 +1,11 @@
-"""The probability-current world: the walker density four ways (chain, Fokker-Planck, the seed's master equation
+"""The probability-current world: the walker density four ways (chain, Fokker-Planck, the essay's master equation
 and Gaussian rule) beside Monte Carlo walkers."""
 
 from models.registry import WorldEntry
 
 WORLD = WorldEntry(
     name="density",
-    title="The walker density four ways: chain, Fokker-Planck, seed's rule, Monte Carlo (seed 000)",
+    title="The walker density four ways: exact chain, Fokker-Planck, Gaussian rule, Monte Carlo",
     model="models.density.model:DensityModel",
     params="models.density.params:DensityParams",
     claims="models.density.claims:claims",

@@ -1,7 +1,8 @@
-"""Seed 000's probability-current claims (SPEC §1: "Four descriptions", "Solver", "Kramers / Arrhenius").
+"""The claims of "SGD Understood through Probability Current" (see docs/density.md: the four descriptions,
+the solver, escape times).
 
 Monte Carlo decides. The exact chain is checked against it where both run; the continuum
-(Itô) and the seed's printed equation are shown beside them.
+(Itô) and the essay's printed equation are shown beside them.
 """
 
 from __future__ import annotations
@@ -55,13 +56,13 @@ def _symmetric_noise(quick: bool) -> Measured:
     ito, seed = model.moments("fokker_planck")[0], model.moments("seed_master")[0]
     measured = {"monte_carlo_mean": round(float(mc.mean()), 4), "stderr": round(se, 4), "ito_mean": round(ito, 4),
                 "seed_equation_mean": round(seed, 4), "predicted_seed_drift": round(math.exp(T**2 * steps), 4)}
-    # The verdict is the seed's equation against Monte Carlo; the Itô check is reported beside it.
+    # The verdict is the essay's equation against Monte Carlo; the Itô check is reported beside it.
     seed_ok = abs(seed - float(mc.mean())) < 4 * se
     ito_ok = abs(ito - float(mc.mean())) < 4 * se
     return Measured(measured, "reproduced" if seed_ok else "differs",
                     f"after {steps} steps at T = {T} from W = 1: Monte Carlo keeps E[W] = 1"
                     + (", and so does the Itô equation" if ito_ok else " (the Itô equation does NOT: check failed)")
-                    + "; the seed's equation double-counts the spreading term, which drifts the mean as exp(T^2 t)",
+                    + "; the essay's equation double-counts the spreading term, which drifts the mean as exp(T^2 t)",
                     _moments_figure(model, "g = ±W: mean of W", "mean"))
 
 
@@ -86,8 +87,8 @@ def _case_c(quick: bool) -> Measured:
     seed_ok = abs(rows["seed_master"]["std"] - sd) < 4 * se_sd and abs(rows["seed_master"]["mean"] - float(
         mc.mean())) < 4 * sd / math.sqrt(n)
     return Measured(rows, "reproduced" if seed_ok else "differs",
-                    f"stationary spread at T = 0.5 (S^2 = 0.04 W^2; the seed prints 0.4 W^2): Monte Carlo {sd:.4f}, "
-                    f"exact chain {rows['chain']['std']}, Itô {rows['fokker_planck']['std']}, the seed's equation "
+                    f"stationary spread at T = 0.5 (S^2 = 0.04 W^2; the essay prints 0.4 W^2): Monte Carlo {sd:.4f}, "
+                    f"exact chain {rows['chain']['std']}, Itô {rows['fokker_planck']['std']}, the essay's equation "
                     f"{rows['seed_master']['std']}; T = 0.5 is far from the diffusion limit, so even Itô is "
                     f"{1 - rows['fokker_planck']['std'] / sd:.0%} narrow",
                     _moments_figure(model, "case (c): standard deviation of W", "std"))
@@ -118,10 +119,10 @@ def _end_state(quick: bool) -> Measured:
         Series("Monte Carlo (after 400 steps)", centres.tolist(), counts.tolist()),
         Series("Itô: P ∝ S^-2 exp(-∫2G/(T S^2))", x[near][::20].tolist(),
                stationary_density(case_c(), T, x, "ito")[near][::20].tolist()),
-        Series("the seed: P ∝ S^-1 exp(-∫2G/(T S^2))", x[near][::20].tolist(),
+        Series("the essay: P ∝ S^-1 exp(-∫2G/(T S^2))", x[near][::20].tolist(),
                stationary_density(case_c(), T, x, "seed_end_state")[near][::20].tolist())])
     return Measured(measured, "reproduced" if seed_ok else "differs",
-                    "the seed's end state, d log P/dW = -(1/2) d log S^2/dW - 2G/(T S^2), is the Stratonovich form; "
+                    "the essay's end state, d log P/dW = -(1/2) d log S^2/dW - 2G/(T S^2), is the Stratonovich form; "
                     "SGD's is Itô's, -d log S^2/dW - 2G/(T S^2) (case (c), T = 0.05, after 400 steps)"
                     + ("" if ito_ok else "; the Itô formula does NOT match Monte Carlo either: check failed"), fig)
 
@@ -231,7 +232,7 @@ def _solver_stable(quick: bool) -> Measured:
                  yscale="log")
     return Measured({"steps": steps, "mass_drift": drift, "min_mass": min(minima)},
                     "differs" if ok else "reproduced",
-                    "the seed's solver failed on the pit; a Scharfetter-Gummel, backward-Euler solver is positive and "
+                    "the essay's solver failed on the pit; a Scharfetter-Gummel, backward-Euler solver is positive and "
                     "conserves mass there at any time step: the difficulty was the scheme, not the equation", fig)
 
 
@@ -246,7 +247,7 @@ def claims() -> list[Claim]:
               "Case (c) (g0 = 1.2W - 2, g1 = 0.8W - 2, T = 0.5): the model predicts the balance of G and S^2",
               "the printed master equation", _case_c),
         Claim("density.end_state_formula", w,
-              "End states: d log P/dW = -(1/2) d log S^2/dW - 2G/(T S^2)", "the seed's end-state formula",
+              "End states: d log P/dW = -(1/2) d log S^2/dW - 2G/(T S^2)", "the essay's end-state formula",
               _end_state),
         Claim("density.log_escape_time_function_of_T", w,
               "The log of the number of steps required to escape the pit is a function of T", "ln(steps) = f(T)",

@@ -1,9 +1,10 @@
-"""The continuum description of the walker density (seed 000, "SGD Understood through Probability Current"; SPEC §1).
+"""The continuum description of the walker density ("SGD Understood through Probability Current";
+see docs/density.md).
 
 Time t counts SGD steps. In flux form dP/dt = -dJ/dW with J = u P - K dP/dW:
 - Itô (the correct diffusion limit of SGD): dP/dt = d/dW[T G P] + 1/2 d^2/dW^2[T^2 S^2 P],
   so K = T^2 S^2 / 2 and u = -T G - T^2 (S^2)' / 2.
-- The seed's master equation as printed: J = -T^2 [S^2 P'/2 + (S^2 P)'/2] - T G P, so
+- The essay's master equation as printed: J = -T^2 [S^2 P'/2 + (S^2 P)'/2] - T G P, so
   K = T^2 S^2 (twice the spreading) and the same u. It double-counts the spreading term.
 
 Discretisation: finite volumes, the Scharfetter-Gummel (Chang-Cooper) flux at each face and
@@ -61,7 +62,7 @@ class Grid:
 
 def drift_and_diffusion(landscape: Landscape, temperature: float, W: np.ndarray, form: Form) -> tuple[np.ndarray,
                                                                                                       np.ndarray]:
-    """(u, K) of J = u P - K P' at positions W, for the Itô form or the seed's printed form."""
+    """(u, K) of J = u P - K P' at positions W, for the Itô form or the essay's printed form."""
     G = landscape.mean_gradient(W)[..., 0]
     S2 = landscape.gradient_variance(W)
     dS2 = landscape.gradient_variance_derivative(W)
@@ -160,9 +161,9 @@ def stationary_density(landscape: Landscape, temperature: float, W: np.ndarray,
                        form: Literal["ito", "seed_end_state", "seed_master"] = "ito") -> np.ndarray:
     """The zero-flux stationary density on the points W (normalised by the trapezoid rule).
 
-    ito: P ∝ S^-2 exp(-∫ 2G/(T S^2)) (SPEC §1). seed_end_state: the seed's "Solving for
+    ito: P ∝ S^-2 exp(-∫ 2G/(T S^2)). seed_end_state: the essay's "Solving for
     End-States" formula, P ∝ S^-1 exp(-∫ 2G/(T S^2)) (the Stratonovich form). seed_master:
-    the zero-flux state of the seed's printed master equation, P ∝ S^-1 exp(-∫ G/(T S^2)).
+    the zero-flux state of the essay's printed master equation, P ∝ S^-1 exp(-∫ G/(T S^2)).
     """
     G = landscape.mean_gradient(W)[..., 0]
     S2 = landscape.gradient_variance(W)

@@ -1,11 +1,12 @@
-"""The probability-current world: the walker density four ways, side by side (seed 000; SPEC §1).
+"""The probability-current world: the walker density four ways, side by side ("SGD Understood through
+Probability Current"; see docs/density.md).
 
 On one 1-D landscape and one step size T, the same start evolves as
 1. Monte Carlo walkers (the SGD world this one extends: the ground truth at finite T),
 2. the exact discrete-time chain (`chain`: the transfer operator of the SGD map),
-3. the Itô Fokker-Planck equation (`fokker_planck`), and the seed's printed master equation
+3. the Itô Fokker-Planck equation (`fokker_planck`), and the essay's printed master equation
    (`seed_master`), both by the Scharfetter-Gummel finite-volume solver,
-4. the seed's pre-continuum rule (`gaussian_rule`: mass at W moves to Normal(W - T G, T^2 S^2)).
+4. the essay's pre-continuum rule (`gaussian_rule`: mass at W moves to Normal(W - T G, T^2 S^2)).
 One model step is one SGD step for all of them. An escape region (`above`/`below`) becomes the
 grid's absorbing edge, so escape-time distributions and mean escape times compare directly.
 """

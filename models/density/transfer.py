@@ -1,4 +1,4 @@
-"""Discrete-time descriptions of the walker density on a grid (SPEC §1, "Four descriptions").
+"""Discrete-time descriptions of the walker density on a grid (see docs/density.md).
 
 - The exact chain: the transfer (Ulam) operator of the SGD map. Each cell's mass, carried by
   `subsamples` equally spaced points, is pushed through W -> W - T g_j(W) for every datapoint
@@ -6,7 +6,7 @@
   past an absorbing edge has escaped; the absorbing chain gives the escape-time
   distribution and the mean escape time by one sparse solve, even where Monte Carlo would
   need 10^12 steps.
-- The seed's rule: a point mass at W moves to Normal(W - T G, T^2 S^2) each step.
+- The essay's rule: a point mass at W moves to Normal(W - T G, T^2 S^2) each step.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def transfer_chain(landscape: Landscape, temperature: float, grid: Grid, low: Bo
 
 def gaussian_rule_chain(landscape: Landscape, temperature: float, grid: Grid, low: Boundary = "reflecting",
                         high: Boundary = "absorbing") -> Chain:
-    """The seed's pre-continuum rule: mass at x moves to Normal(x - T G(x), T^2 S^2(x)) each step.
+    """The essay's pre-continuum rule: mass at x moves to Normal(x - T G(x), T^2 S^2(x)) each step.
 
     Probability landing beyond a reflecting edge is kept in the edge cell; beyond an absorbing edge it escapes.
     """

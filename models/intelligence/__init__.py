@@ -4,7 +4,7 @@ from models.registry import WorldEntry
 
 WORLD = WorldEntry(
     name="intelligence",
-    title="Intelligence density: who may exterminate whom on the intelligence line (seed 001 appendix B)",
+    title="Intelligence density: who may exterminate whom on the intelligence line",
     model="models.intelligence.model:IntelligenceModel",
     params="models.intelligence.params:IntelligenceParams",
     claims="models.intelligence.claims:claims",

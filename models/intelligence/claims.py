@@ -1,4 +1,4 @@
-"""Seed 001 appendix B's claims (SPEC §4), measured by the intelligence-density world."""
+"""The claims of Tunador (2023), appendix B (see docs/intelligence.md), measured by the intelligence-density world."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from models.intelligence.model import IntelligenceModel, can_exterminate, loss_p
 
 
 def _examples(quick: bool) -> Measured:
-    """The seed's examples: ants and humans (a wide empty interval) against IQ 70 and 130 (a dense population)."""
+    """The paper's examples: ants and humans (a wide empty interval) against IQ 70 and 130 (a dense population)."""
     epsilon = 5.0
     ants, humans = 1.0, 100.0
     iq = np.arange(70.0, 131.0, 1.0)  # people at every IQ point from 70 to 130

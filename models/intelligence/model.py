@@ -1,16 +1,18 @@
-"""The intelligence-density world (seed 001 appendix B; SPEC §4): who may exterminate whom on the intelligence line.
+"""The intelligence-density world (Tunador (2023), appendix B; see docs/intelligence.md): who
+may exterminate whom on the intelligence line.
 
 Beings sit on a line of intelligence levels: the scenario's initial beings (humans, at the lowest level)
 and AI versions, released every `release_every` steps above the current top (the top plus an increment:
 fixed, or exponential with the given mean). A being at y can exterminate one at x < y only if y - x > ε and
-[x, y] is not ε-dense, i.e. some gap between consecutive beings in [x, y] is at least ε (the seed's
-"dense interval": every being has a neighbour within ε on both sides; SPEC §4 reads it as a chain of
-beings with gaps below ε). Each exterminable being dies with probability `attack_probability`; a death can
-open a new gap below it, so the rule is applied again (a cascade) until no new being becomes exterminable.
+[x, y] is not ε-dense, i.e. some gap between consecutive beings in [x, y] is at least ε (the paper's
+"dense interval": every being has a neighbour within ε on both sides; optiscape reads it as a chain of
+beings with gaps below ε, see docs/intelligence.md). Each exterminable being dies with probability
+`attack_probability`; a death can open a new gap below it, so the rule is applied again (a cascade) until
+no new being becomes exterminable.
 Policy "keep" keeps every old AI version running; "retire" turns off all but the newest `keep_last`.
 
-This is a world of its own (`intelligence`), in this module rather than `models/density.py`, which holds
-the walker-density world (issue 4).
+This is a world of its own (`intelligence`), in `models/intelligence/` rather than `models/density/`, which holds
+the walker-density world.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def exterminable(levels: np.ndarray, epsilon: float) -> np.ndarray:
 
 
 def can_exterminate(levels: np.ndarray, x: float, y: float, epsilon: float) -> bool:
-    """K(x, y) is possible: y - x > ε and the beings in [x, y] (levels) leave a gap >= ε (seed 001 appendix B)."""
+    """K(x, y) is possible: y - x > ε and the beings in [x, y] (levels) leave a gap >= ε
+    (Tunador (2023), appendix B)."""
     inside = np.sort(np.asarray([v for v in levels if x <= v <= y], dtype=np.float64))
     return bool(y - x > epsilon and len(inside) >= 2 and np.max(np.diff(inside)) >= epsilon)
 

@@ -4,7 +4,7 @@ from models.registry import WorldEntry
 
 WORLD = WorldEntry(
     name="knowledge",
-    title="Knowledge localization: where does a change of data change the weights? (seed 000)",
+    title="Knowledge localization: where does a change of data change the weights?",
     model="models.knowledge.model:KnowledgeModel",
     params="models.knowledge.params:KnowledgeParams",
     claims="models.knowledge.claims:claims",

@@ -1,9 +1,10 @@
-"""Seed 000's "Knowledge Localization" claims (SPEC §2), measured by the knowledge world.
+"""The claims of "Knowledge Localization: Tentatively Positive Results on OCR" (see docs/knowledge.md),
+measured by the knowledge world.
 
-The configurations here are the shipped scenarios' (`scenarios/knowledge_*.yaml`; tests/test_knowledge_claims.py
+The configurations here are the shipped scenarios' (`scenarios/knowledge_*.yaml`; tests/knowledge/test_claims.py
 holds them equal). MNIST is read from the directory in the environment variable OPTISCAPE_MNIST_DIR, which
 `optiscape reproduce --data-dir DIR` sets; without it every claim is measured on scikit-learn's 8x8 digits (the
-digits variant) and its note says so. `--quick` runs MNIST on a subset: phase 1 as in the seed (the first 12,000
+digits variant) and its note says so. `--quick` runs MNIST on a subset: phase 1 as in the essay (the first 12,000
 examples), phase 2 on the next 12,000 instead of the remaining 48,000.
 """
 
@@ -21,7 +22,7 @@ from models.knowledge.model import KnowledgeModel, Regression
 MNIST_VARIABLE = "OPTISCAPE_MNIST_DIR"
 SEED = 20220601  # the seed of every claim's networks (the same as the shipped scenarios')
 
-# The seed's experiment (seed 000; SPEC §2). The seed gives no learning rate: 0.001 is where softplus on MNIST
+# The essay's experiment (docs/knowledge.md). The essay gives no learning rate: 0.001 is where softplus on MNIST
 # has its largest bias correlation in our scan (LEARNING_RATES), and the scan is reported beside it.
 SEED_EXPERIMENT: dict[str, Any] = {"data": "mnist", "hidden": 100, "activation": "softplus",
                                    "output_activation": "same", "loss": "squared", "learning_rate": 0.001,
@@ -47,16 +48,16 @@ def mnist_dir() -> str | None:
 
 
 def configuration(quick: bool) -> tuple[dict[str, Any], str]:
-    """The seed experiment's params for this report, and a note naming the data it runs on."""
+    """The params of the essay's experiment for this report, and a note naming the data it runs on."""
     directory = mnist_dir()
     if directory is None:
         return dict(DIGITS_VARIANT), (f"on scikit-learn's 8x8 digits (the digits variant): MNIST was not given "
                                       f"(optiscape reproduce --data-dir DIR, or {MNIST_VARIABLE})")
     params = {**SEED_EXPERIMENT, "data_dir": directory}
     if quick:
-        return {**params, **QUICK_MNIST}, ("on MNIST, quick: phase 1 on the first 12,000 examples as in the seed, "
+        return {**params, **QUICK_MNIST}, ("on MNIST, quick: phase 1 on the first 12,000 examples as in the essay, "
                                            "phase 2 on the next 12,000 only")
-    return params, "on MNIST (60,000 training examples), as in the seed"
+    return params, "on MNIST (60,000 training examples), as in the essay"
 
 
 def trained(params: dict[str, Any]) -> KnowledgeModel:
@@ -79,7 +80,7 @@ def _fit_record(fit: Regression) -> dict[str, Any]:
 
 
 def _binned(model: KnowledgeModel, group: str, r_seed: int, q_seed: int, label: str, bins: int = 10) -> Series:
-    """Mean q (± its standard error) in equal-width bins of r: the seed's scatter, as a line."""
+    """Mean q (± its standard error) in equal-width bins of r: the essay's scatter, as a line."""
     idx = model.layout.group(group)
     r, q = model.relative_updating(r_seed)[idx], model.relative_difference(q_seed)[idx]
     keep = np.isfinite(r) & np.isfinite(q)
@@ -124,7 +125,7 @@ def _r_squared_claim(group: str, seed_value: float, quick: bool, p_below: float 
     share = control.r_squared / own.r_squared if own.r_squared > 0 else math.nan
     p_text = "" if p_below is None else (f"; p = {own.p_value:.2g}, {'below' if significant else 'not below'} the "
                                          f"seed's {p_below:g}")
-    note = (f"{data_note}. The seed's {seed_value} is {'inside' if inside else 'outside'} our 95% interval "
+    note = (f"{data_note}. The essay's {seed_value} is {'inside' if inside else 'outside'} our 95% interval "
             f"[{lo:.3f}, {hi:.3f}]{p_text}. Configurations (activation x learning rate) whose interval holds it: "
             f"{', '.join(matches) if matches else 'none'}. Cross-seed control (r of one network against q of "
             f"another, independently initialised): R^2 = {control.r_squared:.3f}, "
@@ -139,7 +140,7 @@ def _r_squared_claim(group: str, seed_value: float, quick: bool, p_below: float 
 def _relu_like(quick: bool) -> Measured:
     """Whether the correlation "only worked for ReLU-like activations, not sigmoid".
 
-    The seed judged the raw scatter: here each activation's weights' R^2 at its best learning rate in the scan,
+    The essay judged the raw scatter: here each activation's weights' R^2 at its best learning rate in the scan,
     and the claim holds if sigmoid's is under half of both softplus's and ReLU's. Beside it, what a network
     learned: R^2 minus the cross-seed control's (what the data alone give).
     """
@@ -162,7 +163,7 @@ def _relu_like(quick: bool) -> Measured:
             f"{', '.join(f'{k} {v:.3f}' for k, v in best.items())}: sigmoid "
             f"{'does not' if ok else 'does'} give a correlation like the others'. Above the cross-seed control "
             f"(what the network learned, not the data): {', '.join(f'{k} {v:.3f}' for k, v in learned.items())}"
-            + ("; in that sense the seed's contrast holds: sigmoid's correlation is the data's" if contrast else ""))
+            + ("; in that sense the essay's contrast holds: sigmoid's correlation is the data's" if contrast else ""))
     figure = Figure("Weights: R^2 and R^2 above the cross-seed control", "learning rate", "R^2", series,
                     xscale="log", hlines=[(0.0, "zero")])
     return Measured({"best_r_squared": best, "best_above_control": learned, "scan": rows},
@@ -180,7 +181,7 @@ def _clusters(quick: bool) -> Measured:
             "weights equal the bias's. "
             f"So the {clusters['weights_from_blank_pixels']} weights from the {clusters['always_blank_pixels']} "
             f"always-blank pixels ({clusters['share_of_input_weights']:.0%} of the input weights) sit in one point "
-            "per hidden unit, on that unit's bias point: the seed's clusters, and why 'the pattern of clusters is "
+            "per hidden unit, on that unit's bias point: the essay's clusters, and why 'the pattern of clusters is "
             "almost identical to the pattern of bias updates'")
     return Measured({k: (float(f"{v:.3g}") if isinstance(v, float) else v) for k, v in clusters.items()},
                     "reproduced" if ok else "differs", note)
@@ -214,7 +215,7 @@ def _heatmap(quick: bool) -> Measured:
 
 
 def claims() -> list[Claim]:
-    """§2's claims."""
+    """The claims of the knowledge-localization essays."""
     w = "knowledge"
     return [
         Claim("knowledge.r2_biases", w, "Relative updating r against relative fork difference q: a weak-ish "

@@ -4,7 +4,7 @@ from models.registry import WorldEntry
 
 WORLD = WorldEntry(
     name="metaopt",
-    title="Meta-optimization: algorithms that spawn, vary and propagate (seed 001 §2)",
+    title="Meta-optimization: algorithms that spawn, vary and propagate",
     model="models.metaopt.model:MetaoptModel",
     params="models.metaopt.params:MetaoptParams",
     claims="models.metaopt.claims:claims",

@@ -1,4 +1,5 @@
-"""Seed 001 §2's hypotheses about N, S, G (SPEC §4), measured by the meta-optimization world."""
+"""The hypotheses of Tunador (2023), §2, about N, S, G (see docs/metaopt.md), measured by the meta-optimization
+world."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def _explorers_and_quality(quick: bool) -> Measured:
                      "mean_best_L_by_N": dict(zip(map(str, sizes), [round(m, 3) for m in means], strict=True))},
                     "reproduced" if ok else "differs",
                     "more explorers find lower L on a rugged landscape; note that N explorers also cost N evaluations "
-                    "per step (the seed does not hold compute fixed)", fig)
+                    "per step (the paper does not hold compute fixed)", fig)
 
 
 def _single_point_stuck(quick: bool) -> Measured:

@@ -4,7 +4,7 @@ from models.registry import WorldEntry
 
 WORLD = WorldEntry(
     name="sgd",
-    title="SGD walkers on a loss landscape (seed 000)",
+    title="SGD walkers on a loss landscape",
     model="models.sgd.model:SGDModel",
     params="models.sgd.params:SGDParams",
     claims="models.sgd.claims:claims",

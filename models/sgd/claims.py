@@ -1,4 +1,5 @@
-"""Seed 000's Monte Carlo claims about SGD walkers (SPEC §1), each measured by the SGD world.
+"""The Monte Carlo claims of "Modelling and Understanding SGD" about SGD walkers (see docs/sgd.md), each measured
+by the SGD world.
 
 Tolerances for Monte Carlo estimates come from their standard errors (4 sigma).
 """
@@ -16,9 +17,9 @@ from models.sgd.consecutive_steps import consecutive_steps, run_probability
 from models.sgd.model import SGDModel
 
 SEED = 20231107  # the seed of every claim's run: results are reproducible to the bit
-PIT_START = {"local_minimum": "l1", "near": 1.0}  # the seed's "W = 1.004", the minimum of l1
-BARRIER = {"above": {"local_maximum": "l1", "near": 1.2}}  # the seed's "W = 1.196"
-RUN_T = 0.05  # the seed does not give T for the consecutive-steps argument; 0.05 is the T of its pit runs
+PIT_START = {"local_minimum": "l1", "near": 1.0}  # the essay's "W = 1.004", the minimum of l1
+BARRIER = {"above": {"local_maximum": "l1", "near": 1.2}}  # the essay's "W = 1.196"
+RUN_T = 0.05  # the essay does not give T for the consecutive-steps argument; 0.05 is the T of its pit runs
 
 
 def _gd_path(landscape: dict, temperature: float, start: float, steps: int) -> np.ndarray:
@@ -67,7 +68,7 @@ def _gd_step_size(quick: bool) -> Measured:
                  [Series(f"T = {T:g}", list(range(len(r["path"]))), r["path"].tolist()) for T, r in rows.items()])
     if zigzag and best:
         return Measured(measured, "reproduced", "T = 1 zig-zags around W = 2; T = 0.5 converges first", fig)
-    return Measured(measured, "differs", "the ordering of step sizes is not the seed's", fig)
+    return Measured(measured, "differs", "the ordering of step sizes is not the essay's", fig)
 
 
 def _pit_gd_large(quick: bool) -> Measured:
@@ -121,7 +122,7 @@ def _consecutive(quick: bool) -> Measured:
                 "positions": [round(w, 4) for w in run.positions]}
     ok = run.steps == 5 and abs(run.positions[-1] - 1.201) < 2e-3
     return Measured(measured, "reproduced" if ok else "differs",
-                    f"T = {RUN_T} (the seed does not state it); from the l1 minimum {w_min:.4f}" if ok else
+                    f"T = {RUN_T} (the essay does not state it); from the l1 minimum {w_min:.4f}" if ok else
                     f"{run.steps} steps reach {run.positions[-1]:.4f}")
 
 
@@ -274,7 +275,7 @@ def _mc_at_run_T(quick: bool) -> Measured:
 
 
 def claims() -> list[Claim]:
-    """§1's Monte Carlo and consecutive-steps claims."""
+    """The essay's Monte Carlo and consecutive-steps claims."""
     w = "sgd"
     return [
         Claim("sgd.gd_one_datapoint_step_size", w,

@@ -1,10 +1,11 @@
-"""The seed's consecutive-steps argument for escaping the pit (seed 000, "SGD and Local Minima").
+"""The consecutive-steps argument for escaping the pit ("Modelling and Understanding SGD", "SGD and Local
+Minima").
 
 From the pit minimum, n(T) consecutive descent steps on l0 alone carry W over the barrier
 of l1; SGD picks l0 with probability p = 1/n_data each step, so the chance of escaping
 within N steps *by this route* is the chance that N picks hold a run of at least n l0-picks.
-The seed's "81% within 100 steps" is that probability for n = 5 (SPEC §1). Real SGD
-escapes more easily, because mixed sequences of picks also get out (the seed's
+The essay's "81% within 100 steps" is that probability for n = 5 (see docs/sgd.md). Real SGD
+escapes more easily, because mixed sequences of picks also get out (the essay's
 "Monte Carlo" section): `models.sgd.model` measures that.
 """
 

@@ -1,4 +1,4 @@
-"""Cobb–Douglas closed forms (seed 001 eqs 1–5) against scipy.optimize on random parameters."""
+"""Cobb–Douglas closed forms (Tunador (2023), §4.2, eqs 1–5) against scipy.optimize on random parameters."""
 
 from __future__ import annotations
 

@@ -112,7 +112,7 @@ def test_paths() -> None:
 
 
 def test_default_payoffs_respect_the_seeds_signs() -> None:
-    """f rises with cooperation and r; g rises with cooperation, s and r (seed 001 §4.1), checked by tangents."""
+    """f rises with cooperation and r; g rises with cooperation, s and r (Tunador (2023), §4.1), checked by tangents."""
     model = CooperationModel(GAME_ONLY, rng=0)
     names = {"C": 0.5, "A": 0.5, "Ch": 0.5, "Ca": 0.5, "r": 0.4, "s": 1.5, "t": 0.0, "cooperation_gain": 1.0,
              "aggression_gain": 0.5, "trade_gain": 1.0, "defence_gain": 0.5, "harm": 0.2}

@@ -1,4 +1,5 @@
-"""The intelligence-density world (seed 001 appendix B; SPEC §4): the density rule, cascades, the two policies."""
+"""The intelligence-density world (Tunador (2023), appendix B; docs/intelligence.md): the density rule, cascades,
+the two policies."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""The knowledge world's scenarios, claims and command line (seed 000, "Knowledge Localization"; SPEC §2)."""
+"""The knowledge world's scenarios, claims and command line ("Knowledge Localization"; docs/knowledge.md)."""
 
 from __future__ import annotations
 

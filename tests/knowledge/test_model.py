@@ -1,4 +1,4 @@
-"""The knowledge world (seed 000, "Knowledge Localization"; SPEC §2): kernel vs numpy, the model, the data, errors."""
+"""The knowledge world ("Knowledge Localization"; docs/knowledge.md): kernel vs numpy, the model, the data, errors."""
 
 from __future__ import annotations
 

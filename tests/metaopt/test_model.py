@@ -1,4 +1,5 @@
-"""The meta-optimization world (seed 001 §2; SPEC §4): bad input, the memory budget, agents born and removed, φ."""
+"""The meta-optimization world (Tunador (2023), §2; docs/metaopt.md): bad input, the memory budget, agents born
+and removed, φ."""
 
 import json
 
