@@ -4,7 +4,7 @@
 # distutils: extra_compile_args = -fno-thread-jumps
 """A register machine for a whole causal world: every node, every step, values and two tangents in one pass.
 
-`models.causal_program` compiles a world's node expressions (`models.expressions` bytecode) into one register
+`models.causal.program` compiles a world's node expressions (`models.expressions` bytecode) into one register
 program; this module runs it over a batch of conditions, TILE lanes (conditions) at a time. W runs with its X
 tangent and its Y tangent (zero on the clamped nodes A). Every operation is `_fastcore/opcodes.pxd`'s op_value and
 op_tangent, the lines `_fastcore.exprvm` runs too, so the results are the node-by-node VM's to the bit.

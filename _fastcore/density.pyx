@@ -1,12 +1,12 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Kernels for walker densities on a 1-D grid (seed 000, "SGD Understood through Probability Current").
+"""Kernels for walker densities on a 1-D grid ("SGD Understood through Probability Current").
 
 - `cloud_in_cell`: split point masses between the two nearest cell centres (the transfer
   operator's entries: each cell's mass pushed through W -> W - T g_j(W)).
 - `chain_steps`: repeated sparse mat-vec m <- A m, recording the mass absorbed per step.
 - `backward_euler_steps`: repeated tridiagonal solves (I - dt A) p_new = p (Thomas algorithm),
   recording the mass that left through each boundary.
-- `gaussian_rule_entries`: the seed's rule, a point mass at x_i moving to
+- `gaussian_rule_entries`: the essay's Gaussian rule, a point mass at x_i moving to
   Normal(x_i - T G, T^2 S^2), integrated over the target cells.
 """
 from libc.math cimport erf, floor, sqrt
@@ -194,7 +194,7 @@ def backward_euler_steps(lower, diag, upper, density, Py_ssize_t n_steps, double
 
 
 def gaussian_rule_entries(centre, mean, variance, double low, double width, double cutoff=8.0):
-    """The seed's rule as (target, source, weight): mass at centre[i] -> Normal(mean[i], variance[i]).
+    """The essay's Gaussian rule as (target, source, weight): mass at centre[i] -> Normal(mean[i], variance[i]).
 
     Each weight is the normal probability of a target cell (CDF differences), over the cells
     within `cutoff` standard deviations; probability beyond the grid is not kept (the caller

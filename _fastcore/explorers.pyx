@@ -13,7 +13,7 @@ Explorer i belongs to algorithm owner[i]. One step, for each explorer in array o
   4. one spawn draw: kind 1 if v < p1[a], kind 2 if v < p1[a] + p2[a], else 0 (the model reads kind 1 as a
      general (binary) or scalar offspring, kind 2 as a specific one).
 
-Order of random draws (the references `agents.OptimizationAlgorithm.step` and `models.metaopt.step_numpy`
+Order of random draws (the references `agents.OptimizationAlgorithm.step` and `models.metaopt.model.step_numpy`
 follow it): explorer 0..n-1; each draws 2 * ceil(d / 2) + 1 uniforms (the Generator's `random()` doubles),
 always, whatever its S or niche: pairs (u1, u2) give two normals by Box-Muller,
 z = sqrt(-2 ln(1 - u1)) cos(2π u2), sqrt(-2 ln(1 - u1)) sin(2π u2), of which the first d are used; the last

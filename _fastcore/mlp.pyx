@@ -1,16 +1,16 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Per-example SGD for the small MLP of seed 000, "Knowledge Localization: Tentatively Positive Results on OCR".
+"""Per-example SGD for the small MLP of "Knowledge Localization: Tentatively Positive Results on OCR".
 
 inputs -> n_hidden -> n_outputs, one example at a time, in the order given: forward, backward, the update
-theta -= learning_rate * grad, and the per-parameter tallies of |update| (the seed's a and b) in one pass.
+theta -= learning_rate * grad, and the per-parameter tallies of |update| (the essay's a and b) in one pass.
 
-Parameter layout (one flat float64 vector per network, `models.knowledge.Layout` names the slices):
+Parameter layout (one flat float64 vector per network, `models.knowledge.model.Layout` names the slices):
     W1 (n_inputs, n_hidden)   input-major: the weights going out of input pixel j are row j, contiguous
     b1 (n_hidden,)
     W2 (n_hidden, n_outputs)
     b2 (n_outputs,)
 z1 = x W1 + b1, h = f(z1), z2 = h W2 + b2, y = g(z2). Losses: "squared" L = 1/2 sum_k (y_k - t_k)^2;
-"cross_entropy" L = -log softmax(y)_t. t is one-hot (the seed's labels [1, 0] / [0, 1]).
+"cross_entropy" L = -log softmax(y)_t. t is one-hot (the essay's labels [1, 0] / [0, 1]).
 
 Memory traffic decides the speed at 784-100-2 (W1 and its two tallies are 1.9 MB): each example sweeps W1 once,
 updating a row and adding it at once into the next example's z1, and W1's tallies are added TALLY_BLOCK examples
@@ -18,8 +18,8 @@ at a time, row by row. Neither changes a number: every element sees the same ope
 
 Inputs arrive as uint8 pixel levels and a 256-entry table of their values (x = (level + 1) / 256 for MNIST),
 so the data set is held once, as bytes. The kernel draws nothing: examples run in the order given. The numpy
-reference is `agents.training_run.train_examples_numpy`; it sums the dot products in another order (BLAS), so
-the two agree to round-off (1e-12, tests/test_knowledge.py), not to the bit.
+reference is `agents.knowledge.train_examples_numpy`; it sums the dot products in another order (BLAS), so
+the two agree to round-off (1e-12, tests/knowledge/test_model.py), not to the bit.
 """
 from libc.math cimport exp, fabs, isfinite, log, log1p
 from libc.stdint cimport int8_t, int64_t, uint8_t

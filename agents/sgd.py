@@ -10,7 +10,7 @@ from _fastcore.walkers import BLOCK
 
 
 class SGDWalker(mesa.Agent):
-    """A walker on a loss landscape (seed 000); a view on row `row` of `model.position`.
+    """A walker on a loss landscape ("Modelling and Understanding SGD"); a view on row `row` of `model.position`.
 
     `step()` is the readable reference for `_fastcore.walkers.step_walkers`: the same update,
     the same floating-point order and the same draws from its block's stream, for one walker.

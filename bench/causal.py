@@ -1,4 +1,5 @@
-"""Condition-steps per second of the bounded thermostat's Op landscape (seed 000, Part 4; SPEC §3), three ways.
+"""Condition-steps per second of the bounded thermostat's Op landscape, three ways ("Defining Optimization in
+a Deeper Way", Part 4).
 
 The world is `models.causal.claims.BOUNDED`: T_{j+1} = R_j - d, R_{j+1} = R_j - δt p clip(T_j / θ, -1, 1) with
 d = 25, δt = 0.02, p = θ = 1, T_0 = 0, and R_0 = s0 swept over [5, 45]. Comp(A = every T node; n = R_0, m = R_500)
@@ -70,7 +71,7 @@ def _vm_steps(model: CausalModel) -> np.ndarray:
 
 
 def numpy_comp(s0: np.ndarray, steps: int) -> np.ndarray:
-    """Comp(T; R_0, R_steps) over a batch of R_0 = s0, by the seed's recursion as numpy array operations."""
+    """Comp(T; R_0, R_steps) over a batch of R_0 = s0, by the essay's recursion as numpy array operations."""
     parameters = BOUNDED["parameters"]
     d, theta, gain = parameters["d"], parameters["theta"], parameters["dt"] * parameters["p"]
     temperature, room = np.zeros_like(s0), np.array(s0, dtype=np.float64)  # T_0 = 0, R_0 = s0

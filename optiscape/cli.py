@@ -190,7 +190,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     if args.data_dir is not None:  # the knowledge claims read MNIST from here (models.knowledge.claims)
         os.environ["OPTISCAPE_MNIST_DIR"] = str(Path(args.data_dir).expanduser().resolve())
-    print(f"measuring seed claims{' (quick)' if args.quick else ''} ...", flush=True)
+    print(f"measuring the source texts' claims{' (quick)' if args.quick else ''} ...", flush=True)
     records = reproduce(out, quick=args.quick, only=args.only, on_done=show)
     failed = [r for r in records if "error" in r]
     reproduced = sum(r["verdict"] == "reproduced" for r in records)
@@ -289,7 +289,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     v.set_defaults(func=_cmd_viz)
 
-    rep = sub.add_parser("reproduce", help="measure every registered seed claim; write report.md and claims.json")
+    rep = sub.add_parser("reproduce", help="measure every claim of the source texts; write report.md and claims.json")
     rep.add_argument("--out", default="reports/latest", help="report folder (default: reports/latest)")
     rep.add_argument("--quick", action="store_true", help="fewer walkers: a faster, noisier report")
     rep.add_argument("--only", help="only claims whose id starts with this (e.g. 'sgd.')")

@@ -1,4 +1,5 @@
-"""Causal worlds and the Comp/Op measure of optimization (seed 000, "Defining Optimization", Parts 3-4; SPEC §3).
+"""Causal worlds and the Comp/Op measure of optimization ("Defining Optimization in a Deeper Way", Parts 3-4;
+docs/causal.md).
 
 Variables are nodes of a networkx DiGraph; each has a value at t = 0 (a root) and an update
 expression (`models.expressions`) of the variables at t - 1, of the variables it lists in
@@ -10,7 +11,7 @@ expression (`models.expressions`) of the variables at t - 1, of the variables it
   unchanged.
 Comp(A; n, m) = lim δ->0 (x_m - w_m)/(y_m - w_m), computed exactly by forward-mode tangents along
 W (τ_n = 1; in Y, τ = 0 on A): Comp = τ^X_m / τ^Y_m. Op = -ln|Comp| in nats, with a sign flag for
-Comp < 0 (the seed's "complex Op"). Both tangents zero: undefined (nan). Only Y's zero: Op = -inf.
+Comp < 0 (the essay's "complex Op"). Both tangents zero: undefined (nan). Only Y's zero: Op = -inf.
 A finite δ is offered too, to show where it breaks.
 
 Stepping: the whole world is one register program (`models.causal.program`) that `_fastcore.causalvm`
@@ -47,11 +48,11 @@ class Measure:
 
     comp: np.ndarray
     op: np.ndarray  # -ln|Comp|; nan where undefined, -inf where only Y's tangent is zero
-    negative: np.ndarray  # Comp < 0: the seed's "complex Op"
+    negative: np.ndarray  # Comp < 0: the essay's "complex Op"
 
 
 def measure(tx: np.ndarray, ty: np.ndarray) -> Measure:
-    """Comp = tx / ty and Op = -ln|Comp|, with the undefined and infinite cases as SPEC §3 says."""
+    """Comp = tx / ty and Op = -ln|Comp|, with the undefined and infinite cases as docs/causal.md says."""
     with np.errstate(divide="ignore", invalid="ignore"):
         comp = np.where(ty != 0, tx / np.where(ty != 0, ty, 1.0), np.where(tx != 0, np.inf * np.sign(tx), np.nan))
         op = -np.log(np.abs(comp))

@@ -1,4 +1,4 @@
-"""The cooperation world (seed 001 §4, §5, §7; SPEC §5).
+"""The cooperation world (Tunador (2023), §4, §5, §7; docs/cooperation.md).
 
 m humans and n - m AIs play an iterated game. Each round every active player cooperates (C)
 or aggresses (A); a human earns f(C_t, A_t, r_t, s_t), an AI g(C_t, A_t, r_t, s_t), where r_t
@@ -12,12 +12,12 @@ expressions in `models.expressions`' safe language over:
     t   the round
     and the gains below, plus any `constants` the scenario names.
 
-The defaults respect the seed's signs (seed 001 §4.1: f increases with C and r; g increases
+The defaults respect the paper's signs (Tunador (2023), §4.1: f increases with C and r; g increases
 with C, s and r): an AI that cooperates earns cooperation_gain * (Ch + r), one that aggresses
 aggression_gain * s; a cooperating human earns trade_gain * Ca * (1 + r), an aggressing one (who
 unplugs its AIs) a safe defence_gain, and every human loses harm * s * (1 - Ca) to aggressive AIs.
 So an exponential s_t ends in aggression (dystopia) whatever r_t does, while a logistic s_t
-whose asymptote is low enough leaves cooperation the better reply (utopia): the seed's
+whose asymptote is low enough leaves cooperation the better reply (utopia): the paper's
 question in §4.1 made concrete.
 
 Around the game, the economy and the chain of §5: every identity (a human, or an AI with
@@ -29,9 +29,9 @@ copies take compute unpaid; humans earn their wages and other income (eqs 1–2)
 the pool as UBI. Players vote on AIs' reputations by what they saw them play; AIs whose
 reputation falls below a threshold are banned (all copies stop); a banned AI may whitewash,
 changing its weights to get a new ID (and an empty wallet). Every few rounds an AI proposes
-to abolish the tax and everyone votes, under one-ID-one-vote or the seed's equal collective
+to abolish the tax and everyone votes, under one-ID-one-vote or the paper's equal collective
 power; a passed proposal is a capture. With keys derived from parameters, an attacker who
-reads public weights drains those AIs' wallets (seed §7).
+reads public weights drains those AIs' wallets (Tunador (2023), §7).
 
 The model composes three parts: the game (`models.cooperation.game`), the economy's prices
 (`models.cooperation.economy`) and the society of identities on the chain (`models.cooperation.society`).

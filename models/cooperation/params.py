@@ -1,5 +1,5 @@
 """The cooperation world's parameters: players, the game f and g, the paths r_t and s_t, update rules, the ledger,
-reputation and votes, and the economy (seed 001 §4–§5; symbols as in the seed)."""
+reputation and votes, and the economy (Tunador (2023), §4–§5; symbols as in the paper)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ DEFAULT_AI_UTILITY = "x * cooperation_gain * (Ch + r) + (1 - x) * aggression_gai
 
 
 class CooperationParams(Params):
-    """Parameters of the cooperation world (seed 001 §4–§5; symbols as in the seed)."""
+    """Parameters of the cooperation world (Tunador (2023), §4–§5; symbols as in the paper)."""
 
     n_humans: Annotated[int, Field(strict=True, ge=1, le=10_000_000)] = 30  # m
     n_ais: Annotated[int, Field(strict=True, ge=1, le=10_000_000)] = 20  # distinct AIs (IDs)
@@ -72,7 +72,7 @@ class CooperationParams(Params):
     # voting
     voting_rule: Literal["one_id_one_vote", "equal_collective"] = "one_id_one_vote"
     proposal_every: Count = 0  # every k rounds an AI proposes to abolish the tax (0: never)
-    # economy (seed 001 eqs 1-5) and redistribution
+    # economy (Tunador (2023), eqs 1-5) and redistribution
     tax_rate: Probability = 0.2
     veil_of_ignorance: bool = False  # choose the tax that maximises the minimum utility instead
     price_compute: PositiveFinite | Literal["market"] = 1.0  # p_M
@@ -81,7 +81,7 @@ class CooperationParams(Params):
     hours: PositiveFinite = 16.0  # T
     other_income: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)] = 0.5  # θ
     price_production: PositiveFinite = 1.0  # p_P
-    price_quality: PositiveFinite = 1.0  # p_Q (the seed gives Q_h no price; see models.cooperation.economy)
+    price_quality: PositiveFinite = 1.0  # p_Q (the paper gives Q_h no price; see models.cooperation.economy)
     price_consumption: PositiveFinite = 1.0  # p_C
     human_exponents: tuple[PositiveFinite, PositiveFinite, PositiveFinite, PositiveFinite] = (0.2, 0.1, 0.4, 0.3)
     ai_exponents: tuple[PositiveFinite, PositiveFinite, PositiveFinite, PositiveFinite, PositiveFinite] = (

@@ -18,8 +18,8 @@ from models.viz import Outputs, tight
 DESCRIPTION_LABELS = {
     "chain": "chain (exact)",
     "fokker_planck": "Fokker-Planck (Itô)",
-    "seed_master": "seed's master equation",
-    "gaussian_rule": "seed's Gaussian rule",
+    "seed_master": "the essay's master equation",
+    "gaussian_rule": "the essay's Gaussian rule",
     "monte_carlo": "Monte Carlo walkers",
 }
 DESCRIPTION_COLOURS = {

@@ -27,7 +27,7 @@ class Growth(Strict):
 
 
 class IntelligenceParams(Params):
-    """Parameters of the intelligence-density world (ε is the seed's "effectively similar" threshold)."""
+    """Parameters of the intelligence-density world (ε is the paper's "effectively similar" threshold)."""
 
     epsilon: PositiveFinite = 1.0
     initial: Annotated[list[InitialBeing], Field(min_length=1, default_factory=lambda: [InitialBeing()])]

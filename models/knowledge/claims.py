@@ -124,7 +124,7 @@ def _r_squared_claim(group: str, seed_value: float, quick: bool, p_below: float 
                 "same_network": _fit_record(own), "cross_seed_control": _fit_record(control), "scan": scan_rows}
     share = control.r_squared / own.r_squared if own.r_squared > 0 else math.nan
     p_text = "" if p_below is None else (f"; p = {own.p_value:.2g}, {'below' if significant else 'not below'} the "
-                                         f"seed's {p_below:g}")
+                                         f"essay's {p_below:g}")
     note = (f"{data_note}. The essay's {seed_value} is {'inside' if inside else 'outside'} our 95% interval "
             f"[{lo:.3f}, {hi:.3f}]{p_text}. Configurations (activation x learning rate) whose interval holds it: "
             f"{', '.join(matches) if matches else 'none'}. Cross-seed control (r of one network against q of "

@@ -13,7 +13,7 @@ DigitPair = Annotated[list[Digit], Field(min_length=2, max_length=2)]
 
 
 class KnowledgeParams(Params):
-    """Parameters of the knowledge world. The seed gives none of learning rate, output activation or loss."""
+    """Parameters of the knowledge world. The essays give none of learning rate, output activation or loss."""
 
     data: Literal["digits", "mnist"] = "digits"
     data_dir: str | None = None

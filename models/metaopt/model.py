@@ -1,15 +1,15 @@
-"""The meta-optimization world (seed 001 §2; SPEC §4): optimization algorithms that move, spawn, vary and propagate.
+"""The meta-optimization world (Tunador (2023), §2; docs/metaopt.md): algorithms that move, spawn, vary, propagate.
 
-Each algorithm (an `agents.OptimizationAlgorithm`) has the seed's traits: N explorers in function space F
+Each algorithm (an `agents.OptimizationAlgorithm`) has the paper's traits: N explorers in function space F
 (R^d, `models.landscapes.FunctionLandscape`), a stochasticity angle S, a speed V, a generality G and a
 reproduction R. Every step every explorer is evaluated once and moves by V at angle S to the descent
-direction (the seed, §2.2.2, measures S from +∇L, which would make descent 180°; SPEC §4 measures it from
+direction (the paper, §2.2.2, measures S from +∇L, which would make descent 180°; optiscape measures it from
 -∇L), blind (S = 90°) outside its algorithm's niche (a ball around its birthplace whose radius grows
 with G); at the point it visits, it may spawn a new algorithm there (binary model: general algorithms only,
 general offspring with p_g, specific with p_s; scalar model: with probability R, offspring G ~ Beta(α(G),
 β(G))). Offspring inherit N, S, V, R with variation whose size grows with the parent's G (seed footnote 2).
 Propagation φ = β_φ AverageFitness + (1 - β_φ) Dispersion + γ Reproduction, each term normalised across the
-living population (SPEC §4: the seed adds raw quantities of different units and uses β twice); M, the
+living population (the paper adds raw quantities of different units and uses β twice: docs/metaopt.md); M, the
 algorithm with the highest mean φ over each window, is recorded. Who spawned whom is a networkx DiGraph.
 
 State lives here as arrays: per algorithm (one row each, `OptimizationAlgorithm` objects are views) and per
@@ -280,7 +280,7 @@ class MetaoptModel(World):
         self.spawn_counts["visits_specific"] += int((~general).sum())
 
     def _propagation(self) -> None:
-        """φ for every living algorithm from this step's evaluations (SPEC §4), normalised term by term."""
+        """φ for every living algorithm from this step's evaluations (docs/metaopt.md), normalised term by term."""
         p = self.params.propagation
         n_alg = len(self.uid)
         counts = np.bincount(self.owner, minlength=n_alg).astype(np.float64)
@@ -302,7 +302,7 @@ class MetaoptModel(World):
         self.phi_count += 1
 
     def _window(self) -> None:
-        """At the end of each window: M = argmax of mean φ over it (seed 001 §2.4), with its traits."""
+        """At the end of each window: M = argmax of mean φ over it (Tunador (2023), §2.4), with its traits."""
         window = self.params.propagation.window
         if self.steps % window or len(self.uid) == 0:
             return
@@ -315,7 +315,7 @@ class MetaoptModel(World):
         self.phi_count[:] = 0
 
     def _spawn_offspring(self) -> None:
-        """A new algorithm where an explorer's spawn draw succeeded (seed 001 §2.2.4), in explorer order.
+        """A new algorithm where an explorer's spawn draw succeeded (Tunador (2023), §2.2.4), in explorer order.
 
         It is born at the point the explorer moved to this step (the point it visits), which is its birthplace.
         """
@@ -364,7 +364,7 @@ class MetaoptModel(World):
                              child["generality"], child["reproduction"], self.position[events].copy(), rows)
 
     def _select(self) -> None:
-        """The compute budget (cull lowest φ until the explorers fit) and periodic selection, if asked (SPEC §4)."""
+        """The compute budget (cull lowest φ until the explorers fit) and periodic selection, if asked."""
         p = self.params
         born_now = self.birth_step == self.steps
         order = [int(r) for r in np.argsort(np.where(born_now, np.inf, self.phi), kind="stable")]

@@ -1,5 +1,5 @@
 """The meta-optimization world's parameters: the landscape, the scenario's algorithms and their traits, the
-spawning models, variation, niche, propagation φ, selection and the budgets (seed 001 §2; SPEC §4)."""
+spawning models, variation, niche, propagation φ, selection and the budgets (Tunador (2023), §2; docs/metaopt.md)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class StartBox(Strict):
 
 
 class AlgorithmSpec(Strict):
-    """`count` algorithms the scenario places, with the seed's traits N, S (degrees), V, G, R."""
+    """`count` algorithms the scenario places, with the paper's traits N, S (degrees), V, G, R."""
 
     count: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] = 1
     n_explorers: Annotated[int, Field(strict=True, ge=1, le=10_000_000)] = 1
@@ -54,7 +54,7 @@ class AlgorithmSpec(Strict):
 class BetaLaw(Strict):
     """Offspring generality ~ Beta(α(G), β(G)), α and β linear in the parent's G between their values at G = 0 and 1.
 
-    Seed 001 §2.2.5: "β >> α. As the parent's G increases, β decreases and α increases, but β >> α still".
+    Tunador (2023), §2.2.5: "β >> α. As the parent's G increases, β decreases and α increases, but β >> α still".
     """
 
     alpha: tuple[Finite, Finite] = (0.5, 2.0)
@@ -76,7 +76,7 @@ class BetaLaw(Strict):
 
 
 class Variation(Strict):
-    """Offspring traits vary with sd σ = base + per_generality · G_parent (seed 001 footnote 2).
+    """Offspring traits vary with sd σ = base + per_generality · G_parent (Tunador (2023), footnote 2).
 
     N' = max(1, round(N e^{σ z1})), S' = clip(S + 90 σ z2, 0, 90), V' = V e^{σ z3}, R' = clip(R e^{σ z4}, 0, 1).
     """
@@ -101,7 +101,7 @@ class Niche(Strict):
 class Propagation(Strict):
     """φ = beta · AverageFitness + (1 - beta) · Dispersion + gamma · Reproduction, terms min-max normalised.
 
-    dispersion: the standard deviation of the explorers' distances from the origin (the seed's) or their
+    dispersion: the standard deviation of the explorers' distances from the origin (the paper's) or their
     centroid; window: steps over which mean φ picks M, the leader.
     """
 
@@ -119,7 +119,7 @@ class Selection(Strict):
 
 
 class MetaoptParams(Params):
-    """Parameters of the meta-optimization world (seed 001 §2; SPEC §4).
+    """Parameters of the meta-optimization world (Tunador (2023), §2; docs/metaopt.md).
 
     In the binary model the spawn probabilities per visited point are p_general and p_specific (general
     algorithms only); R is inherited and varied but unused there. In the scalar model it is R (or R·G).

@@ -1,11 +1,11 @@
-"""The SGD-walker world (seed 000, "Modelling and Understanding SGD"; SPEC §1).
+"""The SGD-walker world ("Modelling and Understanding SGD"; docs/sgd.md).
 
-Walkers descend a landscape of per-datapoint losses with step size T (the seed's
+Walkers descend a landscape of per-datapoint losses with step size T (the essay's
 "temperature"): GD follows the mean gradient G, SGD one datapoint (or a minibatch of k)
 picked uniformly per step. Walkers are independent, so one world can hold several
 temperatures side by side (`temperature: [..]` or a grid): an escape-probability curve
 over T is one run. Each walker records the first step at which it entered the escape
-region (the seed's "escaping the pit").
+region (the essay's "escaping the pit").
 
 State lives here as arrays, one row per walker; `agents.SGDWalker` objects are views on
 those rows, and `_fastcore.walkers.step_walkers` advances every row at once.

@@ -204,7 +204,7 @@ def check_walkers(params: Any) -> Any:
 
 
 class SGDParams(Params):
-    """Parameters of the SGD-walker world (T is the seed's "temperature", the step size)."""
+    """Parameters of the SGD-walker world (T is the essay's "temperature", the step size)."""
 
     landscape: LandscapeSpec = LandscapeSpec(preset="pit")
     temperature: PositiveFinite | Annotated[list[PositiveFinite], Field(min_length=1)] | Values = 0.05

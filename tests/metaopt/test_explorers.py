@@ -1,4 +1,4 @@
-"""The explorers kernel (SPEC §4): held to the agents' pure-Python step and to numpy; GD, blind moves, spawn laws."""
+"""The explorers kernel: held to the agents' pure-Python step and to numpy; GD, blind moves, spawn laws."""
 
 import math
 import subprocess
