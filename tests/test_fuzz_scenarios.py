@@ -97,6 +97,8 @@ REGRESSIONS = {
     "sgd n_walkers": ("sgd_pit_escape", ("params", "n_walkers"), 100_000_000),
     "scan of 10^12 points": ("sgd_pit_escape", ("scan", "temperature"), {"linspace": [0.01, 0.1, 10**12]}),
     "sgd temperature 1e298": ("sgd_one_datapoint", ("params", "temperature"), [1e298, 1e299]),
+    "cooperation s_t for 20,000 rounds": ("cooperation_dystopia_exponential", ("steps",), 20_000),
+    "memory budget": ("knowledge_digits", ("params", "memory_budget_mb"), 1.0),
 }
 
 
@@ -132,3 +134,25 @@ def test_an_expression_of_1000_unary_minus_signs_is_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "optiscape.cli", "run", str(file)], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-2000:]
+
+
+TOKENS = st.sampled_from(["x", "y", "t", "1", "0", "2.5", "1e308", "-", "+", "*", "/", "**", "(", ")", ",", "<",
+                          "==", "abs(", "exp(", "log(", "sqrt(", "min(", "max(", "clip(", "where(", "sin(", "tanh(",
+                          "sign(", "__import__", "x.y", "[", "'", "lambda", " ", "if", "else", "not"])
+
+
+@settings(max_examples=EXAMPLES * 10, deadline=None)
+@given(st.lists(TOKENS, max_size=60).map("".join))
+def test_a_random_expression_compiles_and_evaluates_or_fails_with_the_expression_error_in_one_line(text):
+    """Token soup from the expression language and outside it: compiling and evaluating it (on numbers up to
+    the edges of double precision) works, or fails with an ExpressionError (a ScenarioError) in one line."""
+    import numpy as np
+
+    from models.expressions import ExpressionError, compile_expression
+
+    values = np.array([-1e308, -1.0, -0.0, 0.0, 0.5, 3.0, 1e308, np.inf, np.nan])
+    try:
+        program = compile_expression(text, ["x", "y", "t"])
+        program.evaluate({"x": values, "y": values[::-1], "t": np.arange(len(values), dtype=float)})
+    except ExpressionError as exc:
+        assert isinstance(exc, ScenarioError) and "\n" not in str(exc), str(exc)
