@@ -11,6 +11,7 @@ The optiscape variants must give the same table, or run() raises.
 
 from __future__ import annotations
 
+import os
 import time
 
 import mesa
@@ -49,9 +50,12 @@ def run() -> list[dict]:
     seconds: dict[str, float] = {}
     seconds["serial"], serial = _timed(lambda: run_scan(scenario, processes=1).table)
     seconds["pool"], pool = _timed(lambda: run_scan(scenario, processes=PROCESSES).table)
+    environment = dict(os.environ)  # LocalCluster leaves OMP_NUM_THREADS=1 here, which the later benchmarks would read
     with LocalCluster(n_workers=PROCESSES, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
         seconds["dask"], dask = _timed(lambda: run_scan(scenario, scheduler=cluster.scheduler_address).table)
+    os.environ.clear()
+    os.environ.update(environment)
     for label, table in (("pool", pool), ("dask", dask)):
         pd.testing.assert_frame_equal(serial, table, obj=f"the {label} table against the serial one")
 

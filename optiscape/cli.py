@@ -8,6 +8,7 @@ failed or the scan could not finish, and with 130 when interrupted (finished poi
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import signal
@@ -130,11 +131,18 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     import scenarios
 
-    paths = scenarios.shipped()
-    width = max(len(p.stem) for p in paths)
-    for path in paths:
-        model, title = scenarios.heading(path)
-        print(f"{path.stem:<{width}}  {model:<6}  {title}")
+    rows = [(path.stem, *scenarios.heading(path)) for path in scenarios.shipped()]
+    if args.world is not None:
+        known = sorted({model for _, model, _ in rows})
+        if args.world not in known:
+            hint = difflib.get_close_matches(args.world, known, n=1)
+            guess = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ValueError(f"--world {args.world!r}: no shipped scenario of that world{guess}; expected one of "
+                             f"{', '.join(known)}")
+        rows = [row for row in rows if row[1] == args.world]
+    name_width, world_width = (max(len(row[i]) for row in rows) for i in (0, 1))
+    for name, model, title in rows:
+        print(f"{name:<{name_width}}  {model:<{world_width}}  {title}")
     return 0
 
 
@@ -282,10 +290,11 @@ def parser() -> argparse.ArgumentParser:
     sc.set_defaults(func=_cmd_scan)
 
     ls = sub.add_parser("list", help="the shipped scenarios with their titles")
+    ls.add_argument("--world", help="only this world's scenarios (e.g. sgd, cooperation)")
     ls.set_defaults(func=_cmd_list)
 
     v = sub.add_parser("viz", help="serve a scenario's world in the browser on 127.0.0.1")
-    v.add_argument("file")
+    v.add_argument("file", help="a scenario YAML file, or the name of a shipped scenario (see `optiscape list`)")
     v.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     v.set_defaults(func=_cmd_viz)
 

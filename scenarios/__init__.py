@@ -276,7 +276,13 @@ def load(path: Path | str) -> Scenario:
     """Read and validate a scenario file; a shipped scenario may be named by its stem ('sgd_pit_escape')."""
     path = Path(path)
     if not path.exists() and not path.suffix:
-        path = next((p for p in shipped() if p.stem == path.name), path)
+        names = {p.stem: p for p in shipped()}
+        if path.name not in names:
+            hint = difflib.get_close_matches(path.name, list(names), n=1)
+            guess = f"did you mean {hint[0]!r}? " if hint else ""
+            raise ScenarioError(path, "", f"no such file or shipped scenario ({guess}expected a scenario YAML file, "
+                                          "or the name of a shipped scenario: see `optiscape list`)")
+        path = names[path.name]
     if not path.exists():
         raise ScenarioError(path, "", "file not found (expected a scenario YAML file, or the name of a shipped "
                                       "scenario: see `optiscape list`)")

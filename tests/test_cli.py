@@ -126,3 +126,18 @@ def test_the_reference_page_is_generated_from_the_code_and_not_stale(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / reference.PAGE).write_text(text.replace("`n_walkers`", "`walkers`"), encoding="utf-8")
     assert reference.stale(tmp_path)
+
+
+def test_a_mistyped_scenario_name_gets_a_did_you_mean(capsys):
+    assert main(["run", "sgd_pit_escap"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did you mean 'sgd_pit_escape'?" in err
+
+
+def test_list_aligns_its_columns_and_filters_by_world(capsys):
+    assert main(["list", "--world", "density"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.split()[1] == "density" for line in lines)
+    assert len({line.index(line.split()[2]) for line in lines}) == 1  # every title starts in the same column
+    assert main(["list", "--world", "nope"]) == 2
+    assert "expected one of causal, cooperation" in capsys.readouterr().err

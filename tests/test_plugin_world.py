@@ -47,5 +47,5 @@ def test_a_plugin_world_installed_beside_optiscape_is_listed_and_runs(tmp_path: 
 
     without = _optiscape("run", "random_walk_demo", "--quiet", plugins=None, cwd=tmp_path)
     assert without.returncode == 2
-    assert "random_walk_demo: file not found" in without.stderr
+    assert "random_walk_demo: no such file or shipped scenario" in without.stderr
     assert "random_walk_demo" not in _optiscape("list", plugins=None, cwd=tmp_path).stdout

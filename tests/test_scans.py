@@ -68,9 +68,12 @@ def test_a_point_replays_alone_with_its_seed(tmp_path):
 @pytest.fixture(scope="module")
 def dask_scheduler():
     distributed = pytest.importorskip("distributed", reason="dask.distributed is a dependency: install optiscape")
+    environment = dict(os.environ)  # LocalCluster leaves OMP_NUM_THREADS=1 in this process: later tests must not see it
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         yield cluster.scheduler_address
+    os.environ.clear()
+    os.environ.update(environment)
 
 
 @pytest.mark.slow
