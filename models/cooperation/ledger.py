@@ -733,6 +733,8 @@ def _connect(path: str, read_only: bool = False) -> sqlite3.Connection:
         if read_only and path != ":memory:":
             return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
         db = sqlite3.connect(path)
+        # SQLite zeroes new pages and freed space only under secure_delete; verify holds unused bytes to zero.
+        db.execute("PRAGMA secure_delete = ON")
         with db:
             if not db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
                 for sql in Ledger.TABLES.values():
