@@ -78,10 +78,10 @@ def _walkers() -> Callable[[], tuple[float, Arrays]]:
     arrays, region = model.landscape.kernel_arrays(), model.escape_region
 
     def run() -> tuple[float, Arrays]:
-        position, escape_step, rng = model.position.copy(), model.escape_step.copy(), copy.deepcopy(model.rng)
+        position, escape_step, streams = model.position.copy(), model.escape_step.copy(), copy.deepcopy(model.streams)
         started = CLOCK()
-        kernel.step_walkers(position, model.temperature, escape_step, arrays, rng, kernel.METHOD_SGD, 1, 0,
-                            WALKER_STEPS, 1, region.kind, region.axis, region.threshold, region.center, False)
+        kernel.step_walkers(position, model.temperature, escape_step, arrays, streams, kernel.METHOD_SGD, 1, 0,
+                            WALKER_STEPS, 1, region.kind, region.axis, region.threshold, region.center, False, 1)
         return CLOCK() - started, {"position": position, "escape_step": escape_step}
 
     return run
@@ -171,8 +171,8 @@ def _game() -> Callable[[], tuple[float, Arrays]]:
         seconds = 0.0
         for _ in range(ROUNDS):  # as bench/cooperation.py's _time_rounds: the payoff table is not timed
             model.steps += 1
-            table = model.payoff_table()
-            model.previous_strategy = model.strategy.copy()
+            table = model.game.payoff_table(model.steps)
+            model.game.previous_strategy = model.strategy.copy()
             started = CLOCK()
             _kernel(model, table)
             seconds += CLOCK() - started
