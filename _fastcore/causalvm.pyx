@@ -1,7 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-# GCC's jump threading turns clip's repeated tests (value, then each tangent) back into branches, which keeps
-# its loop scalar: with it off, the bench world's kernel runs 1.2x faster (19.8 against 23.4 ms).
-# distutils: extra_compile_args = -fno-thread-jumps
 """A register machine for a whole causal world: every node, every step, values and two tangents in one pass.
 
 `models.causal.program` compiles a world's node expressions (`models.expressions` bytecode) into one register

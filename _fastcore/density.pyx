@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Kernels for walker densities on a 1-D grid ("SGD Understood through Probability Current").
 
 - `cloud_in_cell`: split point masses between the two nearest cell centres (the transfer

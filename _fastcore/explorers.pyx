@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Move every explorer of every optimization algorithm at once.
 
 Explorer i belongs to algorithm owner[i]. One step, for each explorer in array order:

@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """A stack machine for `models.expressions` programs: values and forward-mode tangents in one pass.
 
 A program is rows of (opcode, argument): CONST pushes constants[arg], VAR pushes input row

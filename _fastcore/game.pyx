@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """One round of the cooperation game for every player at once (Tunador (2023), §4.1; docs/cooperation.md).
 
 Players are rows: humans 0..n_humans-1, then AIs. Strategy 1 is C (cooperate), 0 is A

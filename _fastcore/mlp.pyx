@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Per-example SGD for the small MLP of "Knowledge Localization: Tentatively Positive Results on OCR".
 
 inputs -> n_hidden -> n_outputs, one example at a time, in the order given: forward, backward, the update

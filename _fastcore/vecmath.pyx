@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """sin(2πt), cos(2πt) and log(x) as the kernels compute them (`vecmath.h`): scalar calls for the pure-Python
 references, and array versions (vectorised loops) so that tests can hold the two to the same bits.
 

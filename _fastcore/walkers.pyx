@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Step every SGD walker at once.
 
 The update is dW = -T * mean_{j in batch} g_j(W). The landscape arrives flattened
