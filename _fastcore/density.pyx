@@ -13,11 +13,7 @@ from libc.stdint cimport int64_t
 
 import numpy as np
 
-
-def _vec(name, array, dtype=np.float64):
-    if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != 1 or not array.flags.c_contiguous:
-        raise ValueError(f"{name}: expected a contiguous 1-D numpy array of {np.dtype(dtype)}")
-    return array
+from _fastcore.arrays import check_array
 
 
 def cloud_in_cell(source, position, weight, double low, double width, Py_ssize_t cells,
@@ -30,9 +26,9 @@ def cloud_in_cell(source, position, weight, double low, double width, Py_ssize_t
     outermost cell (reflecting); `kept_outside` sums such weight per source cell.
     Returns (targets, sources, weights, kept_outside).
     """
-    _vec("source", source, np.int64)
-    _vec("position", position)
-    _vec("weight", weight)
+    check_array("source", source, np.int64, 1)
+    check_array("position", position, np.float64, 1)
+    check_array("weight", weight, np.float64, 1)
     cdef Py_ssize_t n = source.shape[0]
     if position.shape[0] != n or weight.shape[0] != n:
         raise ValueError("source, position and weight: expected equal lengths")
@@ -86,10 +82,10 @@ def chain_steps(indptr, indices, data, mass, Py_ssize_t n_steps):
 
     Returns the mass lost (absorbed) at each step, shape (n_steps,).
     """
-    _vec("indptr", indptr, np.int64)
-    _vec("indices", indices, np.int64)
-    _vec("data", data)
-    _vec("mass", mass)
+    check_array("indptr", indptr, np.int64, 1)
+    check_array("indices", indices, np.int64, 1)
+    check_array("data", data, np.float64, 1)
+    check_array("mass", mass, np.float64, 1)
     cdef Py_ssize_t cells = mass.shape[0]
     if indptr.shape[0] != cells + 1:
         raise ValueError(f"indptr: expected {cells + 1} entries (cells + 1), got {indptr.shape[0]}")
@@ -135,10 +131,10 @@ def backward_euler_steps(lower, diag, upper, density, Py_ssize_t n_steps, double
     to ~1e-15 per step. Returns (lost_low, lost_high), each (n_steps,): the mass that left
     through each edge at each step. `density` is advanced in place.
     """
-    _vec("lower", lower)
-    _vec("diag", diag)
-    _vec("upper", upper)
-    _vec("density", density)
+    check_array("lower", lower, np.float64, 1)
+    check_array("diag", diag, np.float64, 1)
+    check_array("upper", upper, np.float64, 1)
+    check_array("density", density, np.float64, 1)
     cdef Py_ssize_t n = density.shape[0]
     if lower.shape[0] != n or diag.shape[0] != n or upper.shape[0] != n:
         raise ValueError(f"lower, diag, upper: expected length {n} (the number of cells)")
@@ -199,9 +195,9 @@ def gaussian_rule_entries(centre, mean, variance, double low, double width, doub
     within `cutoff` standard deviations; probability beyond the grid is not kept (the caller
     decides what leaving means). A zero variance moves the mass as a point (linear split).
     """
-    _vec("centre", centre)
-    _vec("mean", mean)
-    _vec("variance", variance)
+    check_array("centre", centre, np.float64, 1)
+    check_array("mean", mean, np.float64, 1)
+    check_array("variance", variance, np.float64, 1)
     cdef Py_ssize_t cells = centre.shape[0]
     if mean.shape[0] != cells or variance.shape[0] != cells:
         raise ValueError("centre, mean, variance: expected equal lengths")

@@ -49,6 +49,8 @@ cdef extern from "stdlib.h" nogil:
 
 import numpy as np
 
+from _fastcore.arrays import check_array
+
 cdef enum:
     SPHERE = 0
     RASTRIGIN = 1
@@ -150,17 +152,6 @@ cdef double value_and_gradient(const double* x, const Land* L, double* g, const 
 cdef object F64 = np.dtype(np.float64), I64 = np.dtype(np.int64), U8 = np.dtype(np.uint8), I8 = np.dtype(np.int8)
 
 
-cdef int _check(str name, object array, object dtype, int ndim, Py_ssize_t length=-1) except -1:
-    if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != ndim:
-        raise ValueError(f"{name}: expected a {ndim}-D numpy array of {dtype}, got {type(array).__name__}"
-                         + (f" of {array.dtype} with {array.ndim} dims" if isinstance(array, np.ndarray) else ""))
-    if not array.flags.c_contiguous:
-        raise ValueError(f"{name}: expected a C-contiguous array")
-    if length >= 0 and array.shape[0] != length:
-        raise ValueError(f"{name}: expected {length} rows, got {array.shape[0]}")
-    return 0
-
-
 cdef object _NO_WELLS = np.zeros(1)  # what the well pointers point at when a landscape has no wells
 cdef object _NO_GRADIENTS = np.zeros((1, 1))  # and the given gradients, when they are not given
 
@@ -189,10 +180,10 @@ cdef Land _land(landscape, Py_ssize_t d, list keep) except *:
 
 def evaluate(position, landscape, values, gradients):
     """L and ∇L at every row of `position` (n, d) into `values` (n,) and `gradients` (n, d) (not expressions)."""
-    _check("position", position, F64, 2)
+    check_array("position", position, F64, 2)
     cdef Py_ssize_t n = position.shape[0], d = position.shape[1], i
-    _check("values", values, F64, 1, n)
-    _check("gradients", gradients, F64, 2, n)
+    check_array("values", values, F64, 1, n)
+    check_array("gradients", gradients, F64, 2, n)
     keep = []
     cdef Land L = _land(landscape, d, keep)
     if L.code == GIVEN:
@@ -356,19 +347,19 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
     Returns the index of the first explorer whose new position is not finite, or -1.
     """
     global _threads_started
-    _check("position", position, F64, 2)
+    check_array("position", position, F64, 2)
     cdef Py_ssize_t n = position.shape[0], d = position.shape[1]
-    _check("owner", owner, I64, 1, n)
-    _check("birthplace", birthplace, F64, 2)
+    check_array("owner", owner, I64, 1, n)
+    check_array("birthplace", birthplace, F64, 2)
     cdef Py_ssize_t n_alg = birthplace.shape[0]
     for name, array in (("cos_angle", cos_angle), ("sin_angle", sin_angle), ("speed", speed),
                         ("niche_radius2", niche_radius2), ("p_first", p_first), ("p_second", p_second)):
-        _check(name, array, F64, 1, n_alg)
+        check_array(name, array, F64, 1, n_alg)
     if birthplace.shape[1] != d:
         raise ValueError(f"birthplace: expected {d} columns, got {birthplace.shape[1]}")
-    _check("values", values, F64, 1, n)
-    _check("inside", inside, U8, 1, n)
-    _check("spawn", spawn, I8, 1, n)
+    check_array("values", values, F64, 1, n)
+    check_array("inside", inside, U8, 1, n)
+    check_array("spawn", spawn, I8, 1, n)
     if threads < 1:
         raise ValueError(f"threads: expected a whole number >= 1, got {threads}")
     keep = []
@@ -377,8 +368,8 @@ def step_explorers(position, owner, cos_angle, sin_angle, speed, birthplace, nic
     if given:
         if given_values is None or given_gradients is None:
             raise ValueError("an expression landscape needs given_values and given_gradients")
-        _check("given_values", given_values, F64, 1, n)
-        _check("given_gradients", given_gradients, F64, 2, n)
+        check_array("given_values", given_values, F64, 1, n)
+        check_array("given_gradients", given_gradients, F64, 2, n)
     else:
         given_values, given_gradients = _NO_WELLS, _NO_GRADIENTS
     if n == 0:

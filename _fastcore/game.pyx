@@ -30,6 +30,8 @@ from _fastcore._bitgen cimport borrow_bitgen
 
 import numpy as np
 
+from _fastcore.arrays import check_array
+
 cdef enum:
     BEST_RESPONSE = 0
     FERMI = 1
@@ -37,16 +39,6 @@ cdef enum:
 
 RULE_BEST_RESPONSE, RULE_FERMI, RULE_REINFORCEMENT = BEST_RESPONSE, FERMI, REINFORCEMENT
 RULES = {"best_response": BEST_RESPONSE, "fermi": FERMI, "reinforcement": REINFORCEMENT}
-
-
-def _check(name, array, dtype, n):
-    if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D numpy array of {np.dtype(dtype)}, got {type(array).__name__}"
-                         + (f" of {array.dtype} with {array.ndim} dims" if isinstance(array, np.ndarray) else ""))
-    if not array.flags.c_contiguous or not array.flags.writeable:
-        raise ValueError(f"{name}: expected a writeable C-contiguous array")
-    if array.shape[0] != n:
-        raise ValueError(f"{name}: expected length {n} (one per player), got {array.shape[0]}")
 
 
 def play_round(strategy, propensity, active, payoff_out, utility, payoff_table, Py_ssize_t n_humans, generator,
@@ -58,12 +50,12 @@ def play_round(strategy, propensity, active, payoff_out, utility, payoff_table, 
     untouched by the other rules). active: (n,) uint8. payoff_table: (2, 2) float64 [group (0 human, 1 AI),
     strategy]. Returns (cooperators after the update, switches) over active players.
     """
-    _check("strategy", strategy, np.int8, strategy.shape[0] if isinstance(strategy, np.ndarray) else -1)
+    check_array("strategy", strategy, np.int8, 1, writeable=True)
     cdef Py_ssize_t n = strategy.shape[0]
-    _check("propensity", propensity, np.float64, n)
-    _check("active", active, np.uint8, n)
-    _check("payoff_out", payoff_out, np.float64, n)
-    _check("utility", utility, np.float64, n)
+    check_array("propensity", propensity, np.float64, 1, n, writeable=True)
+    check_array("active", active, np.uint8, 1, n, writeable=True)
+    check_array("payoff_out", payoff_out, np.float64, 1, n, writeable=True)
+    check_array("utility", utility, np.float64, 1, n, writeable=True)
     table = np.ascontiguousarray(payoff_table, dtype=np.float64)
     if table.shape != (2, 2) or not np.all(np.isfinite(table)):
         raise ValueError(f"payoff_table: expected a finite (2, 2) array [group, strategy], got shape {table.shape}")

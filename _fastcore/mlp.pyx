@@ -25,7 +25,7 @@ from libc.stdint cimport int8_t, int64_t, uint8_t
 
 import numpy as np
 
-from _fastcore.walkers import _check  # shape, dtype and contiguity, one message for every kernel
+from _fastcore.arrays import check_array
 
 # The three loops that run over a row of W1 (n_hidden long): in C with `restrict`, so that the compiler may
 # vectorise them (each element is its own sum: no reassociation, the same numbers as the scalar loop).
@@ -144,16 +144,16 @@ def train_examples(
     prediction before the update (argmax y, first on ties) was the target.
     Returns the first position k whose loss was not finite (training stops there), or -1.
     """
-    _check("theta", theta, np.float64, 1)
-    _check("tally_a", tally_a, np.float64, 1)
-    _check("tally_b", tally_b, np.float64, 1)
-    _check("pixels", pixels, np.uint8, 2)
-    _check("pixel_values", pixel_values, np.float64, 1)
-    _check("target_class", target_class, np.int64, 1)
-    _check("order", order, np.int64, 1)
-    _check("tally_group", tally_group, np.int8, 1)
-    _check("losses", losses, np.float64, 1)
-    _check("correct", correct, np.int8, 1)
+    check_array("theta", theta, np.float64, 1)
+    check_array("tally_a", tally_a, np.float64, 1)
+    check_array("tally_b", tally_b, np.float64, 1)
+    check_array("pixels", pixels, np.uint8, 2)
+    check_array("pixel_values", pixel_values, np.float64, 1)
+    check_array("target_class", target_class, np.int64, 1)
+    check_array("order", order, np.int64, 1)
+    check_array("tally_group", tally_group, np.int8, 1)
+    check_array("losses", losses, np.float64, 1)
+    check_array("correct", correct, np.int8, 1)
     n_examples, n_inputs = pixels.shape
     n_params = theta.shape[0]
     n_outputs = (n_params - n_inputs * n_hidden - n_hidden) // (n_hidden + 1) if n_hidden >= 0 else -1

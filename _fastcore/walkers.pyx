@@ -22,6 +22,8 @@ from _fastcore._bitgen cimport borrow_bitgen
 
 import numpy as np
 
+from _fastcore.arrays import check_array
+
 cdef enum:
     GD = 0
     SGD = 1
@@ -187,14 +189,6 @@ cdef Py_ssize_t step_block(const Walk* walk, Py_ssize_t lo, Py_ssize_t hi, int64
     return bad
 
 
-def _check(name, array, dtype, ndim):
-    if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != ndim:
-        raise ValueError(f"{name}: expected a {ndim}-D numpy array of {np.dtype(dtype)}, got {type(array).__name__}"
-                         + (f" of {array.dtype} with {array.ndim} dims" if isinstance(array, np.ndarray) else ""))
-    if not array.flags.c_contiguous:
-        raise ValueError(f"{name}: expected a C-contiguous array")
-
-
 def block_streams(generator, Py_ssize_t n_walkers):
     """The random streams of n_walkers walkers, one Generator per block of BLOCK walkers: PCG64s seeded from
     the children of a SeedSequence built on one draw from `generator`."""
@@ -220,9 +214,9 @@ def step_walkers(
     Returns the index of the first walker whose position became non-finite, or -1.
     """
     global _threads_started
-    _check("position", position, np.float64, 2)
-    _check("temperature", temperature, np.float64, 1)
-    _check("escape_step", escape_step, np.int64, 1)
+    check_array("position", position, np.float64, 2)
+    check_array("temperature", temperature, np.float64, 1)
+    check_array("escape_step", escape_step, np.int64, 1)
     cdef Py_ssize_t n_walkers = position.shape[0], dim = position.shape[1]
     if temperature.shape[0] != n_walkers or escape_step.shape[0] != n_walkers:
         raise ValueError(f"temperature and escape_step: expected length {n_walkers} (one per walker), "

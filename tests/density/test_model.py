@@ -171,7 +171,7 @@ def test_kernels_validate_their_inputs():
         kernel.chain_steps(np.zeros(3, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.ones(3), 1)
     with pytest.raises(ValueError, match="lower, diag, upper"):
         kernel.backward_euler_steps(np.zeros(2), np.zeros(3), np.zeros(3), np.ones(3), 1, 0.1, 0.0, 0.0)
-    with pytest.raises(ValueError, match="source: expected a contiguous 1-D numpy array of int64"):
+    with pytest.raises(ValueError, match="source: expected a 1-D numpy array of int64"):
         kernel.cloud_in_cell(np.zeros(2), np.zeros(2), np.zeros(2), 0.0, 1.0, 3, False, False)
 
 

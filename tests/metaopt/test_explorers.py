@@ -271,7 +271,7 @@ def test_step_explorers_validates_its_inputs():
         kernel.step_explorers(*bad_owner)
     bad_speed = list(args)
     bad_speed[4] = np.ones(2)
-    with pytest.raises(ValueError, match="speed: expected 1 rows, got 2"):
+    with pytest.raises(ValueError, match="speed: expected length 1, got 2"):
         kernel.step_explorers(*bad_speed)
     expression = FunctionLandscape("expression", 2, program=object()).kernel_arrays()
     with pytest.raises(ValueError, match="needs given_values and given_gradients"):
