@@ -73,6 +73,25 @@ def test_any_thread_count_gives_the_same_numbers_and_draws(threads):
     assert one.rng.bit_generator.state == many.rng.bit_generator.state
 
 
+def test_models_stepped_from_several_python_threads_at_once_give_their_serial_numbers():
+    # the kernel keeps its streams' copies between calls, one set per Python thread (a Dask worker runs tasks so)
+    from concurrent.futures import ThreadPoolExecutor
+
+    params = {**MIXED, "landscape": {"function": "rastrigin", "dim": 5}, "engine": "kernel"}
+
+    def run(seed: int) -> np.ndarray:
+        model = MetaoptModel(params, rng=seed)
+        model.threads = 2
+        for _ in range(15):
+            model.step()
+        return model.position
+
+    serial = [run(seed) for seed in range(6)]
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(run, range(6)))
+    assert all(np.array_equal(a, b) for a, b in zip(serial, together, strict=True))
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_the_kernel_draws_numpys_stream_and_keeps_a_buffered_32_bit_draw(threads):
     """The kernel (on threads: copies of the PCG64, advanced) consumes exactly n (2 ceil(d/2) + 1) of
