@@ -84,7 +84,7 @@ class DensityModel(SGDModel):
     def _range_warnings(self) -> list[str]:
         """Stated limits: the diffusion approximation far outside its range, and a grid too coarse for one step."""
         out = []
-        x = self.grid.centres
+        x = self.grid.centres[:, None]  # positions (cells, 1): a start in one cell is one position, not one point
         where = self.start_masses > 1e-6
         move = self.T * np.maximum(np.abs(self.landscape.mean_gradient(x[where])[:, 0]),
                                    np.sqrt(self.landscape.gradient_variance(x[where])))
@@ -92,7 +92,7 @@ class DensityModel(SGDModel):
             out.append(f"one step moves the start's mass by at most {move.max():.3g}, under 4 cells of width "
                        f"{self.grid.width:.3g}: the grid's resolution (the chain's split adds up to width^2/4 of "
                        "variance a step) can dominate the densities; refine the grid")
-        dG = np.gradient(self.landscape.mean_gradient(x)[:, 0], x)
+        dG = np.gradient(self.landscape.mean_gradient(x)[:, 0], x[:, 0])
         worst = float(np.max(np.abs(self.T * dG)))
         if worst > 0.5 and {"fokker_planck", "seed_master"} & set(self.params.descriptions):
             out.append(f"the diffusion approximation is far outside its range: T |G'| reaches {worst:.2f} "

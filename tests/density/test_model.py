@@ -4,8 +4,10 @@ import math
 
 import numpy as np
 import pytest
+import yaml
 from pydantic import ValidationError
 
+import scenarios
 from _fastcore import density as kernel
 from models.density.fokker_planck import FokkerPlanck, Grid, stationary_density
 from models.density.model import DensityModel
@@ -254,3 +256,12 @@ def test_density_kernels_equal_their_python_references():
     edges = grid.faces
     reference = np.diff(norm.cdf((edges[:, None] - mean[None, :]) / 0.1), axis=0)
     np.testing.assert_allclose(matrix, reference, atol=1e-12)
+
+
+def test_a_start_inside_one_cell_of_a_coarse_grid_runs():
+    # found by the scenario fuzzer: the start's one cell was read as one 1-D point, not as one position
+    document = yaml.safe_load(scenarios.load("density_symmetric_noise").path.read_text(encoding="utf-8"))
+    document["params"] |= {"grid": {"low": -2267.0, "high": 30.0, "cells": 6000}, "n_walkers": 200}
+    model = scenarios.parse(document).build()
+    assert np.count_nonzero(model.start_masses > 1e-6) == 1
+    model.step()
