@@ -100,7 +100,8 @@ cdef inline bint by_op(int op, Pattern pattern, double* d, const double* a, cons
                        bint check) noexcept nogil:
     """`lanes` with a constant op for the common instructions, each then a vectorised loop of its own; the rest
     share one scalar loop. On bench.causal's world (portable build, one thread) the constant op measured 2.8x
-    (66.7 against 23.5 ms) and the uniform patterns 1.4x more (19.8 against 14.0 ms)."""
+    (66.7 against 23.5 ms) and the uniform patterns 1.4x more (19.8 against 14.0 ms); on the x86-64-v3 build the
+    uniform patterns measured 1.27x (50.3 against 39.8 ms for 50,000 conditions x 500 steps)."""
     if op == OP_ADD:
         return lanes(OP_ADD, pattern, d, a, b, c, check)
     if op == OP_SUB:
