@@ -28,24 +28,70 @@ def tight(figure: Figure) -> Figure:
     return figure
 
 
+SMALL_FONT = 9  # points: the smallest text on a plot; a page plot shows at ~0.8x at 1366x768, so 9 pt is ~10 px
+
+
+def input_value_text(value: Any) -> str:
+    """How an input's current value is written beside its label (4 significant digits, thousands separated)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.4g}"
+
+
 @dataclass(frozen=True)
 class WorldPage:
-    """What SolaraViz shows for one world: its model parameters (fixed values and user inputs) and plots."""
+    """What the browser shows for one world: its model parameters (fixed values and user inputs) and plots.
+
+    components: (plot, tab index) pairs, as Mesa's SolaraViz takes them; `tabs` names the tabs in index order.
+    An input named "a.b" (say "parameters.k") sets key b of the model argument a, so a slider can change one
+    entry of a mapping. `steps_per_frame` is how many steps Step takes and Play draws after, at the start:
+    a world that collects every n steps sets n, so that the first Step shows a new point.
+    """
 
     model_params: dict[str, Any]
     components: list[tuple[Callable[..., Any], int]]
+    tabs: tuple[str, ...] = ()
+    steps_per_frame: int = 1
+
+    def inputs(self) -> dict[str, Any]:
+        """The inputs a user can change (sliders and selects), by model argument."""
+        from mesa.visualization import Slider
+
+        return {name: spec for name, spec in self.model_params.items()
+                if isinstance(spec, Slider) or (isinstance(spec, dict) and "type" in spec)}
+
+    def tab_names(self) -> list[str]:
+        """One name per tab (index order); a tab the page does not name is called by its plots."""
+        indices = sorted({index for _, index in self.components})
+        named = dict(enumerate(self.tabs))
+        return [named.get(index) or ", ".join(_plot_name(plot) for plot, i in self.components if i == index)
+                for index in indices]
 
     def initial_arguments(self) -> dict[str, Any]:
         """The model's keyword arguments before any input is touched: fixed values, and each input's start value."""
-        # Imported here: mesa.visualization imports Solara, which a run's figures never need.
-        from mesa.visualization import Slider
+        inputs = self.inputs()
+        return self.model_arguments({name: _start_value(spec) for name, spec in inputs.items()})
 
-        arguments = {}
-        for name, spec in self.model_params.items():
-            if isinstance(spec, Slider):
-                arguments[name] = spec.value
-            elif isinstance(spec, dict) and "type" in spec:
-                arguments[name] = spec["value"]
+    def model_arguments(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The model's keyword arguments for these input values (by input name) on top of the fixed ones."""
+        inputs = self.inputs()
+        arguments = {name: value for name, value in self.model_params.items() if name not in inputs}
+        for name, value in values.items():
+            argument, _, key = name.partition(".")
+            if key:
+                arguments[argument] = {**arguments[argument], key: value}
             else:
-                arguments[name] = spec
+                arguments[argument] = value
         return arguments
+
+
+def _start_value(spec: Any) -> Any:
+    return spec["value"] if isinstance(spec, dict) else spec.value
+
+
+def _plot_name(plot: Any) -> str:
+    """A plot component's name in words: "LandscapePlot" -> "landscape"."""
+    name = getattr(plot, "__name__", None) or getattr(getattr(plot, "f", None), "__name__", "plots")
+    return name.removesuffix("Plot").lower() or "plots"

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import solara
+import solara.lab
 import solara.server.settings
-from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
 
 import scenarios
 from models.registry import worlds
-from models.viz import WorldPage
+from models.viz import WorldPage, input_value_text
 from scenarios import Scenario
 
 SCENARIO_VARIABLE = "OPTISCAPE_SCENARIO"
@@ -31,22 +35,54 @@ solara.server.settings.telemetry.mixpanel_enable = False
 
 
 def serve_command(scenario_path: str | Path, port: int) -> list[str]:
-    """The argv that serves the page on 127.0.0.1:port, for OPTISCAPE_SCENARIO set as `serve_environment` gives it.
+    """The argv of `optiscape viz` serving the scenario on 127.0.0.1:port (for a test or a script to start).
 
     The scenario is loaded here, so a bad file fails with its one-line message before a server starts.
     """
-    scenarios.load(scenario_path)
-    return [
-        sys.executable, "-m", "solara", "run", "optiscape.app",
-        "--host", "127.0.0.1", "--port", str(port), "--production",
-        "--no-open", "--no-check-version",  # no browser of the server's own, no request to pypi.org
-    ]
+    path = scenarios.load(scenario_path).path.resolve()
+    return [sys.executable, "-m", "optiscape.cli", "viz", str(path), "--port", str(port)]
 
 
 def serve_environment(scenario_path: str | Path) -> dict[str, str]:
-    """The environment for `serve_command`: the scenario's absolute path (telemetry is also off on import)."""
+    """The environment a page server reads: the scenario's absolute path, and Solara's telemetry off."""
     path = scenarios.load(scenario_path).path.resolve()
     return {SCENARIO_VARIABLE: str(path), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
+
+
+def serve(scenario_path: str | Path, port: int, on_ready: Callable[[], None] = lambda: None) -> None:
+    """Serve the scenario's page on 127.0.0.1:port in this process until SIGINT or SIGTERM; `on_ready` is called
+    once the server answers.
+
+    The world's page and model are imported before the server starts, so the first page load only draws.
+    """
+    scenario = scenarios.load(scenario_path)
+    page_builder(scenario.model)(scenario)
+    scenario.world.model_class()
+    os.environ.update(serve_environment(scenario.path))
+    # What `solara run` sets for its server: the app to serve and where it is served.
+    os.environ.update({"SOLARA_APP": __name__, "SERVER_NAME": "127.0.0.1", "SERVER_PORT": str(port)})
+    solara.server.settings.main.mode = "production"
+    # Solara warns on every first load over plain http that it falls back to samesite=lax cookies: as it should
+    # on 127.0.0.1, so the warning says nothing to a user.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
+    import uvicorn
+    from solara.server.starlette import app
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            # The page server holds nothing to save: Ctrl-C or SIGTERM ends it at once, open pages and all.
+            os._exit(0)
+
+    server = Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+
+    def announce() -> None:
+        while not server.started and not server.should_exit:
+            time.sleep(0.05)
+        if server.started:
+            on_ready()
+
+    threading.Thread(target=announce, daemon=True).start()
+    server.run()
 
 
 def page_builder(world_name: str) -> Callable[[Scenario], WorldPage]:
@@ -61,12 +97,149 @@ def page_builder(world_name: str) -> Callable[[Scenario], WorldPage]:
 
 
 @solara.component
+def StepTime(model: Any) -> None:
+    """The model's time, as Mesa counts it (one per step)."""
+    update_counter.get()
+    solara.Text(f"Time: {model.time}")
+
+
+@solara.component
+def InputWithValue(name: str, spec: Any, value: Any, on_value: Callable[[str, Any], None]) -> None:
+    """One input (a Mesa Slider, or a dict with type Select), its label saying the current value."""
+    label = spec["label"] if isinstance(spec, dict) else spec.label
+    text = f"{label}: {input_value_text(value)}"
+    if isinstance(spec, dict):
+        if spec["type"] != "Select":
+            raise ValueError(f"input {name!r}: type {spec['type']!r} is not shown on a page; expected a Mesa Slider "
+                             "or a Select")
+        solara.Select(text, value=value, values=spec["values"], on_value=lambda v: on_value(name, v))
+        return
+    slider = solara.SliderFloat if spec.is_float_slider else solara.SliderInt
+    slider(text, value=value, min=spec.min, max=spec.max, step=spec.step, on_value=lambda v: on_value(name, v))
+
+
+@solara.component
+def WorldViz(page: WorldPage, model_class: Any, title: str) -> None:
+    """A world's page: Reset, Play and Step; its inputs with their values; its plots on labelled tabs.
+
+    Changing an input starts the world anew with that value. The controls and the plots are separate components,
+    so pressing a button redraws the buttons, and only a new frame (or a new world) redraws the plots.
+    """
+    built = solara.use_memo(lambda: model_class(**page.initial_arguments()), [page])
+    model = solara.use_reactive(built)
+    solara.Style(PAGE_CSS)
+    with solara.AppBar():
+        solara.AppBarTitle(title)
+    with solara.Sidebar():
+        Controls(page, model_class, model)
+    PlotTabs(page, model)
+
+
+@solara.component
+def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any]) -> None:
+    """Reset, Play and Step, steps per frame, the time, and the world's inputs with their values.
+
+    Play steps the model in a thread and redraws after `steps per frame` steps, skipping a redraw while drawing
+    took longer than the stepping since the last one: the model, not the drawing, sets the pace.
+    """
+    inputs = page.inputs()
+    values = solara.use_reactive({name: spec["value"] if isinstance(spec, dict) else spec.value
+                                  for name, spec in inputs.items()})
+    playing = solara.use_reactive(False)
+    steps_per_frame = solara.use_reactive(page.steps_per_frame)
+    error = solara.use_reactive(cast(str | None, None))
+
+    def advance() -> None:
+        for _ in range(steps_per_frame.value):
+            model.value.step()
+            if not model.value.running:
+                playing.value = False
+                return
+
+    def step() -> None:
+        try:
+            advance()
+        except (ValueError, ArithmeticError) as exc:
+            error.value = f"step failed: {exc}"
+        update_counter.value += 1  # the plots redraw in this thread, after the steps
+
+    def play(cancel: threading.Event) -> None:
+        if not playing.value:
+            return
+        drawing, drawn_at = 0.0, time.monotonic()
+        try:
+            while playing.value and not cancel.is_set():
+                advance()
+                if time.monotonic() - drawn_at >= drawing:
+                    started = time.monotonic()
+                    update_counter.value += 1  # the plots redraw in this thread, between steps
+                    drawn_at = time.monotonic()
+                    drawing = drawn_at - started
+        except (ValueError, ArithmeticError) as exc:
+            error.value = f"step failed: {exc}"
+            playing.value = False
+        update_counter.value += 1  # the state Play stopped at
+
+    solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
+
+    def rebuild(new_values: dict[str, Any]) -> None:
+        playing.value = False
+        error.value = None
+        try:
+            model.value = model_class(**page.model_arguments(new_values))
+        except ValueError as exc:  # a combination of inputs the world rejects: say so, keep the last world
+            error.value = str(exc)
+            return
+        values.value = new_values
+
+    def change(name: str, value: Any) -> None:
+        rebuild({**values.value, name: value})
+
+    with solara.Card("Controls"):
+        with solara.Row(justify="space-between"):
+            solara.Button("Reset", color="primary", on_click=lambda: rebuild(values.value))
+            solara.Button("❚❚ Pause" if playing.value else "▶ Play", color="primary",
+                          on_click=lambda: playing.set(not playing.value))
+            solara.Button("Step", color="primary", on_click=step, disabled=playing.value)
+        solara.SliderInt(f"steps per frame: {steps_per_frame.value}", value=steps_per_frame, min=1,
+                         max=max(100, page.steps_per_frame * 10), step=1)
+        StepTime(model.value)
+        if error.value:
+            solara.Error(error.value)
+    with solara.Card("Model parameters"):
+        for name, spec in inputs.items():
+            InputWithValue(name, spec, values.value[name], change)
+        if not inputs:
+            solara.Text("Every parameter comes from the scenario file.")
+
+
+@solara.component
+def PlotTabs(page: WorldPage, model: solara.Reactive[Any]) -> None:
+    """The world's plots, one labelled tab at a time (only the tab shown is drawn)."""
+    tab = solara.use_reactive(0)
+    indices = sorted({index for _, index in page.components})
+    with solara.lab.Tabs(value=tab):
+        for name in page.tab_names():
+            solara.lab.Tab(name)
+    with solara.Div(classes=["optiscape-plots"]):
+        for plot, index in page.components:
+            if index == indices[tab.value]:
+                plot(model.value)
+
+
+# Plots fill their grid cell (matplotlib's PNGs are drawn at 100 dpi, wider than a cell at 1366x768).
+PAGE_CSS = """
+.optiscape-plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 12px;
+                   padding: 12px; }
+.optiscape-plots img.widget-image { max-width: 100%; height: auto; }
+"""
+
+
+@solara.component
 def ScenarioPage(scenario: Scenario) -> None:
-    """SolaraViz for one scenario, with a model of its own for this browser session."""
+    """The page of one scenario, with a model of its own for this browser session."""
     page = solara.use_memo(lambda: page_builder(scenario.model)(scenario), [scenario])
-    # The same arguments as scenario.build() plus the inputs' start values: what Reset passes again.
-    model = solara.use_memo(lambda: scenario.world.model_class()(**page.initial_arguments()), [page])
-    SolaraViz(model, components=page.components, model_params=page.model_params, name=scenario.title)
+    WorldViz(page, scenario.world.model_class(), scenario.title)
 
 
 def page_for(scenario_path: str | Path) -> Any:
@@ -78,7 +251,7 @@ def page_for(scenario_path: str | Path) -> Any:
 
 @solara.component
 def Page() -> None:
-    """What `solara run optiscape.app` serves: the scenario named by OPTISCAPE_SCENARIO."""
+    """What the server serves: the scenario named by OPTISCAPE_SCENARIO."""
     path = os.environ.get(SCENARIO_VARIABLE, DEFAULT_SCENARIO)
     scenario = solara.use_memo(lambda: scenarios.load(path), [path])
     ScenarioPage(scenario)
