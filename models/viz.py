@@ -46,8 +46,9 @@ class WorldPage:
 
     components: (plot, tab index) pairs, as Mesa's SolaraViz takes them; `tabs` names the tabs in index order.
     An input named "a.b" (say "parameters.k") sets key b of the model argument a, so a slider can change one
-    entry of a mapping. `steps_per_frame` is how many steps Step takes and Play draws after, at the start:
-    a world that collects every n steps sets n, so that the first Step shows a new point.
+    entry of a mapping; a Select with a "meaning" mapping passes meaning[label] for the label chosen.
+    `steps_per_frame` is how many steps Step takes and Play draws after, at the start: a world that collects
+    every n steps sets n, so that the first Step shows a new point.
     """
 
     model_params: dict[str, Any]
@@ -79,6 +80,8 @@ class WorldPage:
         inputs = self.inputs()
         arguments = {name: value for name, value in self.model_params.items() if name not in inputs}
         for name, value in values.items():
+            meaning = inputs[name].get("meaning") if isinstance(inputs.get(name), dict) else None
+            value = meaning[value] if meaning else value
             argument, _, key = name.partition(".")
             if key:
                 arguments[argument] = {**arguments[argument], key: value}
