@@ -127,16 +127,18 @@ def WorldViz(page: WorldPage, model_class: Any, title: str) -> None:
     """
     built = solara.use_memo(lambda: model_class(**page.initial_arguments()), [page])
     model = solara.use_reactive(built)
+    # Held while the model steps and while a plot reads it: Solara may draw in another thread than Play's.
+    lock = solara.use_memo(threading.RLock, [])
     solara.Style(PAGE_CSS)
     with solara.AppBar():
         solara.AppBarTitle(title)
     with solara.Sidebar():
-        Controls(page, model_class, model)
-    PlotTabs(page, model)
+        Controls(page, model_class, model, lock)
+    PlotTabs(page, model, lock)
 
 
 @solara.component
-def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any]) -> None:
+def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any], lock: Any) -> None:
     """Reset, Play and Step, steps per frame, the time, and the world's inputs with their values.
 
     Play steps the model in a thread and redraws after `steps per frame` steps, skipping a redraw while drawing
@@ -150,11 +152,12 @@ def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any]) -> 
     error = solara.use_reactive(cast(str | None, None))
 
     def advance() -> None:
-        for _ in range(steps_per_frame.value):
-            model.value.step()
-            if not model.value.running:
-                playing.value = False
-                return
+        with lock:
+            for _ in range(steps_per_frame.value):
+                model.value.step()
+                if not model.value.running:
+                    playing.value = False
+                    return
 
     def step() -> None:
         try:
@@ -175,8 +178,8 @@ def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any]) -> 
                     update_counter.value += 1  # the plots redraw in this thread, between steps
                     drawn_at = time.monotonic()
                     drawing = drawn_at - started
-        except (ValueError, ArithmeticError) as exc:
-            error.value = f"step failed: {exc}"
+        except Exception as exc:  # a thread's exception is otherwise lost: the page must say it
+            error.value = f"Play stopped: {type(exc).__name__}: {exc}"
             playing.value = False
         update_counter.value += 1  # the state Play stopped at
 
@@ -214,7 +217,14 @@ def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any]) -> 
 
 
 @solara.component
-def PlotTabs(page: WorldPage, model: solara.Reactive[Any]) -> None:
+def LockedPlot(plot: Any, model: Any, lock: Any) -> None:
+    """A page's plot, its function run while holding the model's lock (so no step runs while it reads the model)."""
+    with lock:
+        getattr(plot, "f", plot)(model)
+
+
+@solara.component
+def PlotTabs(page: WorldPage, model: solara.Reactive[Any], lock: Any) -> None:
     """The world's plots, one labelled tab at a time (only the tab shown is drawn)."""
     tab = solara.use_reactive(0)
     indices = sorted({index for _, index in page.components})
@@ -224,14 +234,22 @@ def PlotTabs(page: WorldPage, model: solara.Reactive[Any]) -> None:
     with solara.Div(classes=["optiscape-plots"]):
         for plot, index in page.components:
             if index == indices[tab.value]:
-                plot(model.value)
+                LockedPlot(plot, model.value, lock).key(_plot_key(plot))
 
 
-# Plots fill their grid cell (matplotlib's PNGs are drawn at 100 dpi, wider than a cell at 1366x768).
+def _plot_key(plot: Any) -> str:
+    function = getattr(plot, "f", plot)
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+# Plots fill their grid cell (matplotlib's PNGs are drawn at 100 dpi, wider than a cell at 1366x768); a toggle
+# button that is on is filled, one that is off is white.
 PAGE_CSS = """
 .optiscape-plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 12px;
                    padding: 12px; }
 .optiscape-plots img.widget-image { max-width: 100%; height: auto; }
+.v-btn-toggle > .v-btn.v-btn--active { background-color: #1976d2 !important; color: #fff !important; }
+.v-btn-toggle > .v-btn:not(.v-btn--active) { background-color: #fff !important; color: #555 !important; }
 """
 
 

@@ -22,7 +22,7 @@ def _panel(model: Any, draw: Any, title: str) -> None:
     figure.subplots_adjust(left=0.12, right=0.86, bottom=0.12, top=0.9)
     axes = figure.subplots()
     draw(axes, table)
-    axes.set_title(f"Round {model.steps}: {title}", fontsize=10)
+    axes.set_title(f"Round {model.steps}: {title}")
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
 
@@ -79,7 +79,11 @@ def cooperation_page(scenario: Any) -> WorldPage:
         "aggression_gain": Slider("aggression gain (guideline 2)", value=params.aggression_gain, min=0.0, max=2.0,
                                   step=0.05, dtype=float),
         "tax_rate": Slider("tax on AI income", value=params.tax_rate, min=0.0, max=0.9, step=0.05, dtype=float),
+        "n_ais": Slider(f"AI IDs (beside {params.n_humans:,} humans)", value=params.n_ais, min=1,
+                        max=max(1, min(MAX_BROWSER_PLAYERS - params.n_humans, 4 * params.n_ais) // params.copies),
+                        step=1, dtype=int),
     }
     # Reset calls CooperationModel(**these), seeded by the scenario; the page's chain always lives in memory.
     fixed = {**params.model_dump(), "params": params, "rng": scenario.seed, "ledger_path": ":memory:"}
-    return WorldPage({**fixed, **inputs}, [(CooperationPlot, 0), (WealthPlot, 0), (ChainPlot, 0), (BlockTable, 0)])
+    return WorldPage({**fixed, **inputs}, [(CooperationPlot, 0), (WealthPlot, 0), (ChainPlot, 1), (BlockTable, 1)],
+                     tabs=("Cooperation and wealth", "The chain"))

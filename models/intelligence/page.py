@@ -41,4 +41,5 @@ def intelligence_page(scenario: Any) -> WorldPage:
     inputs = {"epsilon": Slider("ε", value=eps, min=eps / 10, max=eps * 5, step=eps / 10, dtype=float),
               "policy": {"type": "Select", "label": "policy", "value": params.policy, "values": ["keep", "retire"]}}
     fixed = {**params.model_dump(), "params": params, "rng": scenario.seed}
-    return WorldPage({**fixed, **inputs}, [(IntelligenceLinePlot, 0), (IntelligenceHistoryPlot, 0)])
+    return WorldPage({**fixed, **inputs}, [(IntelligenceLinePlot, 0), (IntelligenceHistoryPlot, 0)],
+                     tabs=("The line and its history",))

@@ -54,8 +54,8 @@ def draw_scatter(axes: Any, model: Any, group: str, seed: int = 0) -> None:
     q = model.relative_difference(seed)
     axes.scatter(r[idx], q[idx], s=size, alpha=0.6, color="tab:blue", label="same network")
     fit = Regression.of(r[model.layout.group(group)], q[model.layout.group(group)])
-    axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="r = a / (a + b): relative updating by class A",
-             ylabel="q = c / (c + d)", title=f"{group}: R² = {fit.r_squared:.3f}, p = {fit.p_value:.2g}")
+    axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="r = a / (a + b) (updating by class A)", ylabel="q = c / (c + d)",
+             title=f"{group}: R² = {fit.r_squared:.3f}\np = {fit.p_value:.2g}")
     axes.legend(fontsize=SMALL_FONT, loc="upper left")
 
 
