@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure
 
-FIGURE_SIZE = (6.4, 4.4)  # inches; margins are fixed, as bbox_inches="tight" adds half again to each frame
+FIGURE_SIZE = (5.0, 3.6)  # inches of a page plot: at 100 dpi, about the width of one of two columns at 1366x768
 LANDSCAPE_POINTS = 600
 HISTOGRAM_BINS = 80
 

@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import parse_qs
 
 import solara
 import solara.lab
@@ -93,6 +94,17 @@ def page_builder(world_name: str) -> Callable[[Scenario], WorldPage]:
     return with_pages[world_name].page_builder()
 
 
+def showcase_scenario(world_name: str) -> Path:
+    """The shipped scenario that shows a world's page (its `showcase`, else its first shipped scenario by name)."""
+    entry = worlds()[world_name]
+    if entry.showcase:
+        return scenarios.load(entry.showcase).path
+    own = sorted(path for path in scenarios.shipped() if scenarios.heading(path)[0] == world_name)
+    if not own:
+        raise ValueError(f"world {world_name!r} ships no scenario: expected a showcase scenario to show its page")
+    return own[0]
+
+
 # --- the page ----------------------------------------------------------------------------------
 
 
@@ -127,22 +139,24 @@ def WorldViz(page: WorldPage, model_class: Any, title: str) -> None:
     """
     built = solara.use_memo(lambda: model_class(**page.initial_arguments()), [page])
     model = solara.use_reactive(built)
-    # Held while the model steps and while a plot reads it: Solara may draw in another thread than Play's.
+    # Held while the model steps and while a plot reads it: Solara draws in a thread of its own.
     lock = solara.use_memo(threading.RLock, [])
+    frames = solara.use_memo(FrameClock, [])
     solara.Style(PAGE_CSS)
     with solara.AppBar():
         solara.AppBarTitle(title)
     with solara.Sidebar():
-        Controls(page, model_class, model, lock)
-    PlotTabs(page, model, lock)
+        Controls(page, model_class, model, lock, frames)
+    PlotTabs(page, model, lock, frames)
 
 
 @solara.component
-def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any], lock: Any) -> None:
+def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any], lock: Any, frames: FrameClock) -> None:
     """Reset, Play and Step, steps per frame, the time, and the world's inputs with their values.
 
-    Play steps the model in a thread and redraws after `steps per frame` steps, skipping a redraw while drawing
-    took longer than the stepping since the last one: the model, not the drawing, sets the pace.
+    Play steps the model in a thread, `steps per frame` at a time, and asks for a new frame only when the last one
+    is drawn and the model has stepped at least as long as that frame took to draw: the model, not the drawing,
+    sets the pace.
     """
     inputs = page.inputs()
     values = solara.use_reactive({name: spec["value"] if isinstance(spec, dict) else spec.value
@@ -169,15 +183,13 @@ def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any], loc
     def play(cancel: threading.Event) -> None:
         if not playing.value:
             return
-        drawing, drawn_at = 0.0, time.monotonic()
+        closed = _session_closed()
         try:
-            while playing.value and not cancel.is_set():
+            while playing.value and not cancel.is_set() and not closed.is_set():
                 advance()
-                if time.monotonic() - drawn_at >= drawing:
-                    started = time.monotonic()
-                    update_counter.value += 1  # the plots redraw in this thread, between steps
-                    drawn_at = time.monotonic()
-                    drawing = drawn_at - started
+                if frames.due():
+                    frames.request()
+                    update_counter.value += 1
         except Exception as exc:  # a thread's exception is otherwise lost: the page must say it
             error.value = f"Play stopped: {type(exc).__name__}: {exc}"
             playing.value = False
@@ -216,6 +228,49 @@ def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any], loc
             solara.Text("Every parameter comes from the scenario file.")
 
 
+def _session_closed() -> threading.Event:
+    """Set when this browser session's tab closes, so that Play stops with it (never set in Jupyter)."""
+    from solara.server import kernel_context
+
+    try:
+        return kernel_context.get_current_context().closed_event
+    except RuntimeError:  # no server session: a notebook
+        return threading.Event()
+
+
+class FrameClock:
+    """Whether Play may ask for a new frame: the last one is drawn, and the model has since stepped at least as
+    long as it took to draw (a frame not drawn within FRAME_TIMEOUT counts as drawn, so Play never stalls)."""
+
+    FRAME_TIMEOUT = 10.0  # seconds
+
+    def __init__(self) -> None:
+        self.pending = False
+        self.requested = self.finished = time.monotonic()
+        self.drawing = 0.0
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if self.pending and now - self.requested > self.FRAME_TIMEOUT:
+            self.drawn()
+        return not self.pending and now - self.finished >= self.drawing
+
+    def request(self) -> None:
+        self.pending, self.requested = True, time.monotonic()
+
+    def drawn(self) -> None:
+        if self.pending:
+            self.finished = time.monotonic()
+            self.pending, self.drawing = False, self.finished - self.requested
+
+
+@solara.component
+def FrameDrawn(frames: FrameClock) -> None:
+    """Nothing to see: tells the frame clock when a frame's plots are drawn (its effect runs after theirs)."""
+    update_counter.get()
+    solara.use_effect(frames.drawn)
+
+
 @solara.component
 def LockedPlot(plot: Any, model: Any, lock: Any) -> None:
     """A page's plot, its function run while holding the model's lock (so no step runs while it reads the model)."""
@@ -224,7 +279,7 @@ def LockedPlot(plot: Any, model: Any, lock: Any) -> None:
 
 
 @solara.component
-def PlotTabs(page: WorldPage, model: solara.Reactive[Any], lock: Any) -> None:
+def PlotTabs(page: WorldPage, model: solara.Reactive[Any], lock: Any, frames: FrameClock) -> None:
     """The world's plots, one labelled tab at a time (only the tab shown is drawn)."""
     tab = solara.use_reactive(0)
     indices = sorted({index for _, index in page.components})
@@ -235,6 +290,7 @@ def PlotTabs(page: WorldPage, model: solara.Reactive[Any], lock: Any) -> None:
         for plot, index in page.components:
             if index == indices[tab.value]:
                 LockedPlot(plot, model.value, lock).key(_plot_key(plot))
+        FrameDrawn(frames)
 
 
 def _plot_key(plot: Any) -> str:
@@ -267,9 +323,28 @@ def page_for(scenario_path: str | Path) -> Any:
     return ScenarioPage(scenario)
 
 
+def requested_scenario(search: str | None) -> str:
+    """The scenario a page address asks for: `?scenario=NAME` names a shipped scenario (only those: the address
+    must not read files), else the server's own (OPTISCAPE_SCENARIO)."""
+    asked = parse_qs(search or "").get("scenario", [""])[0]
+    if asked:
+        known = {path.stem for path in scenarios.shipped()}
+        if asked not in known:
+            raise ValueError(f"?scenario={asked!r}: not a shipped scenario; expected one of `optiscape list`")
+        return asked
+    return os.environ.get(SCENARIO_VARIABLE, DEFAULT_SCENARIO)
+
+
 @solara.component
 def Page() -> None:
-    """What the server serves: the scenario named by OPTISCAPE_SCENARIO."""
-    path = os.environ.get(SCENARIO_VARIABLE, DEFAULT_SCENARIO)
-    scenario = solara.use_memo(lambda: scenarios.load(path), [path])
+    """What the server serves: the scenario named by OPTISCAPE_SCENARIO, or a shipped one named in the address."""
+    router = solara.use_router()
+    try:
+        path, problem = requested_scenario(router.search), None
+    except ValueError as exc:
+        path, problem = None, str(exc)
+    scenario = solara.use_memo(lambda: scenarios.load(path) if path else None, [path])
+    if scenario is None:
+        solara.Error(problem)
+        return
     ScenarioPage(scenario)

@@ -61,38 +61,45 @@ def _port_answers(port: int) -> bool:
         return False
 
 
+def start_server(scenario: str | Path, directory: Path) -> tuple[str, Callable[[], None]]:
+    """Start a page server for a scenario (a shipped name or a YAML path) as a subprocess, logging into directory;
+    returns its URL and the function that stops it."""
+    port = _free_port()
+    log_path = directory / f"server-{port}.log"
+    log = log_path.open("wb")
+    environment = {**os.environ, **serve_environment(scenario)}
+    # Its own process group: stopping it stops whatever it started too (no server outlives the test).
+    server = subprocess.Popen(serve_command(scenario, port), env=environment, stdout=log,
+                              stderr=subprocess.STDOUT, cwd=directory, start_new_session=True)
+
+    def stop() -> None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not _port_answers(port):
+        if server.poll() is not None or time.monotonic() > deadline:
+            state = "is not answering" if server.returncode is None else f"exited with {server.returncode}"
+            stop()
+            pytest.fail(f"the page server on 127.0.0.1:{port} {state} (waited {SERVER_START_SECONDS} s at "
+                        f"most); its output:\n{log_path.read_text(errors='replace')}")
+        time.sleep(0.25)
+    return f"http://127.0.0.1:{port}/", stop
+
+
 @pytest.fixture
 def serve(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[str | Path], str]:
-    """Start a page server for a scenario (a shipped name or a YAML path) as a subprocess, stopped after the test;
-    returns its URL."""
+    """Start a page server for a scenario as a subprocess, stopped after the test; returns its URL."""
 
     def start(scenario: str | Path) -> str:
-        port = _free_port()
-        log_path = tmp_path / f"server-{port}.log"
-        log = log_path.open("wb")
-        environment = {**os.environ, **serve_environment(scenario)}
-        # Its own process group: stopping it stops whatever it started too (no server outlives the test).
-        server = subprocess.Popen(serve_command(scenario, port), env=environment, stdout=log,
-                                  stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)
-
-        def stop() -> None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
-            log.close()
-
+        url, stop = start_server(scenario, tmp_path)
         request.addfinalizer(stop)
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not _port_answers(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                state = "is not answering" if server.returncode is None else f"exited with {server.returncode}"
-                pytest.fail(f"the page server on 127.0.0.1:{port} {state} (waited {SERVER_START_SECONDS} s at "
-                            f"most); its output:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.25)
-        return f"http://127.0.0.1:{port}/"
+        return url
 
     return start
 
@@ -106,7 +113,7 @@ class BrowserRecord:
 
 
 @contextmanager
-def _open_page(url: str) -> Iterator[tuple[Any, BrowserRecord]]:
+def _open_page(url: str, viewport: tuple[int, int] = (1400, 1000)) -> Iterator[tuple[Any, BrowserRecord]]:
     """A headless Chromium tab on `url`, and the record of its console errors and outside requests."""
     from playwright.sync_api import sync_playwright
 
@@ -124,7 +131,7 @@ def _open_page(url: str) -> Iterator[tuple[Any, BrowserRecord]]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
             page.on("console", record_console)
             page.on("pageerror", lambda error: record.console_errors.append(str(error)))
             page.on("request", record_request)  # every request, answered or failed

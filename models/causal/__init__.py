@@ -10,5 +10,6 @@ WORLD = WorldEntry(
     claims="models.causal.claims:claims",
     page="models.causal.page:causal_page",
     figures="models.causal.figures:causal_figures",
+    showcase="causal_linear_thermostat",
     order=3,
 )

@@ -129,8 +129,7 @@ def CausalTrajectoryPlot(model: Any) -> None:
     steps = np.arange(len(table))  # collected at t = 0 and after every step
     delta, source = _display_delta(model)
     targets = model.params.targets
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.14, right=0.95, bottom=0.12, top=0.87, hspace=0.3)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     panels = np.atleast_1d(figure.subplots(len(targets), 1, sharex=True))
     marker = "o" if len(table) < 50 else None  # so that a lone first point shows
     for axes, m in zip(panels, targets, strict=True):
@@ -153,8 +152,7 @@ def CausalOpPlot(model: Any) -> None:
     update_counter.get()
     table = model.datacollector.get_model_vars_dataframe()
     steps = np.arange(len(table))
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.14, right=0.95, bottom=0.12, top=0.9)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots()
     marker = "o" if len(table) < 50 else None
     undrawn = 0

@@ -10,5 +10,6 @@ WORLD = WorldEntry(
     claims="models.cooperation.claims:claims",
     page="models.cooperation.page:cooperation_page",
     figures="models.cooperation.figures:cooperation_figures",
+    showcase="cooperation_guidelines",
     order=7,
 )

@@ -18,8 +18,7 @@ LATEST_BLOCKS = 8
 
 def _panel(model: Any, draw: Any, title: str) -> None:
     table = model.datacollector.get_model_vars_dataframe()
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.12, right=0.86, bottom=0.12, top=0.9)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots()
     draw(axes, table)
     axes.set_title(f"Round {model.steps}: {title}")

@@ -11,5 +11,6 @@ WORLD = WorldEntry(
     claims="models.density.claims:claims",
     page="models.density.page:density_page",
     figures="models.density.figures:density_figures",
+    showcase="density_pit_escape",
     order=2,
 )

@@ -60,8 +60,7 @@ def DensityTimeSeriesPlot(model: Any) -> None:
     every = model.params.collect_every
     steps = np.arange(len(table)) * every
     absorbing = has_absorbing_edge(model)
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.14, right=0.95, bottom=0.12, top=0.92)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots()
     marker = "o" if len(table) < 50 else None  # so that a lone first point shows
     column = "{}_survival" if absorbing else "{}_mean"

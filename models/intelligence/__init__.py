@@ -10,5 +10,6 @@ WORLD = WorldEntry(
     claims="models.intelligence.claims:claims",
     page="models.intelligence.page:intelligence_page",
     figures="models.intelligence.figures:intelligence_figures",
+    showcase="intelligence_keep_versions",
     order=5,
 )

@@ -17,8 +17,7 @@ from models.viz import FIGURE_SIZE, WorldPage
 def IntelligenceLinePlot(model: Any) -> None:
     """Every being on the intelligence line, gaps of at least ε shaded (where exterminations can start)."""
     update_counter.get()
-    figure = Figure(figsize=(FIGURE_SIZE[0], 2.8))
-    figure.subplots_adjust(left=0.05, right=0.97, bottom=0.2, top=0.85)
+    figure = Figure(figsize=(FIGURE_SIZE[0], 2.4), layout="constrained")
     draw_line(figure.subplots(), model)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
@@ -28,8 +27,7 @@ def IntelligenceHistoryPlot(model: Any) -> None:
     """Top and lowest levels, the widest gap, beings and whether humans live, over the steps so far."""
     update_counter.get()
     table = model.datacollector.get_model_vars_dataframe().rename_axis("step").reset_index()
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.12, right=0.95, bottom=0.12, top=0.95)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     draw_history(figure.subplots(2, 1, sharex=True), table)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 

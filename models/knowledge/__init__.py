@@ -10,5 +10,6 @@ WORLD = WorldEntry(
     claims="models.knowledge.claims:claims",
     page="models.knowledge.page:knowledge_page",
     figures="models.knowledge.figures:knowledge_figures",
+    showcase="knowledge_digits",
     order=6,
 )

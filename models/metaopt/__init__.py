@@ -10,5 +10,6 @@ WORLD = WorldEntry(
     claims="models.metaopt.claims:claims",
     page="models.metaopt.page:metaopt_page",
     figures="models.metaopt.figures:metaopt_figures",
+    showcase="metaopt_watch_2d",
     order=4,
 )

@@ -20,8 +20,7 @@ def MetaoptLandscapePlot(model: Any) -> None:
     """Contours of L over the first two axes, every explorer coloured by its algorithm, birthplaces as crosses."""
     update_counter.get()
     grid = solara.use_memo(lambda: landscape_grid(model, landscape_window(model)), [model])
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.12, right=0.95, bottom=0.12, top=0.92)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     draw_landscape(figure.subplots(), model, grid, contours=False)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
@@ -30,8 +29,7 @@ def MetaoptLandscapePlot(model: Any) -> None:
 def MetaoptLineagePlot(model: Any) -> None:
     """The lineage tree growing: who spawned whom and when, coloured by generality."""
     update_counter.get()
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.92)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     draw_lineage(figure.subplots(), model)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
@@ -40,8 +38,7 @@ def MetaoptLineagePlot(model: Any) -> None:
 def MetaoptTraitsPlot(model: Any) -> None:
     """Histograms of N, S, V, G, R over the living algorithms, and the φ leader of the last window."""
     update_counter.get()
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.08, top=0.88, hspace=0.5, wspace=0.35)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots(2, 3)
     draw_traits(axes, model)
     leader = model.leaders[-1] if model.leaders else None

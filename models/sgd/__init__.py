@@ -10,5 +10,6 @@ WORLD = WorldEntry(
     claims="models.sgd.claims:claims",
     page="models.sgd.page:sgd_page",
     figures="models.sgd.figures:sgd_figures",
+    showcase="sgd_pit_escape",
     order=1,
 )

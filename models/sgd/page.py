@@ -55,8 +55,7 @@ def LandscapePlot(model: Any) -> None:
     positions = curves["W"]
     low, high = curves["window"]
 
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.12, right=0.86, bottom=0.12, top=0.92)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots()
     for name, loss in curves["losses"].items():
         axes.plot(positions, loss, linewidth=1, label=name)
@@ -91,8 +90,7 @@ def LandscapePlot(model: Any) -> None:
 def WalkerScatterPlot(model: Any) -> None:
     """The walkers' first two coordinates (W0, W1), now and at the start; coloured by T if several."""
     update_counter.get()
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.12, right=0.95, bottom=0.12, top=0.92)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots()
     start, now = model.start_position, model.position
     axes.scatter(start[:, 0], start[:, 1], s=4, color="lightgrey", label="start")
@@ -115,8 +113,7 @@ def EscapeTimeSeriesPlot(model: Any) -> None:
     table = model.datacollector.get_model_vars_dataframe()
     every = model.params.collect_every
     steps = np.arange(len(table)) * every
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.14, right=0.86, bottom=0.12, top=0.92)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     top, bottom = figure.subplots(2, 1, sharex=True)
     draw_escape_over_time(figure, top, model)
     top.set_title(f"Collected every {every} steps (a Step takes {every})" if every > 1 else "Every step")
