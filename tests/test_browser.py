@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -153,13 +154,16 @@ def _wait_until_ready(page, title: str, images: int):
     return step_button
 
 
-def _press_step(page, step_button) -> None:
-    """Press Step STEPS times and wait until the page shows the new time."""
+def _press_step(page, step_button) -> float:
+    """Press Step STEPS times, wait until the page shows the new time, and return it (a Step takes the page's
+    "steps per frame")."""
     from playwright.sync_api import expect
 
+    per_step = int(re.search(r"steps per frame: (\d+)", page.get_by_text("steps per frame").inner_text()).group(1))
     for _ in range(STEPS):
         step_button.click()
-    expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text(f"Time: {STEPS * per_step:.1f}")).to_be_visible(timeout=15_000)
+    return float(STEPS * per_step)
 
 
 def _plot_area(page, index: int) -> np.ndarray:
