@@ -45,6 +45,7 @@ class WorldEntry:
     scenarios: str | None = None  # a package whose *.yaml files are scenarios shipped with the world
     order: int = 100  # where the world comes in listings and in the report (then by name)
     showcase: str | None = None  # the shipped scenario its page picture and page test use (else its first, by name)
+    key_figure: str | None = None  # "scenario:figure.png", the run figure its docs page shows (`make docs` draws it)
 
     def model_class(self) -> Any:
         return resolve(self.model)

@@ -268,3 +268,32 @@ def test_unknown_world_names_the_known_ones() -> None:
         page_builder("nope")
     assert str(raised.value) == f"no browser page for world 'nope': expected one of {sorted(worlds())}"
     assert {"sgd", "density", "causal", "metaopt", "intelligence", "knowledge", "cooperation"} <= set(worlds())
+
+
+@needs_chromium
+def test_sigterm_stops_a_playing_page_server_at_once(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    port = _free_port()
+    server = subprocess.Popen(serve_command(CAUSAL_SCENARIO, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              cwd=tmp_path, start_new_session=True)
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while not _port_answers(port) and time.monotonic() < deadline and server.poll() is None:
+            time.sleep(0.25)
+        with _open_page(f"http://127.0.0.1:{port}/") as (page, _):
+            expect(page.get_by_role("button", name="Step")).to_be_enabled(timeout=30_000)
+            page.get_by_role("button", name="Play").click()
+            expect(page.get_by_text("Time: 0.0")).not_to_be_visible(timeout=30_000)  # playing
+            stopped_at = time.monotonic()
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=10)
+            seconds = time.monotonic() - stopped_at
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    output = server.stdout.read().decode(errors="replace")
+    assert seconds < 2, f"the server took {seconds:.1f} s to stop"
+    assert "Traceback" not in output and "Warning" not in output, output  # a clean terminal: no third-party noise
+    assert output.startswith("The linear thermostat"), output
