@@ -6,13 +6,17 @@ A world's `page.py` builds a `WorldPage` from a scenario; its `figures.py` retur
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
 
-matplotlib.use("Agg")
+# Figures are drawn off-screen, never in a window; a Jupyter kernel's inline backend (which it names in
+# MPLBACKEND) draws off-screen too, and shows a figure as a cell's value.
+if "backend_inline" not in os.environ.get("MPLBACKEND", ""):
+    matplotlib.use("Agg")
 from matplotlib.figure import Figure
 
 FIGURE_SIZE = (5.0, 3.6)  # inches of a page plot: at 100 dpi, about the width of one of two columns at 1366x768
