@@ -141,3 +141,21 @@ def test_list_aligns_its_columns_and_filters_by_world(capsys):
     assert len({line.index(line.split()[2]) for line in lines}) == 1  # every title starts in the same column
     assert main(["list", "--world", "nope"]) == 2
     assert "expected one of causal, cooperation" in capsys.readouterr().err
+
+
+def test_every_argument_of_every_command_is_described_in_help():
+    import argparse
+
+    from optiscape.cli import parser
+
+    def undescribed(p: argparse.ArgumentParser, name: str) -> list[str]:
+        missing = []
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    missing += undescribed(sub, f"{name} {sub_name}")
+            elif not isinstance(action, argparse._HelpAction) and not action.help:
+                missing.append(f"{name}: {action.dest}")
+        return missing
+
+    assert undescribed(parser(), "optiscape") == []

@@ -109,7 +109,7 @@ def draw_densities(ax: Any, model: Any, names: Any = None, bins: int = 100) -> t
         inset.axvspan(*window, color="tab:red", alpha=0.25)
         inset.set(xlim=(grid.low, grid.high), yticks=[])
         inset.set_title("whole grid: L, zoom shaded", fontsize=SMALL_FONT)
-        inset.tick_params(labelsize=8)
+        inset.tick_params(labelsize=SMALL_FONT)
     return window
 
 

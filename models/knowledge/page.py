@@ -31,6 +31,10 @@ def _waiting(model: Any) -> str:
 def KnowledgeProgressPlot(model: Any) -> None:
     """Each run's loss over the examples it has trained so far."""
     update_counter.get()
+    if model.examples_trained == 0:
+        solara.Info(f"Loss per run: nothing trained yet. Each Step trains every active run on "
+                    f"{model.params.examples_per_step:,} more examples ({model.examples_total:,} in all).")
+        return
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     draw_progress(figure.subplots(), model)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])

@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.colors import BoundaryNorm, LogNorm, Normalize
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from models.metaopt.model import TRAIT_LABELS, TRAITS
 from models.viz import SMALL_FONT, Outputs, tight
@@ -142,6 +143,8 @@ def draw_traits(axes: Any, model: Any) -> None:
         ax.tick_params(labelsize=SMALL_FONT)
     for ax in np.ravel(axes)[len(TRAITS):]:
         ax.set_axis_off()
+    np.ravel(axes)[0].figure.legend(handles=[Patch(color="tab:blue", alpha=0.8, label="living algorithms per bin")],
+                                    loc="lower right", fontsize=SMALL_FONT, frameon=False)
 
 
 def metaopt_figures(model: Any, tables: dict[str, pd.DataFrame]) -> Outputs:
