@@ -110,9 +110,9 @@ def showcase_scenario(world_name: str) -> Path:
 
 @solara.component
 def StepTime(model: Any) -> None:
-    """The model's time, as Mesa counts it (one per step)."""
+    """The model's time, as Mesa counts it (one per step), and whether the world has finished."""
     update_counter.get()
-    solara.Text(f"Time: {model.time}")
+    solara.Text(f"Time: {model.time}" + ("" if model.running else " (the world has finished: Reset starts it anew)"))
 
 
 @solara.component
@@ -213,9 +213,10 @@ def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any], loc
     with solara.Card("Controls"):
         with solara.Row(justify="space-between"):
             solara.Button("Reset", color="primary", on_click=lambda: rebuild(values.value))
+            running = model.value.running  # False once the world has finished
             solara.Button("❚❚ Pause" if playing.value else "▶ Play", color="primary",
-                          on_click=lambda: playing.set(not playing.value))
-            solara.Button("Step", color="primary", on_click=step, disabled=playing.value)
+                          on_click=lambda: playing.set(not playing.value), disabled=not running)
+            solara.Button("Step", color="primary", on_click=step, disabled=playing.value or not running)
         solara.SliderInt(f"steps per frame: {steps_per_frame.value}", value=steps_per_frame, min=1,
                          max=max(100, page.steps_per_frame * 10), step=1)
         StepTime(model.value)

@@ -89,7 +89,9 @@ def test_viz_serves_the_page_on_loopback_and_prints_the_address():
     server = subprocess.Popen([sys.executable, "-m", "optiscape.cli", "viz", "sgd_pit_escape", "--port", str(port)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        assert f"serving on http://127.0.0.1:{port}/" in server.stdout.readline() + server.stdout.readline()
+        # the title, then "starting ...", then the address once the server answers
+        lines = [server.stdout.readline() for _ in range(3)]
+        assert lines[0].startswith("Escaping the pit under SGD") and f"open http://127.0.0.1:{port}/" in lines[2], lines
         deadline = time.monotonic() + 90
         while True:
             try:
