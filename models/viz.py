@@ -45,6 +45,22 @@ def input_value_text(value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class Slider:
+    """A page input: a slider from min to max in steps of step, starting at value (Mesa's Slider, as data)."""
+
+    label: str
+    value: float | int
+    min: float | int
+    max: float | int
+    step: float | int = 1
+    dtype: type = int
+
+    @property
+    def is_float_slider(self) -> bool:
+        return self.dtype is float
+
+
+@dataclass(frozen=True)
 class WorldPage:
     """What the browser shows for one world: its model parameters (fixed values and user inputs) and plots.
 
@@ -61,11 +77,9 @@ class WorldPage:
     steps_per_frame: int = 1
 
     def inputs(self) -> dict[str, Any]:
-        """The inputs a user can change (sliders and selects), by model argument."""
-        from mesa.visualization import Slider
-
+        """The inputs a user can change (sliders, ours or Mesa's, and selects), by model argument."""
         return {name: spec for name, spec in self.model_params.items()
-                if isinstance(spec, Slider) or (isinstance(spec, dict) and "type" in spec)}
+                if hasattr(spec, "is_float_slider") or (isinstance(spec, dict) and "type" in spec)}
 
     def tab_names(self) -> list[str]:
         """One name per tab (index order); a tab the page does not name is called by its plots."""

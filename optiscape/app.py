@@ -21,9 +21,9 @@ from urllib.parse import parse_qs
 import solara
 import solara.lab
 import solara.server.settings
-from mesa.visualization.utils import update_counter
 
 import scenarios
+from models.frame import frame
 from models.registry import worlds
 from models.viz import WorldPage, input_value_text
 from scenarios import Scenario
@@ -111,7 +111,7 @@ def showcase_scenario(world_name: str) -> Path:
 @solara.component
 def StepTime(model: Any) -> None:
     """The model's time, as Mesa counts it (one per step), and whether the world has finished."""
-    update_counter.get()
+    frame.get()
     solara.Text(f"Time: {model.time}" + ("" if model.running else " (the world has finished: Reset starts it anew)"))
 
 
@@ -178,7 +178,7 @@ def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any], loc
             advance()
         except (ValueError, ArithmeticError) as exc:
             error.value = f"step failed: {exc}"
-        update_counter.value += 1  # the plots redraw in this thread, after the steps
+        next_frame()
 
     def play(cancel: threading.Event) -> None:
         if not playing.value:
@@ -189,11 +189,11 @@ def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any], loc
                 advance()
                 if frames.due():
                     frames.request()
-                    update_counter.value += 1
+                    next_frame()
         except Exception as exc:  # a thread's exception is otherwise lost: the page must say it
             error.value = f"Play stopped: {type(exc).__name__}: {exc}"
             playing.value = False
-        update_counter.value += 1  # the state Play stopped at
+        next_frame()  # the state Play stopped at
 
     solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
 
@@ -227,6 +227,14 @@ def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any], loc
             InputWithValue(name, spec, values.value[name], change)
         if not inputs:
             solara.Text("Every parameter comes from the scenario file.")
+
+
+def next_frame() -> None:
+    """Redraw every plot: one more frame (and one more of Mesa's, for plots written against Mesa's counter)."""
+    frame.value += 1
+    mesa_visualization = sys.modules.get("mesa.visualization.utils")
+    if mesa_visualization is not None:
+        mesa_visualization.update_counter.value += 1
 
 
 def _session_closed() -> threading.Event:
@@ -268,7 +276,7 @@ class FrameClock:
 @solara.component
 def FrameDrawn(frames: FrameClock) -> None:
     """Nothing to see: tells the frame clock when a frame's plots are drawn (its effect runs after theirs)."""
-    update_counter.get()
+    frame.get()
     solara.use_effect(frames.drawn)
 
 

@@ -15,10 +15,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 from matplotlib.transforms import Affine2D, ScaledTranslation
-from mesa.visualization import Slider
-from mesa.visualization.utils import update_counter
 
-from models.viz import FIGURE_SIZE, SMALL_FONT, WorldPage
+from models.frame import frame
+from models.viz import FIGURE_SIZE, SMALL_FONT, Slider, WorldPage
 
 DISPLAY_DELTA = 1e-3  # δ for drawing X and Y as w + δ·τ when the scenario sets none
 NODE_COLOURINGS = {"value in W": "w", "X tangent": "tx"}
@@ -69,7 +68,7 @@ def CausalGraphPlot(model: Any) -> None:
 
     What colours the nodes is a choice of this page (toggle buttons), not a model parameter.
     """
-    update_counter.get()
+    frame.get()
     colouring, set_colouring = solara.use_state(next(iter(NODE_COLOURINGS)))
     layout = solara.use_memo(lambda: _causal_layout(model), [model])
     graph, params, now = model.graph, model.params, model.steps
@@ -124,7 +123,7 @@ def CausalGraphPlot(model: Any) -> None:
 @solara.component
 def CausalTrajectoryPlot(model: Any) -> None:
     """Each target's value in W over the steps so far, and X and Y now as w + δ·τ (one panel per target)."""
-    update_counter.get()
+    frame.get()
     table = model.datacollector.get_model_vars_dataframe()
     steps = np.arange(len(table))  # collected at t = 0 and after every step
     delta, source = _display_delta(model)
@@ -149,7 +148,7 @@ def CausalTrajectoryPlot(model: Any) -> None:
 @solara.component
 def CausalOpPlot(model: Any) -> None:
     """Op(A; n, m_t) of each target over the steps so far: exact (tangents), and from the finite δ (dashed)."""
-    update_counter.get()
+    frame.get()
     table = model.datacollector.get_model_vars_dataframe()
     steps = np.arange(len(table))
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")

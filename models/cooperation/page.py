@@ -6,11 +6,10 @@ from typing import Any
 
 import solara
 from matplotlib.figure import Figure
-from mesa.visualization import Slider
-from mesa.visualization.utils import update_counter
 
 from models.cooperation.figures import draw_chain, draw_cooperation, draw_wealth
-from models.viz import FIGURE_SIZE, WorldPage
+from models.frame import frame
+from models.viz import FIGURE_SIZE, Slider, WorldPage
 
 MAX_BROWSER_PLAYERS = 5_000  # more makes every round (and its signatures) sluggish in the page
 LATEST_BLOCKS = 8
@@ -28,21 +27,21 @@ def _panel(model: Any, draw: Any, title: str) -> None:
 @solara.component
 def CooperationPlot(model: Any) -> None:
     """Share of players in C (all, humans, AIs) with r_t and s_t."""
-    update_counter.get()
+    frame.get()
     _panel(model, draw_cooperation, "cooperation")
 
 
 @solara.component
 def WealthPlot(model: Any) -> None:
     """Payoffs per round, wallets per ID and the Gini of wealth."""
-    update_counter.get()
+    frame.get()
     _panel(model, draw_wealth, "utilities and wealth")
 
 
 @solara.component
 def ChainPlot(model: Any) -> None:
     """Chain height, bans, mutations, thefts, captures and rejected transactions."""
-    update_counter.get()
+    frame.get()
     _panel(model, draw_chain, "the chain")
 
 
@@ -62,7 +61,7 @@ def block_html(model: Any, k: int = LATEST_BLOCKS) -> str:
 @solara.component
 def BlockTable(model: Any) -> None:
     """The latest blocks of the chain."""
-    update_counter.get()
+    frame.get()
     solara.HTML(tag="div", unsafe_innerHTML=block_html(model))
 
 

@@ -8,8 +8,6 @@ from typing import Any
 import numpy as np
 import solara
 from matplotlib.figure import Figure
-from mesa.visualization import Slider
-from mesa.visualization.utils import update_counter
 
 from models.density.figures import (
     DESCRIPTION_COLOURS,
@@ -18,8 +16,9 @@ from models.density.figures import (
     draw_densities,
     has_absorbing_edge,
 )
+from models.frame import frame
 from models.sgd.page import MAX_BROWSER_WALKERS
-from models.viz import FIGURE_SIZE, HISTOGRAM_BINS, WorldPage
+from models.viz import FIGURE_SIZE, HISTOGRAM_BINS, Slider, WorldPage
 
 SHORT_LABELS = {"chain": "chain", "fokker_planck": "Fokker-Planck", "seed_master": "seed master",
                 "gaussian_rule": "Gaussian rule"}
@@ -32,7 +31,7 @@ def DensityPlot(model: Any) -> None:
     Which descriptions show is a choice of this page (toggle buttons), not a model parameter: changing it
     redraws the plot and leaves the run alone.
     """
-    update_counter.get()
+    frame.get()
     names = list(model.masses)
     shown, set_shown = solara.use_state(names)
     chosen = [name for name in names if name in shown]
@@ -55,7 +54,7 @@ def DensityPlot(model: Any) -> None:
 @solara.component
 def DensityTimeSeriesPlot(model: Any) -> None:
     """Each description's mass left (or, with no absorbing edge, its mean W) over the steps collected so far."""
-    update_counter.get()
+    frame.get()
     table = model.datacollector.get_model_vars_dataframe()
     every = model.params.collect_every
     steps = np.arange(len(table)) * every

@@ -6,17 +6,16 @@ from typing import Any
 
 import solara
 from matplotlib.figure import Figure
-from mesa.visualization import Slider
-from mesa.visualization.utils import update_counter
 
+from models.frame import frame
 from models.intelligence.figures import draw_history, draw_line
-from models.viz import FIGURE_SIZE, WorldPage
+from models.viz import FIGURE_SIZE, Slider, WorldPage
 
 
 @solara.component
 def IntelligenceLinePlot(model: Any) -> None:
     """Every being on the intelligence line, gaps of at least ε shaded (where exterminations can start)."""
-    update_counter.get()
+    frame.get()
     figure = Figure(figsize=(FIGURE_SIZE[0], 2.4), layout="constrained")
     draw_line(figure.subplots(), model)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
@@ -25,7 +24,7 @@ def IntelligenceLinePlot(model: Any) -> None:
 @solara.component
 def IntelligenceHistoryPlot(model: Any) -> None:
     """Top and lowest levels, the widest gap, beings and whether humans live, over the steps so far."""
-    update_counter.get()
+    frame.get()
     table = model.datacollector.get_model_vars_dataframe().rename_axis("step").reset_index()
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     draw_history(figure.subplots(2, 1, sharex=True), table)

@@ -10,11 +10,10 @@ from typing import Any
 
 import solara
 from matplotlib.figure import Figure
-from mesa.visualization import Slider
-from mesa.visualization.utils import update_counter
 
+from models.frame import frame
 from models.knowledge.figures import draw_heatmap, draw_progress, draw_scatter
-from models.viz import FIGURE_SIZE, WorldPage
+from models.viz import FIGURE_SIZE, Slider, WorldPage
 
 RATE_FACTORS = (0.1, 0.3, 1.0, 3.0, 10.0)  # the learning rates offered: the scenario's times these
 
@@ -30,7 +29,7 @@ def _waiting(model: Any) -> str:
 @solara.component
 def KnowledgeProgressPlot(model: Any) -> None:
     """Each run's loss over the examples it has trained so far."""
-    update_counter.get()
+    frame.get()
     if model.examples_trained == 0:
         solara.Info(f"Loss per run: nothing trained yet. Each Step trains every active run on "
                     f"{model.params.examples_per_step:,} more examples ({model.examples_total:,} in all).")
@@ -43,7 +42,7 @@ def KnowledgeProgressPlot(model: Any) -> None:
 @solara.component
 def KnowledgeScatterPlot(model: Any) -> None:
     """q against r for weights and for biases of seed 0's network (cross-seed control in grey), once measured."""
-    update_counter.get()
+    frame.get()
     if not model.seed_finished(0):
         solara.Info(f"q against r: {_waiting(model)}.")
         return
@@ -58,7 +57,7 @@ def KnowledgeScatterPlot(model: Any) -> None:
 @solara.component
 def KnowledgeHeatmapPlot(model: Any) -> None:
     """Per input pixel, the correlation of r and q over its outgoing weights (seed 0), once measured."""
-    update_counter.get()
+    frame.get()
     if not model.seed_finished(0):
         solara.Info(f"Per input pixel: {_waiting(model)}.")
         return

@@ -6,11 +6,10 @@ from typing import Any
 
 import solara
 from matplotlib.figure import Figure
-from mesa.visualization import Slider
-from mesa.visualization.utils import update_counter
 
+from models.frame import frame
 from models.metaopt.figures import draw_landscape, draw_lineage, draw_traits, landscape_grid, landscape_window
-from models.viz import FIGURE_SIZE, SMALL_FONT, WorldPage
+from models.viz import FIGURE_SIZE, SMALL_FONT, Slider, WorldPage
 
 MAX_BROWSER_EXPLORERS = 20_000  # a compute budget above this makes each step and plot sluggish
 
@@ -18,7 +17,7 @@ MAX_BROWSER_EXPLORERS = 20_000  # a compute budget above this makes each step an
 @solara.component
 def MetaoptLandscapePlot(model: Any) -> None:
     """Contours of L over the first two axes, every explorer coloured by its algorithm, birthplaces as crosses."""
-    update_counter.get()
+    frame.get()
     grid = solara.use_memo(lambda: landscape_grid(model, landscape_window(model)), [model])
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     draw_landscape(figure.subplots(), model, grid, contours=False)
@@ -28,7 +27,7 @@ def MetaoptLandscapePlot(model: Any) -> None:
 @solara.component
 def MetaoptLineagePlot(model: Any) -> None:
     """The lineage tree growing: who spawned whom and when, coloured by generality."""
-    update_counter.get()
+    frame.get()
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     draw_lineage(figure.subplots(), model)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
@@ -37,7 +36,7 @@ def MetaoptLineagePlot(model: Any) -> None:
 @solara.component
 def MetaoptTraitsPlot(model: Any) -> None:
     """Histograms of N, S, V, G, R over the living algorithms, and the φ leader of the last window."""
-    update_counter.get()
+    frame.get()
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots(2, 3)
     draw_traits(axes, model)

@@ -9,12 +9,11 @@ import numpy as np
 import solara
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from mesa.visualization import Slider
-from mesa.visualization.utils import update_counter
 
+from models.frame import frame
 from models.params import Values
 from models.sgd.figures import draw_escape_over_time
-from models.viz import FIGURE_SIZE, HISTOGRAM_BINS, LANDSCAPE_POINTS, WorldPage
+from models.viz import FIGURE_SIZE, HISTOGRAM_BINS, LANDSCAPE_POINTS, Slider, WorldPage
 
 MAX_BROWSER_WALKERS = 50_000  # walkers over all temperatures; more makes each step and plot sluggish
 
@@ -46,7 +45,7 @@ def LandscapePlot(model: Any) -> None:
 
     Which temperature's walkers the histogram shows is a choice of this page (all of them, or one T).
     """
-    update_counter.get()
+    frame.get()
     curves = solara.use_memo(lambda: _landscape_curves(model), [model])
     temperatures = np.unique(model.temperature)
     choices = [ALL_TEMPERATURES, *(_temperature_text(T) for T in temperatures)] if len(temperatures) > 1 else []
@@ -89,7 +88,7 @@ def LandscapePlot(model: Any) -> None:
 @solara.component
 def WalkerScatterPlot(model: Any) -> None:
     """The walkers' first two coordinates (W0, W1), now and at the start; coloured by T if several."""
-    update_counter.get()
+    frame.get()
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots()
     start, now = model.start_position, model.position
@@ -109,7 +108,7 @@ def WalkerScatterPlot(model: Any) -> None:
 @solara.component
 def EscapeTimeSeriesPlot(model: Any) -> None:
     """The fraction of walkers escaped, one line per T, and the mean of W0 over the steps collected so far."""
-    update_counter.get()
+    frame.get()
     table = model.datacollector.get_model_vars_dataframe()
     every = model.params.collect_every
     steps = np.arange(len(table)) * every
