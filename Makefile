@@ -11,7 +11,7 @@ DEMO   ?= sgd_pit_escape
 # An extra's requirements from pyproject.toml, installed without rebuilding the kernels.
 EXTRA  = $(shell $(PY) -c 'import sys, tomllib; print(" ".join(repr(r) for r in tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"][sys.argv[1]]))' $(1))
 
-.PHONY: demo test bench install clean lint
+.PHONY: demo test bench docs install clean lint
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), f"optiscape needs Python >= 3.12, found {sys.version.split()[0]} (pyenv: see .python-version)"'
@@ -46,6 +46,10 @@ test: $(TESTSTAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet $(call EXTRA,bench)
 	$(PY) -m bench
+
+# Every world's page (a screenshot in the browser tests' headless Chromium) and key run figure, into docs/img/.
+docs: $(TESTSTAMP)
+	$(PY) -m optiscape.pictures --out docs/img
 
 clean:
 	rm -rf $(VENV) build *.egg-info _fastcore/*.c _fastcore/*.so runs reports

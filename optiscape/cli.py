@@ -11,9 +11,7 @@ import argparse
 import difflib
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -169,21 +167,15 @@ def _free_port() -> int:
 
 def _cmd_viz(args: argparse.Namespace) -> int:
     import scenarios
-    from optiscape.app import serve_command, serve_environment
 
-    scenario = scenarios.load(args.file)  # validate before starting a server
+    scenario = scenarios.load(args.file)  # validate before importing the page's libraries
     port = args.port or _free_port()
-    command = serve_command(scenario.path.resolve(), port)
-    print(f"{scenario.title}\nserving on http://127.0.0.1:{port}/  (Ctrl-C stops)", flush=True)
-    server = subprocess.Popen(command, env={**os.environ, **serve_environment(scenario.path)})
-    # Stopping `optiscape viz` (Ctrl-C, or a SIGTERM from a supervisor) stops its server too.
-    signal.signal(signal.SIGTERM, lambda signum, frame: server.terminate())
-    try:
-        return server.wait()
-    except KeyboardInterrupt:
-        server.terminate()
-        server.wait()
-        return 0
+    print(f"{scenario.title}\nstarting the page server ...", flush=True)
+    from optiscape.app import serve
+
+    # Ctrl-C and SIGTERM end the process at once (see serve).
+    serve(scenario.path, port, on_ready=lambda: print(f"open http://127.0.0.1:{port}/  (Ctrl-C stops)", flush=True))
+    return 0
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -61,38 +62,45 @@ def _port_answers(port: int) -> bool:
         return False
 
 
+def start_server(scenario: str | Path, directory: Path) -> tuple[str, Callable[[], None]]:
+    """Start a page server for a scenario (a shipped name or a YAML path) as a subprocess, logging into directory;
+    returns its URL and the function that stops it."""
+    port = _free_port()
+    log_path = directory / f"server-{port}.log"
+    log = log_path.open("wb")
+    environment = {**os.environ, **serve_environment(scenario)}
+    # Its own process group: stopping it stops whatever it started too (no server outlives the test).
+    server = subprocess.Popen(serve_command(scenario, port), env=environment, stdout=log,
+                              stderr=subprocess.STDOUT, cwd=directory, start_new_session=True)
+
+    def stop() -> None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not _port_answers(port):
+        if server.poll() is not None or time.monotonic() > deadline:
+            state = "is not answering" if server.returncode is None else f"exited with {server.returncode}"
+            stop()
+            pytest.fail(f"the page server on 127.0.0.1:{port} {state} (waited {SERVER_START_SECONDS} s at "
+                        f"most); its output:\n{log_path.read_text(errors='replace')}")
+        time.sleep(0.25)
+    return f"http://127.0.0.1:{port}/", stop
+
+
 @pytest.fixture
 def serve(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[str | Path], str]:
-    """Start a page server for a scenario (a shipped name or a YAML path) as a subprocess, stopped after the test;
-    returns its URL."""
+    """Start a page server for a scenario as a subprocess, stopped after the test; returns its URL."""
 
     def start(scenario: str | Path) -> str:
-        port = _free_port()
-        log_path = tmp_path / f"server-{port}.log"
-        log = log_path.open("wb")
-        environment = {**os.environ, **serve_environment(scenario)}
-        # Its own process group: stopping it stops whatever it started too (no server outlives the test).
-        server = subprocess.Popen(serve_command(scenario, port), env=environment, stdout=log,
-                                  stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)
-
-        def stop() -> None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
-            log.close()
-
+        url, stop = start_server(scenario, tmp_path)
         request.addfinalizer(stop)
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not _port_answers(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                state = "is not answering" if server.returncode is None else f"exited with {server.returncode}"
-                pytest.fail(f"the page server on 127.0.0.1:{port} {state} (waited {SERVER_START_SECONDS} s at "
-                            f"most); its output:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.25)
-        return f"http://127.0.0.1:{port}/"
+        return url
 
     return start
 
@@ -106,7 +114,7 @@ class BrowserRecord:
 
 
 @contextmanager
-def _open_page(url: str) -> Iterator[tuple[Any, BrowserRecord]]:
+def _open_page(url: str, viewport: tuple[int, int] = (1400, 1000)) -> Iterator[tuple[Any, BrowserRecord]]:
     """A headless Chromium tab on `url`, and the record of its console errors and outside requests."""
     from playwright.sync_api import sync_playwright
 
@@ -124,7 +132,7 @@ def _open_page(url: str) -> Iterator[tuple[Any, BrowserRecord]]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
             page.on("console", record_console)
             page.on("pageerror", lambda error: record.console_errors.append(str(error)))
             page.on("request", record_request)  # every request, answered or failed
@@ -146,13 +154,16 @@ def _wait_until_ready(page, title: str, images: int):
     return step_button
 
 
-def _press_step(page, step_button) -> None:
-    """Press Step STEPS times and wait until the page shows the new time."""
+def _press_step(page, step_button) -> float:
+    """Press Step STEPS times, wait until the page shows the new time, and return it (a Step takes the page's
+    "steps per frame")."""
     from playwright.sync_api import expect
 
+    per_step = int(re.search(r"steps per frame: (\d+)", page.get_by_text("steps per frame").inner_text()).group(1))
     for _ in range(STEPS):
         step_button.click()
-    expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text(f"Time: {STEPS * per_step:.1f}")).to_be_visible(timeout=15_000)
+    return float(STEPS * per_step)
 
 
 def _plot_area(page, index: int) -> np.ndarray:
@@ -257,3 +268,32 @@ def test_unknown_world_names_the_known_ones() -> None:
         page_builder("nope")
     assert str(raised.value) == f"no browser page for world 'nope': expected one of {sorted(worlds())}"
     assert {"sgd", "density", "causal", "metaopt", "intelligence", "knowledge", "cooperation"} <= set(worlds())
+
+
+@needs_chromium
+def test_sigterm_stops_a_playing_page_server_at_once(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    port = _free_port()
+    server = subprocess.Popen(serve_command(CAUSAL_SCENARIO, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              cwd=tmp_path, start_new_session=True)
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while not _port_answers(port) and time.monotonic() < deadline and server.poll() is None:
+            time.sleep(0.25)
+        with _open_page(f"http://127.0.0.1:{port}/") as (page, _):
+            expect(page.get_by_role("button", name="Step")).to_be_enabled(timeout=30_000)
+            page.get_by_role("button", name="Play").click()
+            expect(page.get_by_text("Time: 0.0")).not_to_be_visible(timeout=30_000)  # playing
+            stopped_at = time.monotonic()
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=10)
+            seconds = time.monotonic() - stopped_at
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    output = server.stdout.read().decode(errors="replace")
+    assert seconds < 2, f"the server took {seconds:.1f} s to stop"
+    assert "Traceback" not in output and "Warning" not in output, output  # a clean terminal: no third-party noise
+    assert output.startswith("The linear thermostat"), output

@@ -89,7 +89,9 @@ def test_viz_serves_the_page_on_loopback_and_prints_the_address():
     server = subprocess.Popen([sys.executable, "-m", "optiscape.cli", "viz", "sgd_pit_escape", "--port", str(port)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        assert f"serving on http://127.0.0.1:{port}/" in server.stdout.readline() + server.stdout.readline()
+        # the title, then "starting ...", then the address once the server answers
+        lines = [server.stdout.readline() for _ in range(3)]
+        assert lines[0].startswith("Escaping the pit under SGD") and f"open http://127.0.0.1:{port}/" in lines[2], lines
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -141,3 +143,21 @@ def test_list_aligns_its_columns_and_filters_by_world(capsys):
     assert len({line.index(line.split()[2]) for line in lines}) == 1  # every title starts in the same column
     assert main(["list", "--world", "nope"]) == 2
     assert "expected one of causal, cooperation" in capsys.readouterr().err
+
+
+def test_every_argument_of_every_command_is_described_in_help():
+    import argparse
+
+    from optiscape.cli import parser
+
+    def undescribed(p: argparse.ArgumentParser, name: str) -> list[str]:
+        missing = []
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    missing += undescribed(sub, f"{name} {sub_name}")
+            elif not isinstance(action, argparse._HelpAction) and not action.help:
+                missing.append(f"{name}: {action.dest}")
+        return missing
+
+    assert undescribed(parser(), "optiscape") == []

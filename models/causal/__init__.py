@@ -10,5 +10,7 @@ WORLD = WorldEntry(
     claims="models.causal.claims:claims",
     page="models.causal.page:causal_page",
     figures="models.causal.figures:causal_figures",
+    key_figure="causal_bounded_thermostat:landscape.png",
+    showcase="causal_linear_thermostat",
     order=3,
 )

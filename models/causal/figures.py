@@ -7,7 +7,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from models.viz import Outputs, tight
+from models.viz import SMALL_FONT, Outputs, tight
 
 
 def causal_figures(model: Any, tables: dict[str, pd.DataFrame]) -> Outputs:
@@ -20,7 +20,7 @@ def causal_figures(model: Any, tables: dict[str, pd.DataFrame]) -> Outputs:
             ax.plot(series.step, series[f"op_delta_{m}"], linestyle="--", label=f"{m}, finite δ")
     title = f"A = {', '.join(model.params.clamp)}, n = {model.params.perturb}_0"
     ax.set(xlabel="step", ylabel="Op (nats)", title=title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=SMALL_FONT)
     outputs: Outputs = {"op.png": tight(fig)}
     landscape = tables.get("landscape")
     if landscape is not None:
@@ -29,6 +29,6 @@ def causal_figures(model: Any, tables: dict[str, pd.DataFrame]) -> Outputs:
         for m in model.params.targets:
             ax.plot(x, 1 - landscape[f"comp_{m}"], label=f"1 - Comp for {m} at step {model.steps}")
         ax.set(xlabel=landscape.columns[0], ylabel="1 - Comp", title="The optimization landscape over initial values")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=SMALL_FONT)
         outputs["landscape.png"] = tight(fig)
     return outputs

@@ -15,9 +15,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 from matplotlib.transforms import Affine2D, ScaledTranslation
-from mesa.visualization.utils import update_counter
 
-from models.viz import FIGURE_SIZE, WorldPage
+from models.frame import frame
+from models.viz import FIGURE_SIZE, SMALL_FONT, Slider, WorldPage
 
 DISPLAY_DELTA = 1e-3  # δ for drawing X and Y as w + δ·τ when the scenario sets none
 NODE_COLOURINGS = {"value in W": "w", "X tangent": "tx"}
@@ -68,7 +68,7 @@ def CausalGraphPlot(model: Any) -> None:
 
     What colours the nodes is a choice of this page (toggle buttons), not a model parameter.
     """
-    update_counter.get()
+    frame.get()
     colouring, set_colouring = solara.use_state(next(iter(NODE_COLOURINGS)))
     layout = solara.use_memo(lambda: _causal_layout(model), [model])
     graph, params, now = model.graph, model.params, model.steps
@@ -98,7 +98,7 @@ def CausalGraphPlot(model: Any) -> None:
     for name in names:
         role = f" ({', '.join(roles[name])})" if roles[name] else ""
         axes.text(*layout[name], f"{name}{role}\n{float(state[name][0]):.4g}", ha="center", va="center",
-                  fontsize=8)
+                  fontsize=SMALL_FONT)
     figure.colorbar(ScalarMappable(norm, "coolwarm"), ax=axes, shrink=0.8, label=colouring)
     # circular_layout puts the nodes on the unit circle: fixed limits leave room for self-loops and labels.
     axes.set(xlim=(-1.6, 1.6), ylim=(-1.6, 1.6), aspect="equal")
@@ -109,7 +109,7 @@ def CausalGraphPlot(model: Any) -> None:
         Line2D([], [], color="black", linestyle="--", label="same time"),
         Line2D([], [], linestyle="", marker="o", markersize=11, markerfacecolor="white", markeredgecolor="black",
                markeredgewidth=3, label=f"in A (clamped{until})"),
-    ], fontsize=8, loc="lower center", ncols=3, frameon=False)
+    ], fontsize=SMALL_FONT, loc="lower center", ncols=3, frameon=False)
     axes.set_title(f"Step {now}: {colouring}{_first_run(model)}; n = {params.perturb}_0, m = "
                    f"{', '.join(params.targets)}", fontsize=10)
 
@@ -123,13 +123,12 @@ def CausalGraphPlot(model: Any) -> None:
 @solara.component
 def CausalTrajectoryPlot(model: Any) -> None:
     """Each target's value in W over the steps so far, and X and Y now as w + δ·τ (one panel per target)."""
-    update_counter.get()
+    frame.get()
     table = model.datacollector.get_model_vars_dataframe()
     steps = np.arange(len(table))  # collected at t = 0 and after every step
     delta, source = _display_delta(model)
     targets = model.params.targets
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.14, right=0.95, bottom=0.12, top=0.87, hspace=0.3)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     panels = np.atleast_1d(figure.subplots(len(targets), 1, sharex=True))
     marker = "o" if len(table) < 50 else None  # so that a lone first point shows
     for axes, m in zip(panels, targets, strict=True):
@@ -139,7 +138,7 @@ def CausalTrajectoryPlot(model: Any) -> None:
         axes.plot([steps[-1]], [x], linestyle="", marker="^", color="tab:blue", label=f"X now: x - w = {x - w:.3g}")
         axes.plot([steps[-1]], [y], linestyle="", marker="v", color="tab:orange", label=f"Y now: y - w = {y - w:.3g}")
         axes.set_ylabel(f"{m}_t")
-        axes.legend(fontsize=8, loc="best" if len(table) <= BEST_LEGEND_ROWS else "upper right")
+        axes.legend(fontsize=SMALL_FONT, loc="best" if len(table) <= BEST_LEGEND_ROWS else "upper right")
     panels[-1].set(xlabel="step", xlim=(0, max(steps[-1], 1) * 1.04))  # room for the markers at the end
     panels[0].set_title(f"{', '.join(targets)} in W{_first_run(model)}\n"
                         f"X, Y now = w + δ·τ, δ = {delta:g} ({source})", fontsize=10)
@@ -149,11 +148,10 @@ def CausalTrajectoryPlot(model: Any) -> None:
 @solara.component
 def CausalOpPlot(model: Any) -> None:
     """Op(A; n, m_t) of each target over the steps so far: exact (tangents), and from the finite δ (dashed)."""
-    update_counter.get()
+    frame.get()
     table = model.datacollector.get_model_vars_dataframe()
     steps = np.arange(len(table))
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.14, right=0.95, bottom=0.12, top=0.9)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots()
     marker = "o" if len(table) < 50 else None
     undrawn = 0
@@ -177,14 +175,27 @@ def CausalOpPlot(model: Any) -> None:
     axes.set(xlabel="step", ylabel="Op (nats)", xlim=(0, max(steps[-1], 1)))
     axes.set_title(f"A = {', '.join(model.params.clamp)}, n = {model.params.perturb}_0{_first_run(model)}{note}",
                    fontsize=10)
-    axes.legend(fontsize=8, loc="best" if len(table) <= BEST_LEGEND_ROWS else "upper left")
+    axes.legend(fontsize=SMALL_FONT, loc="best" if len(table) <= BEST_LEGEND_ROWS else "upper left")
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
 
+DELTAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)  # the finite δ offered on the page, with the scenario's own
+
+
+def _parameter_slider(name: str, value: float) -> Slider:
+    """A slider for one parameter of the graph's updates: 0 to three times its value (or -1 to 1 for 0)."""
+    low, high = (min(0.0, 3 * value), max(0.0, 3 * value)) if value else (-1.0, 1.0)
+    return Slider(f"parameter {name}", value=value, min=low, max=high, step=(high - low) / 60, dtype=float)
+
+
 def causal_page(scenario: Any) -> WorldPage:
-    """The causal world's page: no inputs; the graph now (coloured as chosen on the page), W and Op over time."""
+    """The causal world's page: inputs for the graph's parameters and δ; the graph now, W and Op over time."""
     params = scenario.params
+    inputs: dict[str, Any] = {f"parameters.{name}": _parameter_slider(name, float(value))
+                              for name, value in params.parameters.items()}
+    delta = params.delta if params.delta is not None else DISPLAY_DELTA
+    inputs["delta"] = {"type": "Select", "label": "finite δ", "value": delta, "values": sorted({*DELTAS, delta})}
     # As for sgd_page: Reset calls CausalModel(**these); causal worlds are deterministic.
     fixed = {**params.model_dump(), "params": params, "rng": scenario.seed}
-    return WorldPage(fixed, [(CausalGraphPlot, 0), (CausalTrajectoryPlot, 0), (CausalOpPlot, 0)])
-
+    return WorldPage({**fixed, **inputs}, [(CausalGraphPlot, 0), (CausalTrajectoryPlot, 0), (CausalOpPlot, 0)],
+                     tabs=("Graph, W and Op",))

@@ -10,5 +10,7 @@ WORLD = WorldEntry(
     claims="models.cooperation.claims:claims",
     page="models.cooperation.page:cooperation_page",
     figures="models.cooperation.figures:cooperation_figures",
+    key_figure="cooperation_dystopia_exponential:cooperation.png",
+    showcase="cooperation_guidelines",
     order=7,
 )

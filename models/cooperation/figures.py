@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from models.viz import Outputs, tight
+from models.viz import SMALL_FONT, Outputs, tight
 
 
 def _marker(table: pd.DataFrame) -> str | None:
@@ -19,7 +19,7 @@ def _legend(axes: Any, twin: Any, loc: str) -> None:
     """One legend for the lines on both y axes."""
     lines, labels = axes.get_legend_handles_labels()
     more, more_labels = twin.get_legend_handles_labels()
-    axes.legend(lines + more, labels + more_labels, fontsize=7, loc=loc)
+    axes.legend(lines + more, labels + more_labels, fontsize=SMALL_FONT, loc=loc)
 
 
 def draw_cooperation(axes: Any, table: pd.DataFrame) -> None:

@@ -6,11 +6,10 @@ from typing import Any
 
 import solara
 from matplotlib.figure import Figure
-from mesa.visualization import Slider
-from mesa.visualization.utils import update_counter
 
 from models.cooperation.figures import draw_chain, draw_cooperation, draw_wealth
-from models.viz import FIGURE_SIZE, WorldPage
+from models.frame import frame
+from models.viz import FIGURE_SIZE, Slider, WorldPage
 
 MAX_BROWSER_PLAYERS = 5_000  # more makes every round (and its signatures) sluggish in the page
 LATEST_BLOCKS = 8
@@ -18,32 +17,31 @@ LATEST_BLOCKS = 8
 
 def _panel(model: Any, draw: Any, title: str) -> None:
     table = model.datacollector.get_model_vars_dataframe()
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.12, right=0.86, bottom=0.12, top=0.9)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots()
     draw(axes, table)
-    axes.set_title(f"Round {model.steps}: {title}", fontsize=10)
+    axes.set_title(f"Round {model.steps}: {title}")
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
 
 @solara.component
 def CooperationPlot(model: Any) -> None:
     """Share of players in C (all, humans, AIs) with r_t and s_t."""
-    update_counter.get()
+    frame.get()
     _panel(model, draw_cooperation, "cooperation")
 
 
 @solara.component
 def WealthPlot(model: Any) -> None:
     """Payoffs per round, wallets per ID and the Gini of wealth."""
-    update_counter.get()
+    frame.get()
     _panel(model, draw_wealth, "utilities and wealth")
 
 
 @solara.component
 def ChainPlot(model: Any) -> None:
     """Chain height, bans, mutations, thefts, captures and rejected transactions."""
-    update_counter.get()
+    frame.get()
     _panel(model, draw_chain, "the chain")
 
 
@@ -63,7 +61,7 @@ def block_html(model: Any, k: int = LATEST_BLOCKS) -> str:
 @solara.component
 def BlockTable(model: Any) -> None:
     """The latest blocks of the chain."""
-    update_counter.get()
+    frame.get()
     solara.HTML(tag="div", unsafe_innerHTML=block_html(model))
 
 
@@ -79,7 +77,11 @@ def cooperation_page(scenario: Any) -> WorldPage:
         "aggression_gain": Slider("aggression gain (guideline 2)", value=params.aggression_gain, min=0.0, max=2.0,
                                   step=0.05, dtype=float),
         "tax_rate": Slider("tax on AI income", value=params.tax_rate, min=0.0, max=0.9, step=0.05, dtype=float),
+        "n_ais": Slider(f"AI IDs (beside {params.n_humans:,} humans)", value=params.n_ais, min=1,
+                        max=max(1, min(MAX_BROWSER_PLAYERS - params.n_humans, 4 * params.n_ais) // params.copies),
+                        step=1, dtype=int),
     }
     # Reset calls CooperationModel(**these), seeded by the scenario; the page's chain always lives in memory.
     fixed = {**params.model_dump(), "params": params, "rng": scenario.seed, "ledger_path": ":memory:"}
-    return WorldPage({**fixed, **inputs}, [(CooperationPlot, 0), (WealthPlot, 0), (ChainPlot, 0), (BlockTable, 0)])
+    return WorldPage({**fixed, **inputs}, [(CooperationPlot, 0), (WealthPlot, 0), (ChainPlot, 1), (BlockTable, 1)],
+                     tabs=("Cooperation and wealth", "The chain"))

@@ -11,5 +11,7 @@ WORLD = WorldEntry(
     claims="models.density.claims:claims",
     page="models.density.page:density_page",
     figures="models.density.figures:density_figures",
+    key_figure="density_pit_escape:escape_times.png",
+    showcase="density_pit_escape",
     order=2,
 )

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from models.sgd.figures import landscape_figure, trajectories_figure
-from models.viz import Outputs, tight
+from models.viz import SMALL_FONT, Outputs, tight
 
 # The density world's descriptions (model.DESCRIPTIONS) and its walkers, as figures and the page name them.
 DESCRIPTION_LABELS = {
@@ -29,6 +29,9 @@ DESCRIPTION_COLOURS = {
     "gaussian_rule": "tab:green",
     "monte_carlo": "tab:red",
 }
+# Overlapping curves stay visible: each description has its own dash as well as its colour.
+DESCRIPTION_STYLES = {"chain": "-", "fokker_planck": "--", "seed_master": ":", "gaussian_rule": "-."}
+MASS_SHARE = 0.998  # a density plot zooms to where this share of each description's mass lies
 DENSITY_POINTS = 2000  # at most this many points per density curve; finer grids are averaged over neighbouring cells
 
 
@@ -51,7 +54,67 @@ def density_curves(model: Any, names: Any = None, points: int = DENSITY_POINTS) 
     return positions, {name: np.add.reduceat(model.masses[name], starts) / (sizes * grid.width) for name in names}
 
 
-def walker_density(model: Any, bins: int) -> tuple[np.ndarray, np.ndarray, int]:
+def mass_window(W: np.ndarray, curves: dict[str, np.ndarray], low: float, high: float) -> tuple[float, float]:
+    """The range of W holding MASS_SHARE of every description's mass (their union), padded by a tenth on each side
+    and kept within [low, high]; the whole [low, high] when no mass is left."""
+    lows, highs = [], []
+    for P in curves.values():
+        cumulative = np.cumsum(np.clip(P, 0, None))
+        if cumulative[-1] <= 0:
+            continue
+        cumulative /= cumulative[-1]
+        lows.append(W[np.searchsorted(cumulative, (1 - MASS_SHARE) / 2)])
+        highs.append(W[min(np.searchsorted(cumulative, (1 + MASS_SHARE) / 2), len(W) - 1)])
+    if not lows:
+        return low, high
+    start, stop = min(lows), max(highs)
+    pad = max(stop - start, (high - low) / 200) / 10
+    return max(low, start - pad), min(high, stop + pad)
+
+
+def draw_densities(ax: Any, model: Any, names: Any = None, bins: int = 100) -> tuple[float, float]:
+    """The walkers' histogram and each chosen description's P(W), zoomed to where the mass is; returns the zoom.
+
+    The landscape L is drawn thin and grey on a second y axis, and an inset shows the whole grid when the zoom
+    is less than half of it.
+    """
+    grid = model.grid
+    W, curves = density_curves(model, names)
+    window = mass_window(W, curves or density_curves(model)[1], grid.low, grid.high)
+    landscape_axes = ax.twinx()
+    positions = np.linspace(*window, 600)
+    landscape_axes.plot(positions, model.landscape.mean_loss(positions), color="grey", linewidth=0.8)
+    landscape_axes.set_ylabel("L (thin grey)", color="grey")
+    landscape_axes.tick_params(axis="y", colors="grey")
+    ax.set_zorder(landscape_axes.get_zorder() + 1)  # the densities in front of the landscape
+    ax.patch.set_visible(False)
+
+    density, edges, outside = walker_density(model, min(grid.cells, bins), window)
+    label = DESCRIPTION_LABELS["monte_carlo"] + (" (not escaped)" if has_absorbing_edge(model) else "")
+    if outside:
+        label += f", {outside:,} outside the plot"
+    ax.stairs(density, edges, fill=True, color=DESCRIPTION_COLOURS["monte_carlo"], alpha=0.3, label=label)
+    for name, P in curves.items():
+        ax.plot(W, P, color=DESCRIPTION_COLOURS.get(name), linestyle=DESCRIPTION_STYLES.get(name, "-"),
+                linewidth=1.6, label=DESCRIPTION_LABELS.get(name, name))
+    for value, edge in ((grid.low, model.low_boundary), (grid.high, model.high_boundary)):
+        if edge == "absorbing" and window[0] <= value <= window[1]:
+            ax.axvline(value, color="black", linestyle="--", linewidth=1, label="absorbing edge (escape)")
+    ax.set(xlim=window, ylim=(0, None), xlabel="W", ylabel="P(W) (per unit W)")
+    ax.legend(loc="upper left")
+    if window[1] - window[0] < (grid.high - grid.low) / 2:
+        inset = ax.inset_axes([0.64, 0.58, 0.34, 0.38])
+        whole = np.linspace(grid.low, grid.high, 400)
+        inset.plot(whole, model.landscape.mean_loss(whole), color="grey", linewidth=0.8)
+        inset.axvspan(*window, color="tab:red", alpha=0.25)
+        inset.set(xlim=(grid.low, grid.high), yticks=[])
+        inset.set_title("whole grid: L, zoom shaded", fontsize=SMALL_FONT)
+        inset.tick_params(labelsize=SMALL_FONT)
+    return window
+
+
+def walker_density(model: Any, bins: int, window: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray,
+                                                                                             int]:
     """(P, bin edges, walkers outside the grid): the Monte Carlo density on the grid's range, as the descriptions'.
 
     With an absorbing edge only the walkers that have not escaped count, over all walkers, so that it integrates
@@ -61,37 +124,16 @@ def walker_density(model: Any, bins: int) -> tuple[np.ndarray, np.ndarray, int]:
     walkers = model.position[:, 0]
     if has_absorbing_edge(model):
         walkers = walkers[model.escape_step < 0]
-    counts, edges = np.histogram(walkers, bins=bins, range=(grid.low, grid.high))
+    counts, edges = np.histogram(walkers, bins=bins, range=window or (grid.low, grid.high))
     return counts / (model.n_walkers * np.diff(edges)), edges, len(walkers) - int(counts.sum())
 
 
 def densities_figure(model: Any) -> Figure:
-    """densities.png: every description's P(W) and the walkers' histogram now, over the landscape L (thin)."""
-    grid = model.grid
-    fig, ax = plt.subplots(figsize=(7.2, 4.6))
-    landscape_axes = ax.twinx()
-    positions = np.linspace(grid.low, grid.high, 800)
-    landscape_axes.plot(positions, model.landscape.mean_loss(positions), color="grey", linewidth=0.8)
-    landscape_axes.set_ylabel("L (thin grey)", color="grey")
-    landscape_axes.tick_params(axis="y", colors="grey")
-    ax.set_zorder(landscape_axes.get_zorder() + 1)  # the densities in front of the landscape
-    ax.patch.set_visible(False)
-
-    density, edges, outside = walker_density(model, min(grid.cells, 100))
-    label = DESCRIPTION_LABELS["monte_carlo"] + (" (not escaped)" if has_absorbing_edge(model) else "")
-    if outside:
-        label += f", {outside} outside the grid"
-    ax.stairs(density, edges, fill=True, color=DESCRIPTION_COLOURS["monte_carlo"], alpha=0.3, label=label)
-    W, curves = density_curves(model)
-    for name, P in curves.items():
-        ax.plot(W, P, color=DESCRIPTION_COLOURS.get(name), linewidth=1.3, label=DESCRIPTION_LABELS.get(name, name))
-    for value, edge in ((grid.low, model.low_boundary), (grid.high, model.high_boundary)):
-        if edge == "absorbing":
-            ax.axvline(value, color="black", linestyle="--", linewidth=1, label="absorbing edge (escape)")
-    ax.set(xlim=(grid.low, grid.high), ylim=(0, None), xlabel="W", ylabel="P(W) (per unit W)",
-           title=f"Densities after {model.steps} steps (T = {model.T:g})")
-    ax.legend(fontsize=8, loc="upper left")
-    return tight(fig)
+    """densities.png: every description's P(W) and the walkers' histogram now, zoomed to where the mass is."""
+    fig, ax = plt.subplots(figsize=(7.2, 4.6), layout="constrained")
+    draw_densities(ax, model)
+    ax.set_title(f"Densities after {model.steps} steps (T = {model.T:g})")
+    return fig
 
 
 def moments_figure(model: Any, series: pd.DataFrame) -> Figure:
@@ -109,7 +151,7 @@ def moments_figure(model: Any, series: pd.DataFrame) -> Figure:
     title = "Moments of the mass not escaped" if has_absorbing_edge(model) else "Moments of the density over time"
     top.set(ylabel="mean of W", title=title)
     bottom.set(xlabel="step", ylabel="standard deviation of W")
-    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    top.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return tight(fig)
 
 
@@ -136,7 +178,7 @@ def escape_times_figure(model: Any, escape_times: pd.DataFrame) -> Figure:
         plain = FuncFormatter(lambda value, _: f"{value:g}")
         ax.yaxis.set_major_formatter(plain)
         ax.yaxis.set_minor_formatter(plain)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(loc="lower left")
     return tight(fig)
 
 

@@ -8,66 +8,43 @@ from typing import Any
 import numpy as np
 import solara
 from matplotlib.figure import Figure
-from mesa.visualization import Slider
-from mesa.visualization.utils import update_counter
 
 from models.density.figures import (
     DESCRIPTION_COLOURS,
     DESCRIPTION_LABELS,
-    density_curves,
+    DESCRIPTION_STYLES,
+    draw_densities,
     has_absorbing_edge,
-    walker_density,
 )
+from models.frame import frame
 from models.sgd.page import MAX_BROWSER_WALKERS
-from models.viz import FIGURE_SIZE, HISTOGRAM_BINS, LANDSCAPE_POINTS, WorldPage
+from models.viz import FIGURE_SIZE, HISTOGRAM_BINS, Slider, WorldPage
 
 SHORT_LABELS = {"chain": "chain", "fokker_planck": "Fokker-Planck", "seed_master": "seed master",
                 "gaussian_rule": "Gaussian rule"}
 
 
-def _grid_landscape(model: Any) -> tuple[np.ndarray, np.ndarray]:
-    """What the density plot computes once per model: (W, L(W)) over the density grid's range."""
-    positions = np.linspace(model.grid.low, model.grid.high, LANDSCAPE_POINTS)
-    return positions, model.landscape.mean_loss(positions)
-
-
 @solara.component
 def DensityPlot(model: Any) -> None:
-    """P(W, t) of the descriptions chosen on the page, the walkers' density, and L (thin) over the grid's range.
+    """P(W, t) of the descriptions chosen on the page and the walkers' density, zoomed to where the mass is.
 
     Which descriptions show is a choice of this page (toggle buttons), not a model parameter: changing it
     redraws the plot and leaves the run alone.
     """
-    update_counter.get()
+    frame.get()
     names = list(model.masses)
     shown, set_shown = solara.use_state(names)
-    positions, loss = solara.use_memo(lambda: _grid_landscape(model), [model])
     chosen = [name for name in names if name in shown]
     absorbing = has_absorbing_edge(model)
 
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.12, right=0.86, bottom=0.12, top=0.92)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots()
-    landscape_axes = axes.twinx()
-    landscape_axes.plot(positions, loss, color="grey", linewidth=0.8)
-    landscape_axes.set_ylabel("L (thin grey)", color="grey")
-    landscape_axes.tick_params(axis="y", colors="grey")
-    axes.set_zorder(landscape_axes.get_zorder() + 1)
-    axes.patch.set_visible(False)
-
-    density, edges, outside = walker_density(model, min(model.grid.cells, HISTOGRAM_BINS))
-    walkers_label = "walkers (not escaped)" if absorbing else "walkers"
-    axes.stairs(density, edges, fill=True, color=DESCRIPTION_COLOURS["monte_carlo"], alpha=0.3, label=walkers_label)
-    grid_positions, curves = density_curves(model, chosen, LANDSCAPE_POINTS)
-    for name, P in curves.items():
-        axes.plot(grid_positions, P, color=DESCRIPTION_COLOURS[name], linewidth=1.3, label=DESCRIPTION_LABELS[name])
-    axes.set(xlim=(model.grid.low, model.grid.high), ylim=(0, None), xlabel="W", ylabel="P(W) (per unit W)")
-    axes.legend(fontsize=8, loc="upper left")
+    draw_densities(axes, model, chosen, HISTOGRAM_BINS)
     survivors = f", {np.mean(model.escape_step < 0):.1%} of walkers not escaped" if absorbing else ""
-    note = f", {outside} outside the grid" if outside else ""
-    axes.set_title(f"Step {model.steps}: P(W){survivors}{note}", fontsize=10)
+    axes.set_title(f"Step {model.steps}: P(W), T = {model.T:g}{survivors}")
 
     with solara.Column(gap="4px"):
+        solara.Text("descriptions shown (on: filled)")
         with solara.ToggleButtonsMultiple(value=chosen, on_value=set_shown, dense=True):
             for name in names:
                 solara.Button(SHORT_LABELS.get(name, name), value=name)
@@ -77,26 +54,25 @@ def DensityPlot(model: Any) -> None:
 @solara.component
 def DensityTimeSeriesPlot(model: Any) -> None:
     """Each description's mass left (or, with no absorbing edge, its mean W) over the steps collected so far."""
-    update_counter.get()
+    frame.get()
     table = model.datacollector.get_model_vars_dataframe()
     every = model.params.collect_every
     steps = np.arange(len(table)) * every
     absorbing = has_absorbing_edge(model)
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.14, right=0.95, bottom=0.12, top=0.92)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots()
     marker = "o" if len(table) < 50 else None  # so that a lone first point shows
     column = "{}_survival" if absorbing else "{}_mean"
     for name in model.masses:
         axes.plot(steps, table[column.format(name)], color=DESCRIPTION_COLOURS[name], marker=marker, markersize=3,
-                  label=DESCRIPTION_LABELS[name])
+                  linestyle=DESCRIPTION_STYLES.get(name, "-"), label=DESCRIPTION_LABELS[name])
     # The walkers' collected mean includes escaped walkers: it compares only when nothing absorbs.
     walkers = 1.0 - table["escaped_fraction"] if absorbing else table["mean_W"]
     axes.plot(steps, walkers, color=DESCRIPTION_COLOURS["monte_carlo"], linestyle="--", marker=marker, markersize=3,
               label=DESCRIPTION_LABELS["monte_carlo"])
     axes.set(xlabel="step", ylabel="mass not escaped" if absorbing else "mean W", xlim=(0, max(steps[-1], every)),
-             title=f"Collected every {every} steps")
-    axes.legend(fontsize=8, loc="lower left" if absorbing else "best")
+             title=f"Collected every {every} steps" if every > 1 else "Every step")
+    axes.legend(loc="lower left" if absorbing else "best")
     with solara.Column(gap="4px"):
         solara.FigureMatplotlib(figure, format="png", dependencies=[model, len(table)])
         for warning in model.warnings:
@@ -104,12 +80,14 @@ def DensityTimeSeriesPlot(model: Any) -> None:
 
 
 def density_page(scenario: Any) -> WorldPage:
-    """The density world's page: a walkers input; the densities now (chosen on the page) and mass over time."""
+    """The density world's page: inputs for T and walkers; the densities now (chosen on the page), mass over time."""
     params = scenario.params
     walker_step = max(1, MAX_BROWSER_WALKERS // 100)
-    inputs = {"n_walkers": Slider("walkers", value=min(params.n_walkers, MAX_BROWSER_WALKERS), min=walker_step,
+    T = float(params.temperature)
+    inputs = {"temperature": Slider("T (step size)", value=T, min=T / 5, max=T * 5, step=T / 10, dtype=float),
+              "n_walkers": Slider("walkers", value=min(params.n_walkers, MAX_BROWSER_WALKERS), min=walker_step,
                                   max=MAX_BROWSER_WALKERS, step=walker_step, dtype=int)}
     # As for sgd_page: Reset calls DensityModel(**these), seeded by the scenario.
     fixed = {**params.model_dump(), "params": params, "rng": scenario.seed}
-    return WorldPage({**fixed, **inputs}, [(DensityPlot, 0), (DensityTimeSeriesPlot, 0)])
-
+    return WorldPage({**fixed, **inputs}, [(DensityPlot, 0), (DensityTimeSeriesPlot, 0)],
+                     tabs=("Densities and mass",), steps_per_frame=params.collect_every)

@@ -10,5 +10,7 @@ WORLD = WorldEntry(
     claims="models.intelligence.claims:claims",
     page="models.intelligence.page:intelligence_page",
     figures="models.intelligence.figures:intelligence_figures",
+    key_figure="intelligence_retire_versions:history.png",
+    showcase="intelligence_keep_versions",
     order=5,
 )

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from models.viz import Outputs, tight
+from models.viz import SMALL_FONT, Outputs, tight
 
 KIND_COLOURS = {"ai": "tab:blue", "humans": "tab:red"}
 
@@ -31,7 +31,7 @@ def draw_line(ax: Any, model: Any) -> None:
     lost = "" if model.protected_alive else f"; {model.params.protected} lost at step {model.protected_lost_step}"
     ax.set_title(f"Step {model.steps}: {len(beings)} beings, policy {model.params.policy}, ε = {eps:g}{lost}",
                  fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=SMALL_FONT, loc="upper left")
 
 
 def draw_history(axes: Any, table: pd.DataFrame) -> None:
@@ -41,12 +41,12 @@ def draw_history(axes: Any, table: pd.DataFrame) -> None:
     top.plot(table["step"], table["lowest_level"], label="lowest level")
     top.plot(table["step"], table["widest_gap"], label="widest gap", linestyle="--")
     top.set(ylabel="level")
-    top.legend(fontsize=8)
+    top.legend(fontsize=SMALL_FONT)
     bottom.plot(table["step"], table["beings"], label="beings")
     bottom.plot(table["step"], table["protected_alive"] * table["beings"].max(), label="humans alive (scaled)",
                 color="tab:red")
     bottom.set(xlabel="step", ylabel="count")
-    bottom.legend(fontsize=8)
+    bottom.legend(fontsize=SMALL_FONT)
 
 
 def intelligence_figures(model: Any, tables: dict[str, pd.DataFrame]) -> Outputs:

@@ -6,19 +6,17 @@ from typing import Any
 
 import solara
 from matplotlib.figure import Figure
-from mesa.visualization import Slider
-from mesa.visualization.utils import update_counter
 
+from models.frame import frame
 from models.intelligence.figures import draw_history, draw_line
-from models.viz import FIGURE_SIZE, WorldPage
+from models.viz import FIGURE_SIZE, Slider, WorldPage
 
 
 @solara.component
 def IntelligenceLinePlot(model: Any) -> None:
     """Every being on the intelligence line, gaps of at least ε shaded (where exterminations can start)."""
-    update_counter.get()
-    figure = Figure(figsize=(FIGURE_SIZE[0], 2.8))
-    figure.subplots_adjust(left=0.05, right=0.97, bottom=0.2, top=0.85)
+    frame.get()
+    figure = Figure(figsize=(FIGURE_SIZE[0], 2.4), layout="constrained")
     draw_line(figure.subplots(), model)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
@@ -26,10 +24,9 @@ def IntelligenceLinePlot(model: Any) -> None:
 @solara.component
 def IntelligenceHistoryPlot(model: Any) -> None:
     """Top and lowest levels, the widest gap, beings and whether humans live, over the steps so far."""
-    update_counter.get()
+    frame.get()
     table = model.datacollector.get_model_vars_dataframe().rename_axis("step").reset_index()
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.12, right=0.95, bottom=0.12, top=0.95)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     draw_history(figure.subplots(2, 1, sharex=True), table)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
@@ -41,4 +38,5 @@ def intelligence_page(scenario: Any) -> WorldPage:
     inputs = {"epsilon": Slider("ε", value=eps, min=eps / 10, max=eps * 5, step=eps / 10, dtype=float),
               "policy": {"type": "Select", "label": "policy", "value": params.policy, "values": ["keep", "retire"]}}
     fixed = {**params.model_dump(), "params": params, "rng": scenario.seed}
-    return WorldPage({**fixed, **inputs}, [(IntelligenceLinePlot, 0), (IntelligenceHistoryPlot, 0)])
+    return WorldPage({**fixed, **inputs}, [(IntelligenceLinePlot, 0), (IntelligenceHistoryPlot, 0)],
+                     tabs=("The line and its history",))

@@ -10,5 +10,7 @@ WORLD = WorldEntry(
     claims="models.knowledge.claims:claims",
     page="models.knowledge.page:knowledge_page",
     figures="models.knowledge.figures:knowledge_figures",
+    key_figure="knowledge_digits:scatter.png",
+    showcase="knowledge_digits",
     order=6,
 )

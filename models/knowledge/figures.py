@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from models.knowledge.model import Regression
-from models.viz import Outputs
+from models.viz import SMALL_FONT, Outputs
 
 SCATTER_POINTS = 20_000  # at most this many weights in a scatter (an even subsample beyond)
 
@@ -37,7 +37,7 @@ def draw_progress(axes: Any, model: Any, points: int = 60) -> None:
              title=f"Step {model.steps}: {model.examples_trained:,} of {model.examples_total:,} examples")
     if drawn:
         axes.set_yscale("log")
-        axes.legend(fontsize=7, ncols=2)
+        axes.legend(fontsize=SMALL_FONT, ncols=2)
 
 
 def draw_scatter(axes: Any, model: Any, group: str, seed: int = 0) -> None:
@@ -54,9 +54,9 @@ def draw_scatter(axes: Any, model: Any, group: str, seed: int = 0) -> None:
     q = model.relative_difference(seed)
     axes.scatter(r[idx], q[idx], s=size, alpha=0.6, color="tab:blue", label="same network")
     fit = Regression.of(r[model.layout.group(group)], q[model.layout.group(group)])
-    axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="r = a / (a + b): relative updating by class A",
-             ylabel="q = c / (c + d)", title=f"{group}: R² = {fit.r_squared:.3f}, p = {fit.p_value:.2g}")
-    axes.legend(fontsize=7, loc="upper left")
+    axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="r = a / (a + b) (updating by class A)", ylabel="q = c / (c + d)",
+             title=f"{group}: R² = {fit.r_squared:.3f}\np = {fit.p_value:.2g}")
+    axes.legend(fontsize=SMALL_FONT, loc="upper left")
 
 
 def draw_heatmap(figure: Figure, axes: Any, model: Any) -> None:

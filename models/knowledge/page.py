@@ -10,11 +10,10 @@ from typing import Any
 
 import solara
 from matplotlib.figure import Figure
-from mesa.visualization import Slider
-from mesa.visualization.utils import update_counter
 
+from models.frame import frame
 from models.knowledge.figures import draw_heatmap, draw_progress, draw_scatter
-from models.viz import FIGURE_SIZE, WorldPage
+from models.viz import FIGURE_SIZE, Slider, WorldPage
 
 RATE_FACTORS = (0.1, 0.3, 1.0, 3.0, 10.0)  # the learning rates offered: the scenario's times these
 
@@ -30,7 +29,11 @@ def _waiting(model: Any) -> str:
 @solara.component
 def KnowledgeProgressPlot(model: Any) -> None:
     """Each run's loss over the examples it has trained so far."""
-    update_counter.get()
+    frame.get()
+    if model.examples_trained == 0:
+        solara.Info(f"Loss per run: nothing trained yet. Each Step trains every active run on "
+                    f"{model.params.examples_per_step:,} more examples ({model.examples_total:,} in all).")
+        return
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     draw_progress(figure.subplots(), model)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
@@ -39,31 +42,27 @@ def KnowledgeProgressPlot(model: Any) -> None:
 @solara.component
 def KnowledgeScatterPlot(model: Any) -> None:
     """q against r for weights and for biases of seed 0's network (cross-seed control in grey), once measured."""
-    update_counter.get()
-    figure = Figure(figsize=(FIGURE_SIZE[0] * 1.6, FIGURE_SIZE[1]), layout="constrained")
-    left, right = figure.subplots(1, 2)
-    if model.seed_finished(0):
-        draw_scatter(left, model, "weights")
-        draw_scatter(right, model, "biases")
-    else:
-        for axes in (left, right):
-            axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="r = a / (a + b)", ylabel="q = c / (c + d)")
-        figure.suptitle(_waiting(model), fontsize=9)
+    frame.get()
+    if not model.seed_finished(0):
+        solara.Info(f"q against r: {_waiting(model)}.")
+        return
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
+    left, right = figure.subplots(1, 2, sharey=True)
+    draw_scatter(left, model, "weights")
+    draw_scatter(right, model, "biases")
+    right.set_ylabel("")
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
 
 @solara.component
 def KnowledgeHeatmapPlot(model: Any) -> None:
     """Per input pixel, the correlation of r and q over its outgoing weights (seed 0), once measured."""
-    update_counter.get()
+    frame.get()
+    if not model.seed_finished(0):
+        solara.Info(f"Per input pixel: {_waiting(model)}.")
+        return
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
-    axes = figure.subplots()
-    if model.seed_finished(0):
-        draw_heatmap(figure, axes, model)
-    else:
-        axes.set(xticks=[], yticks=[], title="Per pixel: not measured yet")
-        axes.text(0.5, 0.5, _waiting(model), ha="center", va="center", wrap=True, fontsize=9,
-                  transform=axes.transAxes)
+    draw_heatmap(figure, figure.subplots(), model)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
 
@@ -82,4 +81,5 @@ def knowledge_page(scenario: Any) -> WorldPage:
     # As the other pages: Reset calls KnowledgeModel(**these), seeded by the scenario.
     fixed = {**params.model_dump(), "params": params, "rng": scenario.seed}
     return WorldPage({**fixed, **inputs},
-                     [(KnowledgeProgressPlot, 0), (KnowledgeScatterPlot, 0), (KnowledgeHeatmapPlot, 0)])
+                     [(KnowledgeProgressPlot, 0), (KnowledgeScatterPlot, 0), (KnowledgeHeatmapPlot, 0)],
+                     tabs=("Training and q against r",))

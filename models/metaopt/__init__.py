@@ -10,5 +10,7 @@ WORLD = WorldEntry(
     claims="models.metaopt.claims:claims",
     page="models.metaopt.page:metaopt_page",
     figures="models.metaopt.figures:metaopt_figures",
+    key_figure="metaopt_watch_2d:timeseries.png",
+    showcase="metaopt_watch_2d",
     order=4,
 )

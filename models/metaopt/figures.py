@@ -11,9 +11,12 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.collections import LineCollection
+from matplotlib.colors import BoundaryNorm, LogNorm, Normalize
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from models.metaopt.model import TRAIT_LABELS, TRAITS
-from models.viz import Outputs, tight
+from models.viz import SMALL_FONT, Outputs, tight
 
 CONTOUR_POINTS = 160  # per axis
 MAX_TREE_NODES = 3000  # the lineage plot draws the latest-born this many (older ones are summarised in the title)
@@ -53,23 +56,29 @@ def _safe_value(model: Any, point: np.ndarray) -> float:
 
 def draw_landscape(ax: Any, model: Any, grid: tuple[np.ndarray, np.ndarray, np.ndarray], contours: bool = True) -> None:
     """L with every explorer coloured by its algorithm (the first two axes): filled contours, or, for the page
-    (redrawn every step), the same quantile bands as one image, which is much cheaper to draw."""
+    (redrawn every step), the same bands as one image, which is much cheaper to draw; a colourbar gives L."""
     X, Y, L = grid
     finite = L[np.isfinite(L)]
     if finite.size:
         levels = np.unique(np.quantile(finite, np.linspace(0, 1, 16)))
+        norm = BoundaryNorm(levels, 256) if len(levels) > 1 else None
         if contours:
-            ax.contourf(X, Y, L, levels=levels, cmap="Greys", alpha=0.6)
+            shading = ax.contourf(X, Y, L, levels=levels, cmap="Greys", alpha=0.6)
             ax.contour(X, Y, L, levels=levels, colors="grey", linewidths=0.4)
         else:
-            bands = np.digitize(L, levels).astype(float)
-            ax.imshow(np.where(np.isfinite(L), bands, np.nan), extent=(X.min(), X.max(), Y.min(), Y.max()),
-                      origin="lower", cmap="Greys", alpha=0.6, aspect="auto", interpolation="nearest")
+            shading = ax.imshow(L, extent=(X.min(), X.max(), Y.min(), Y.max()), origin="lower", cmap="Greys",
+                                norm=norm, alpha=0.6, aspect="auto", interpolation="nearest")
+        ax.figure.colorbar(shading, ax=ax, label="L (bands hold equal areas)", format="%.3g")
     if len(model.owner):
         colours = plt.get_cmap("tab20")(model.uid[model.owner] % 20)
         ax.scatter(model.position[:, 0], model.position[:, 1], s=6, c=colours, linewidths=0)
         ax.scatter(model.birthplace[:, 0], model.birthplace[:, 1], s=14, marker="x", color="black", linewidths=0.6,
                    alpha=0.5)
+    ax.legend(handles=[
+        Line2D([], [], linestyle="", marker="o", markersize=4, color="tab:blue",
+               label="explorer (colour: its algorithm)"),
+        Line2D([], [], linestyle="", marker="x", markersize=5, color="black", label="an algorithm's birthplace"),
+    ], loc="upper right", fontsize=SMALL_FONT, framealpha=0.8)
     ax.set(xlim=(X.min(), X.max()), ylim=(Y.min(), Y.max()), xlabel="x0", ylabel="x1")
     extra = "" if model.landscape.dim == 2 else f" (slice x2.. = 0 of d = {model.landscape.dim})"
     ax.set_title(f"Step {model.steps}: {model.n_algorithms} algorithms, {len(model.owner)} explorers{extra}",
@@ -91,26 +100,37 @@ def lineage_layout(lineage: nx.DiGraph, limit: int = MAX_TREE_NODES) -> tuple[li
 
 
 def draw_lineage(ax: Any, model: Any) -> None:
-    """The lineage tree: each algorithm at (birth step, depth-first row), linked to its parent, coloured by G."""
+    """The lineage as a tree on its side: each algorithm a line from its birth to its death (or now) on a row of its
+    own, coloured by G on a scale up to the largest G; a thin grey link from its parent's row where it was born."""
     lineage = model.lineage
     nodes, y = lineage_layout(lineage)
+    now = max(model.steps, 1)
     born = np.array([lineage.nodes[n]["born"] for n in nodes], dtype=float)
+    died = np.array([lineage.nodes[n]["died"] for n in nodes], dtype=float)
+    end = np.where(died >= 0, died, now)
     generality = np.array([lineage.nodes[n]["generality"] for n in nodes])
-    alive = np.array([lineage.nodes[n]["died"] < 0 for n in nodes])
-    segments = [((lineage.nodes[p]["born"], y[p]), (lineage.nodes[c]["born"], y[c]))
-                for p, c in lineage.edges if p in y and c in y]
-    if segments:
-        ax.add_collection(LineCollection(segments, colors="lightgrey", linewidths=0.6))
-    ys = np.array([y[n] for n in nodes])
-    points = ax.scatter(born, ys, c=generality, cmap="viridis", vmin=0, vmax=1, s=np.where(alive, 10, 3),
-                        linewidths=0)
-    ax.figure.colorbar(points, ax=ax, label="G")
+    rows = np.array([y[n] for n in nodes])
+    links = [((lineage.nodes[c]["born"], y[p]), (lineage.nodes[c]["born"], y[c]))
+             for p, c in lineage.edges if p in y and c in y]
+    if links:
+        ax.add_collection(LineCollection(links, colors="lightgrey", linewidths=0.5))
+    positive = generality[generality > 0]
+    if len(positive) and positive.max() > 10 * positive.min():  # offspring G near 0 and founders near 1: log
+        norm, scale = LogNorm(max(positive.min(), 1e-4), positive.max(), clip=True), "log scale"
+    else:
+        norm, scale = Normalize(0.0, float(positive.max()) if len(positive) else 1.0), "scale up to the largest"
+    lives = LineCollection([((b, r), (e, r)) for b, e, r in zip(born, end, rows, strict=True)], cmap="viridis",
+                           norm=norm, linewidths=1.5)
+    lives.set_array(generality)
+    ax.add_collection(lives)
+    ax.figure.colorbar(lives, ax=ax, label=f"G ({scale})")
     hidden = lineage.number_of_nodes() - len(nodes)
     note = f" (latest {len(nodes)} of {lineage.number_of_nodes()})" if hidden else ""
-    ax.set(xlabel="born at step", ylabel="lineage (depth-first)", xlim=(-1, max(model.steps, 1) + 1),
-           ylim=(-1, max(len(nodes), 1)))
+    ax.set(xlabel="step (a line: one algorithm's life)", ylabel="algorithms, children below their parent",
+           xlim=(-1, now + 1), ylim=(max(len(nodes), 1), -1))
     ax.set_yticks([])
-    ax.set_title(f"Lineage{note}: depth {model.lineage_depth}; large dots alive", fontsize=10)
+    living = int(np.sum(died < 0))
+    ax.set_title(f"Lineage{note}: depth {model.lineage_depth}, {living} alive", fontsize=10)
 
 
 def draw_traits(axes: Any, model: Any) -> None:
@@ -120,9 +140,11 @@ def draw_traits(axes: Any, model: Any) -> None:
         if len(values):
             ax.hist(values, bins=HISTOGRAM_BINS, color="tab:blue", alpha=0.8)
         ax.set_title(TRAIT_LABELS[trait], fontsize=9)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=SMALL_FONT)
     for ax in np.ravel(axes)[len(TRAITS):]:
         ax.set_axis_off()
+    np.ravel(axes)[0].figure.legend(handles=[Patch(color="tab:blue", alpha=0.8, label="living algorithms per bin")],
+                                    loc="lower right", fontsize=SMALL_FONT, frameon=False)
 
 
 def metaopt_figures(model: Any, tables: dict[str, pd.DataFrame]) -> Outputs:
@@ -146,13 +168,13 @@ def metaopt_figures(model: Any, tables: dict[str, pd.DataFrame]) -> Outputs:
     axes[0].plot(table["step"], table["algorithms"], label="algorithms")
     axes[0].plot(table["step"], table["explorers"], label="explorers")
     axes[0].set(yscale="log", ylabel="living")
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=SMALL_FONT)
     axes[1].plot(table["step"], table["best_fitness"], color="tab:green")
     axes[1].set(ylabel="best fitness -L found")
     axes[2].plot(table["step"], table["mean_generality"], label="mean G")
     axes[2].plot(table["step"], table["max_generality"], label="max G")
     axes[2].set(xlabel="step", ylabel="G", ylim=(-0.02, 1.02))
-    axes[2].legend(fontsize=8)
+    axes[2].legend(fontsize=SMALL_FONT)
     outputs["timeseries.png"] = tight(fig)
 
     graphml = io.BytesIO()

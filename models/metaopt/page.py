@@ -6,11 +6,10 @@ from typing import Any
 
 import solara
 from matplotlib.figure import Figure
-from mesa.visualization import Slider
-from mesa.visualization.utils import update_counter
 
+from models.frame import frame
 from models.metaopt.figures import draw_landscape, draw_lineage, draw_traits, landscape_grid, landscape_window
-from models.viz import FIGURE_SIZE, WorldPage
+from models.viz import FIGURE_SIZE, SMALL_FONT, Slider, WorldPage
 
 MAX_BROWSER_EXPLORERS = 20_000  # a compute budget above this makes each step and plot sluggish
 
@@ -18,10 +17,9 @@ MAX_BROWSER_EXPLORERS = 20_000  # a compute budget above this makes each step an
 @solara.component
 def MetaoptLandscapePlot(model: Any) -> None:
     """Contours of L over the first two axes, every explorer coloured by its algorithm, birthplaces as crosses."""
-    update_counter.get()
+    frame.get()
     grid = solara.use_memo(lambda: landscape_grid(model, landscape_window(model)), [model])
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.12, right=0.95, bottom=0.12, top=0.92)
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     draw_landscape(figure.subplots(), model, grid, contours=False)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
@@ -29,9 +27,8 @@ def MetaoptLandscapePlot(model: Any) -> None:
 @solara.component
 def MetaoptLineagePlot(model: Any) -> None:
     """The lineage tree growing: who spawned whom and when, coloured by generality."""
-    update_counter.get()
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.92)
+    frame.get()
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     draw_lineage(figure.subplots(), model)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
@@ -39,21 +36,37 @@ def MetaoptLineagePlot(model: Any) -> None:
 @solara.component
 def MetaoptTraitsPlot(model: Any) -> None:
     """Histograms of N, S, V, G, R over the living algorithms, and the φ leader of the last window."""
-    update_counter.get()
-    figure = Figure(figsize=FIGURE_SIZE)
-    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.08, top=0.88, hspace=0.5, wspace=0.35)
+    frame.get()
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots(2, 3)
     draw_traits(axes, model)
     leader = model.leaders[-1] if model.leaders else None
     text = (f"φ leader (window to step {leader['step']}): #{leader['leader']}, G = {leader['generality']:.2f}, "
             f"N = {leader['n_explorers']:.0f}, S = {leader['angle']:.0f}°" if leader else "no φ window closed yet")
-    axes[1, 2].text(0.0, 0.5, text, fontsize=7, wrap=True, transform=axes[1, 2].transAxes)
+    axes[1, 2].text(0.0, 0.5, text, fontsize=SMALL_FONT, wrap=True, transform=axes[1, 2].transAxes)
+    figure.supxlabel("trait value", fontsize=SMALL_FONT)
+    figure.supylabel("living algorithms", fontsize=SMALL_FONT)
     figure.suptitle(f"Step {model.steps}: traits of {model.n_algorithms} living algorithms", fontsize=10)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
 
+def _generality_inputs(params: Any) -> dict[str, Any]:
+    """Inputs for how offspring generality G is drawn: p_g and p_s (binary G), or the Beta law (scalar G)."""
+    if params.generality_model == "binary":
+        return {name: Slider(label, value=value, min=0.0, max=min(1.0, value * 5) or 0.1, step=(value or 0.02) / 4,
+                             dtype=float)
+                for name, label, value in (("p_general", "p_g (a general offspring)", params.p_general),
+                                           ("p_specific", "p_s (a specific offspring)", params.p_specific))}
+    law = params.beta_law
+    laws = {f"the scenario's: α {law.alpha[0]:g}→{law.alpha[1]:g}, β {law.beta[0]:g}→{law.beta[1]:g}": law,
+            "β ≫ α, twice as strongly": law.model_copy(update={"beta": (2 * law.beta[0], 2 * law.beta[1])}),
+            "no bias: α = β = 1 (uniform)": law.model_copy(update={"alpha": (1.0, 1.0), "beta": (1.0, 1.0)})}
+    return {"beta_law": {"type": "Select", "label": "offspring G ~ Beta(α(G), β(G))", "value": next(iter(laws)),
+                         "values": list(laws), "meaning": {label: value.model_dump() for label, value in laws.items()}}}
+
+
 def metaopt_page(scenario: Any) -> WorldPage:
-    """The page: a compute-budget input (when the scenario sets one); landscape, lineage and trait plots."""
+    """The page: inputs for the compute budget and offspring generality; landscape, lineage and trait plots."""
     params = scenario.params
     inputs: dict[str, Any] = {}
     if params.compute_budget is not None:
@@ -61,7 +74,9 @@ def metaopt_page(scenario: Any) -> WorldPage:
         step = max(1, budget // 20)
         inputs["compute_budget"] = Slider("compute budget (explorers)", value=budget, min=step,
                                           max=MAX_BROWSER_EXPLORERS, step=step, dtype=int)
+    inputs |= _generality_inputs(params)
     # As for sgd_page: Reset calls MetaoptModel(**these), seeded by the scenario.
     fixed = {**params.model_dump(), "params": params, "rng": scenario.seed}
-    components = [(MetaoptLandscapePlot, 0), (MetaoptLineagePlot, 0), (MetaoptTraitsPlot, 0)]
-    return WorldPage({**fixed, **inputs}, components)
+    components = [(MetaoptLandscapePlot, 0), (MetaoptTraitsPlot, 0), (MetaoptLineagePlot, 1)]
+    return WorldPage({**fixed, **inputs}, components, tabs=("Landscape and traits", "Lineage"),
+                     steps_per_frame=params.collect_every)

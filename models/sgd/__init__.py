@@ -10,5 +10,7 @@ WORLD = WorldEntry(
     claims="models.sgd.claims:claims",
     page="models.sgd.page:sgd_page",
     figures="models.sgd.figures:sgd_figures",
+    key_figure="sgd_pit_gd:trajectories.png",
+    showcase="sgd_pit_escape",
     order=1,
 )

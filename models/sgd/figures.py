@@ -7,6 +7,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from models.viz import Outputs, tight
@@ -31,13 +33,34 @@ def landscape_figure(model: Any) -> Figure:
         finite = model.position[:, 0][(model.position[:, 0] > lo) & (model.position[:, 0] < hi)]
         twin.hist(finite, bins=80, range=(lo, hi), color="tab:red", alpha=0.35)
         twin.set_ylabel("walkers")
-        ax.legend(fontsize=8, loc="lower left")
+        ax.legend(loc="lower left")
     else:
         ax.scatter(model.start_position[:, 0], model.start_position[:, 1], s=4, alpha=0.3, label="start")
         ax.scatter(model.position[:, 0], model.position[:, 1], s=4, alpha=0.5, label="now")
         ax.set(xlabel="W0", ylabel="W1", title="Walkers (first two coordinates)")
-        ax.legend(fontsize=8)
+        ax.legend(loc="best")
     return tight(fig)
+
+
+def draw_escape_over_time(figure: Figure, ax: Any, model: Any, points: int = 200) -> None:
+    """The fraction of walkers escaped by each step so far, one line per T (a colour scale when several).
+
+    Read from each walker's first-escape step, so it is exact at every step, collected or not.
+    """
+    steps = np.unique(np.linspace(0, max(model.steps, 1), points).astype(np.int64))
+    temperatures = np.unique(model.temperature)
+    norm = LogNorm(temperatures.min(), temperatures.max()) if len(temperatures) > 1 else None
+    for T in temperatures:
+        escaped = np.sort(model.escape_step[model.temperature == T])
+        reached = escaped[escaped >= 0]
+        fraction = np.searchsorted(reached, steps, side="right") / len(escaped)
+        colour = plt.get_cmap("viridis")(norm(T)) if norm else "tab:green"
+        ax.plot(steps, fraction, color=colour, linewidth=1.2, label=None if norm else f"T = {T:.3g}")
+    if norm:
+        figure.colorbar(ScalarMappable(norm, "viridis"), ax=figure.axes, label="T (one line each)")
+    else:
+        ax.legend(loc="best")
+    ax.set(ylabel="escaped fraction", ylim=(-0.02, 1.02), xlim=(0, max(model.steps, 1)))
 
 
 def trajectories_figure(traj: pd.DataFrame) -> Figure:
@@ -46,7 +69,7 @@ def trajectories_figure(traj: pd.DataFrame) -> Figure:
     for _, g in traj.groupby("walker"):
         ax.plot(g.step, g.W0, marker="." if len(g) < 80 else None, label=f"T = {g.temperature.iloc[0]:g}")
     ax.set(xlabel="step", ylabel="W0", title="Trajectories")
-    ax.legend(fontsize=8)
+    ax.legend(loc="best")
     return tight(fig)
 
 
@@ -55,13 +78,15 @@ def sgd_figures(model: Any, tables: dict[str, pd.DataFrame]) -> Outputs:
     outputs: Outputs = {"landscape.png": landscape_figure(model)}
 
     series = tables["model"]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 5.2), sharex=True)
-    top.plot(series.step, series.mean_W, label="mean W0")
-    top.fill_between(series.step, series.mean_W - series.std_W, series.mean_W + series.std_W, alpha=0.25)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 5.2), sharex=True, layout="constrained")
+    top.plot(series.step, series.mean_W, label="mean W0, all T")
+    top.fill_between(series.step, series.mean_W - series.std_W, series.mean_W + series.std_W, alpha=0.25,
+                     label="mean ± 1 standard deviation of W0 over walkers")
     top.set(ylabel="W0", title="Walkers over time")
-    bottom.plot(series.step, series.escaped_fraction)
-    bottom.set(xlabel="step", ylabel="escaped fraction")
-    outputs["timeseries.png"] = tight(fig)
+    top.legend(loc="best")
+    draw_escape_over_time(fig, bottom, model)
+    bottom.set(xlabel="step")
+    outputs["timeseries.png"] = fig
 
     escape = tables.get("escape")
     if escape is not None and escape.temperature.nunique() > 1:
@@ -72,7 +97,7 @@ def sgd_figures(model: Any, tables: dict[str, pd.DataFrame]) -> Outputs:
         spread = escape.temperature.max() / escape.temperature.min()
         ax.set(xlabel="T", ylabel="P(escaped)", title="Escape probability against T",
                xscale="log" if spread > 20 else "linear")
-        ax.legend(fontsize=8)
+        ax.legend(loc="best")
         outputs["escape.png"] = tight(fig)
 
     traj = tables.get("trajectories")

@@ -45,11 +45,14 @@ def test_step_moves_the_explorers_and_grows_the_lineage(serve: Callable[[str | P
     scenario = tmp_path / "metaopt_small.yaml"
     scenario.write_text(METAOPT_SCENARIO, encoding="utf-8")
     with _open_page(serve(scenario)) as (page, record):
-        step_button = _wait_until_ready(page, "Meta-optimization, small", 3)  # landscape, lineage, traits
-        landscape_at_start, lineage_at_start = _plot_area(page, 0), _plot_area(page, 1)
+        step_button = _wait_until_ready(page, "Meta-optimization, small", 2)  # landscape, traits
+        landscape_at_start = _plot_area(page, 0)
+        page.get_by_role("tab", name="Lineage").click()
+        lineage_at_start = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, landscape_at_start))
         _press_step(page, step_button)
+        lineage_after = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, lineage_at_start))
+        page.get_by_role("tab", name="Landscape and traits").click()
         landscape_after = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, landscape_at_start))
-        lineage_after = _wait_for_plot(page, 1, lambda pixels: not np.array_equal(pixels, lineage_at_start))
         page.screenshot(path=tmp_path / "metaopt_page_after_steps.png", full_page=True)
 
     assert not np.array_equal(landscape_after, landscape_at_start), "the explorers did not move on the landscape"
