@@ -1,0 +1,14 @@
+"""The probability-current world: SGD in 2-D or 3-D as an exact chain on a grid, with its stationary current,
+entropy production and escape over a saddle, beside SGD walkers."""
+
+from models.registry import WorldEntry
+
+WORLD = WorldEntry(
+    name="current",
+    title="Probability currents in 2-D: the exact SGD chain, its stationary current and saddle escape",
+    model="models.current.model:CurrentModel",
+    params="models.current.params:CurrentParams",
+    claims="models.current.claims:claims",
+    figures="models.current.figures:current_figures",
+    order=2,
+)

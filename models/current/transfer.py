@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
@@ -116,20 +115,17 @@ def cloud_in_cell_reference(position: np.ndarray, weight: np.ndarray, low: np.nd
     return targets, weights
 
 
-def minibatches(n_data: int, batch_size: int, replacement: bool) -> list[tuple[tuple[int, ...], float]]:
-    """Every minibatch one SGD step can draw, with its probability: (datapoint indices, probability).
+def minibatches(n_data: int, batch_size: int) -> list[tuple[tuple[int, ...], float]]:
+    """Every minibatch one SGD step can draw, with its probability: batch_size distinct datapoints, uniformly.
 
-    With replacement the batch_size picks are independent and uniform (a datapoint may repeat); without,
-    the batch is a uniformly drawn set of batch_size distinct datapoints.
+    (Within a step the picks are distinct, as the SGD walkers draw them; "with or without replacement" is about
+    steps: each step draws afresh, or an epoch goes through the shuffled data, see `epoch_operator`.)
     """
     if not 1 <= batch_size <= n_data:
         raise WorldError(f"batch_size: expected 1..{n_data} (the number of datapoints), got {batch_size}",
                          "batch_size")
-    if not replacement:
-        subsets = list(itertools.combinations(range(n_data), batch_size))
-        return [(s, 1.0 / len(subsets)) for s in subsets]
-    counts = Counter(tuple(sorted(t)) for t in itertools.product(range(n_data), repeat=batch_size))
-    return [(batch, count / n_data**batch_size) for batch, count in sorted(counts.items())]
+    subsets = list(itertools.combinations(range(n_data), batch_size))
+    return [(s, 1.0 / len(subsets)) for s in subsets]
 
 
 def step_operator(landscape: DataLosses, temperature: float, grid: Grid, moves: list[tuple[tuple[int, ...], float]],
