@@ -64,27 +64,28 @@ def density_figure(model: Any, density: np.ndarray, current: np.ndarray | None, 
 
 
 def potential_figure(model: Any, pi: np.ndarray) -> Figure:
-    """The effective potential -T log pi beside the loss L, on one colour scale (both shifted to minimum 0)."""
+    """The effective potential -T log pi beside the loss L (each shifted to minimum 0), over where SGD lives."""
     g = model.grid
-    figure = Figure(figsize=(10.0, 4.4))
+    figure = Figure(figsize=(11.0, 4.4))
     axes = figure.subplots(1, 2, sharex=True, sharey=True)
     x, y = g.axis_centres(0), g.axis_centres(1)
-    loss = _plane(model, model.cell_loss)
-    potential = _plane(model, model.stationary["potential"])
-    shown = _plane(model, pi) > 1e-12 * pi.max()
-    loss = loss - loss[shown].min()
-    top = float(np.nanmax(np.where(shown, potential, np.nan)))
-    levels = np.linspace(0, top, 12)
-    for ax, values, name in ((axes[0], loss, "loss L (shifted to 0)"),
-                             (axes[1], np.where(shown, potential, np.nan), f"-T log pi (T = {model.T:g})")):
-        image = ax.contourf(x, y, np.clip(values, 0, top).T, levels=levels, cmap="magma_r")
+    order = np.argsort(pi)[::-1]
+    lived = np.zeros(len(pi), dtype=bool)  # the cells holding MASS_SHOWN of pi
+    lived[order[: int(np.searchsorted(np.cumsum(pi[order]), MASS_SHOWN)) + 1]] = True
+    loss = model.cell_loss - model.cell_loss[lived].min()
+    for ax, values, name in ((axes[0], loss, "loss L"), (axes[1], model.stationary["potential"],
+                                                         f"effective potential -T log pi (T = {model.T:g})")):
+        top = float(values[lived].max())
+        plane = _plane(model, np.where(values <= top, values, np.nan))
+        image = ax.contourf(x, y, plane.T, levels=np.linspace(0, top, 11), cmap="magma_r")
+        figure.colorbar(image, ax=ax, label=f"{name.split(' (')[0]} above its minimum")
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("w0")
+        ax.set_aspect("equal")
         _zoom(ax, model, pi)
     axes[0].set_ylabel("w1")
-    figure.colorbar(image, ax=list(axes), label="height above the minimum")
-    figure.suptitle("Where SGD lives: its effective potential beside the loss", fontsize=11)
-    return figure
+    figure.suptitle(f"Where SGD lives ({MASS_SHOWN:.1%} of pi): its effective potential beside the loss", fontsize=11)
+    return tight(figure)
 
 
 def escape_figure(model: Any, exits: pd.DataFrame) -> Figure:
