@@ -26,17 +26,21 @@ def stationary_density(P: sp.spmatrix, start: np.ndarray | None = None, tol: flo
                        max_steps: int = 200_000) -> np.ndarray:
     """pi >= 0 with P pi = pi and sum 1, P column-stochastic (targets x sources); shape (cells,)."""
     n = P.shape[0]
+    P = sp.csc_matrix(P)
+    pi = None
     if n <= DIRECT_SOLVE_CELLS and start is None:
-        P = sp.csc_matrix(P)
         closed = closed_class(P)
-        # Fix pi at one cell of the closed class and solve for the rest of it; cells outside it hold nothing.
-        reference = closed[0]
-        keep = closed[1:]
+        # Fix pi at the cell of the closed class that most mass flows into (a small pi there would lose digits).
+        reference = closed[int(np.argmax(np.asarray(P[closed].sum(axis=1)).ravel()))]
+        keep = closed[closed != reference]
         A = sp.identity(len(keep), format="csc") - P[keep][:, keep]
         rest = splu(A.tocsc()).solve(P[keep][:, [reference]].toarray().ravel())
         pi = np.zeros(n)
         pi[keep], pi[reference] = rest, 1.0
-    else:
+        pi = np.maximum(pi, 0.0) / max(pi.sum(), 1e-300)
+        if not np.isfinite(pi).all() or np.abs(P @ pi - pi).sum() > 1e-9:
+            start, pi = pi if np.isfinite(pi).all() else None, None  # the solve lost its digits: iterate instead
+    if pi is None:
         pi = np.full(n, 1.0 / n) if start is None else np.asarray(start, dtype=np.float64).copy()
         P = sp.csr_matrix(P)
         for _ in range(max_steps):

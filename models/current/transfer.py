@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import scipy.sparse as sp
 
-from scipy.sparse.linalg import gmres, splu
+from scipy.sparse.linalg import bicgstab, lgmres, splu
 
 from _fastcore import current as kernel
 from models.errors import WorldError
@@ -197,13 +197,16 @@ class Chain:
         return np.flatnonzero(~self.absorbing)
 
 
-def solve(A: sp.spmatrix, b: np.ndarray) -> np.ndarray:
-    """x with A x = b for A = I - (part of a chain): restarted GMRES, or a sparse LU where it does not converge.
+def solve(A: sp.spmatrix, b: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
+    """x with A x = b for A = I - (part of a chain): BiCGSTAB, else LGMRES, else a sparse LU; checked by residual.
 
-    GMRES(100) takes 0.4 s on 37,000 cells where SuperLU takes 12-32 s (its fill-in grows fast on a 2-D grid).
+    On the 84,000-cell saddle (T = 0.09) BiCGSTAB takes 0.12 s, LGMRES 2.1 s and SuperLU over 20 s (its fill-in
+    grows fast on a 2-D grid); BiCGSTAB can break down, so each answer is checked before it is used.
     """
     A = sp.csr_matrix(A)
-    x, info = gmres(A, b, rtol=1e-11, atol=0.0, restart=100, maxiter=50)
-    if info != 0 or not np.all(np.isfinite(x)):
-        x = splu(A.tocsc()).solve(b)
-    return x
+    scale = float(np.abs(b).max())
+    for method in (bicgstab, lgmres):
+        x, _ = method(A, b, rtol=rtol, atol=0.0, maxiter=20_000 if method is bicgstab else 500)
+        if np.all(np.isfinite(x)) and np.abs(A @ x - b).max() <= 100 * rtol * scale:
+            return x
+    return splu(A.tocsc()).solve(b)
