@@ -33,8 +33,9 @@ def _zoom(ax: Any, model: Any, density: np.ndarray) -> None:
         lo = int(np.searchsorted(cumulative, (1 - MASS_SHOWN) / 2))
         hi = int(np.searchsorted(cumulative, 1 - (1 - MASS_SHOWN) / 2))
         centres = g.axis_centres(axis)
-        pad = 0.15 * (centres[min(hi, len(centres) - 1)] - centres[lo]) + g.width[axis]
-        limits.append((max(g.low[axis], centres[lo] - pad), min(g.high[axis], centres[min(hi, len(centres) - 1)] + pad)))
+        hi = min(hi, len(centres) - 1)
+        pad = 0.15 * (centres[hi] - centres[lo]) + g.width[axis]
+        limits.append((max(g.low[axis], centres[lo] - pad), min(g.high[axis], centres[hi] + pad)))
     ax.set_xlim(*limits[0])
     ax.set_ylim(*limits[1])
 
@@ -93,7 +94,7 @@ def escape_figure(model: Any, exits: pd.DataFrame) -> Figure:
     g = model.grid
     figure = Figure(figsize=(11.0, 4.4))
     left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
-    tau = _plane(model, model.escape["map"]).astype(float)
+    tau = _plane(model, model.escape_map).astype(float)
     tau[tau <= 0] = np.nan
     image = left.pcolormesh(g.axis_centres(0), g.axis_centres(1), tau.T, shading="nearest", cmap="cividis",
                             norm=LogNorm(vmin=np.nanmin(tau), vmax=np.nanmax(tau[np.isfinite(tau)])))

@@ -120,11 +120,15 @@ class CurrentModel(World):
 
     @cached_property
     def escape(self) -> dict[str, Any]:
-        """Mean escape time from the start and from every cell, and the mass landing in each escape cell."""
+        """Mean escape time from the start, the mass landing in each escape cell, and the solve's time."""
         started = time.perf_counter()
         mean, landed = escape_from(self.chain, self.start_mass)
-        return {"mean": mean, "landed": landed, "map": escape_time_map(self.chain),
-                "seconds": time.perf_counter() - started}
+        return {"mean": mean, "landed": landed, "seconds": time.perf_counter() - started}
+
+    @cached_property
+    def escape_map(self) -> np.ndarray:
+        """The mean escape time (steps) from every cell; 0 inside the escape region."""
+        return escape_time_map(self.chain)
 
     def walker_circulation(self) -> tuple[float, float]:
         """The walkers' (a x b) per step about the origin, mean and standard error over walkers (nan if none)."""
@@ -142,7 +146,7 @@ class CurrentModel(World):
         frame["loss"] = self.cell_loss
         frame["density"] = self.mass / g.volume
         if self.chain.absorbing.any():
-            frame["escape_time"] = self.escape["map"]
+            frame["escape_time"] = self.escape_map
         else:
             s = self.stationary
             frame["stationary_density"] = s["pi"] / g.volume
@@ -175,8 +179,8 @@ class CurrentModel(World):
     def summary(self) -> dict[str, Any]:
         g = self.grid
         out: dict[str, Any] = {
-            "temperature": self.T, "cells": g.cells, "grid_shape": list(g.shape), "nonzeros": int(self.chain.matrix.nnz),
-            "build_seconds": self.build_seconds, "sgd_steps": self.sgd_steps,
+            "temperature": self.T, "cells": g.cells, "grid_shape": list(g.shape),
+            "nonzeros": int(self.chain.matrix.nnz), "build_seconds": self.build_seconds, "sgd_steps": self.sgd_steps,
             "steps_per_chain_step": self.chain.steps,
         }
         if self.chain.absorbing.any():
@@ -185,7 +189,7 @@ class CurrentModel(World):
             if self.walkers is not None:
                 esc = self.walkers.escape_step
                 done = esc[esc >= 0]
-                mc: dict[str, Any] = {"escaped": int(len(done)), "of": int(len(esc))}
+                mc: dict[str, Any] = {"escaped": len(done), "of": len(esc)}
                 if len(done) == len(esc):
                     mc["mean"] = float(done.mean())
                     mc["stderr"] = float(done.std(ddof=1) / math.sqrt(len(done)))

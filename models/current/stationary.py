@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
 from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import splu
 
 from models.errors import WorldError
 

@@ -16,7 +16,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
-
 from scipy.sparse.linalg import bicgstab, lgmres, splu
 
 from _fastcore import current as kernel
@@ -207,6 +206,6 @@ def solve(A: sp.spmatrix, b: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
     scale = float(np.abs(b).max())
     for method in (bicgstab, lgmres):
         x, _ = method(A, b, rtol=rtol, atol=0.0, maxiter=20_000 if method is bicgstab else 500)
-        if np.all(np.isfinite(x)) and np.abs(A @ x - b).max() <= 100 * rtol * scale:
+        if np.all(np.isfinite(x)) and np.abs(A @ x - b).max() <= 1e-7 * scale:
             return x
     return splu(A.tocsc()).solve(b)

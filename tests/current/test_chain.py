@@ -10,38 +10,24 @@ import pytest
 import scipy.sparse as sp
 
 from _fastcore import current as kernel
-from models.current.escape import escape_from
+from models.current.claims import exact_circulation, four_datapoints, linear_valley, saddle_landscape
+from models.current.escape import escape_from, escape_time_map
 from models.current.model import CurrentModel, build_chain
-from models.current.stationary import circulation, current_field, diffusion_tensor, entropy_production, \
-    stationary_density
+from models.current.stationary import (
+    circulation,
+    current_field,
+    diffusion_tensor,
+    entropy_production,
+    stationary_density,
+)
 from models.current.transfer import Grid, cloud_in_cell_reference, epoch_operator, minibatches, step_operator
 from models.landscapes import LandscapeSpec
 from models.sgd.params import EscapeRegion, EscapeSpec
 
 
-def linear_valley(h0: float, h1: float, noise: float, direction: tuple[float, float]) -> LandscapeSpec:
-    """Two datapoints with gradients H w +- noise * u: rank-1 noise along u on a quadratic valley."""
-    u = np.asarray(direction) / np.linalg.norm(direction)
-    return LandscapeSpec(dim=2, datapoints={
-        name: [{"polynomial": {"coefficients": [0, sign * noise * u[0], h0 / 2], "axis": 0}},
-               {"polynomial": {"coefficients": [0, sign * noise * u[1], h1 / 2], "axis": 1}}]
-        for name, sign in (("plus", 1), ("minus", -1))})
-
-
 def round_bowl(noise: float) -> LandscapeSpec:
     """|w|^2 / 2 with four datapoints shifted by +-noise along each axis: isotropic noise."""
-    def dp(axis: int, sign: int) -> list[dict]:
-        return [{"polynomial": {"coefficients": [0, sign * noise if axis == k else 0.0, 0.5], "axis": k}}
-                for k in (0, 1)]
-    return LandscapeSpec(dim=2, datapoints={"right": dp(0, 1), "left": dp(0, -1), "up": dp(1, 1), "down": dp(1, -1)})
-
-
-def exact_circulation(T: float, h0: float, h1: float, noise: float, u: tuple[float, float]) -> float:
-    """E[w_t x w_{t+1}] of w' = (I - T H) w -+ T noise u: (a1 - a0) Sigma_01, Sigma from the discrete Lyapunov
-    equation Sigma = A Sigma A + T^2 noise^2 u u^T (A diagonal)."""
-    u0, u1 = np.asarray(u) / np.linalg.norm(u)
-    a0, a1 = 1 - T * h0, 1 - T * h1
-    return (a1 - a0) * T**2 * noise**2 * u0 * u1 / (1 - a0 * a1)
+    return four_datapoints([0.0, 0.0, 0.5], [0.0, 0.0, 0.5], noise)
 
 
 @pytest.mark.parametrize("dim", [2, 3])
@@ -128,7 +114,7 @@ def test_reversible_control_current_and_entropy_production_vanish_in_the_continu
                      entropy_production(J, pi, diffusion_tensor(landscape, T, grid.centres)) / T))
     print("\n   T  cells  circulation   |J| / |pi T G|   EP per unit time")
     for row in rows:
-        print("%5.3f %5d %12.1e %14.3e %14.3e" % row)
+        print(f"{row[0]:5.3f} {row[1]:5d} {row[2]:12.1e} {row[3]:14.3e} {row[4]:14.3e}")
     assert all(abs(r[2]) < 1e-15 for r in rows)
     assert rows[0][3] > rows[1][3] > rows[2][3]
     assert rows[0][4] > rows[1][4] > rows[2][4]
@@ -149,10 +135,7 @@ def test_epoch_without_replacement_is_the_average_over_data_orders() -> None:
 
 
 def test_escape_matches_walkers_and_lands_where_they_land() -> None:
-    spec = LandscapeSpec(dim=2, datapoints={
-        name: [{"polynomial": {"coefficients": [0.5, sx, -1.0, 0, 0.5], "axis": 0}},
-               {"polynomial": {"coefficients": [0, sy, 1.0], "axis": 1}}]
-        for name, (sx, sy) in {"r": (2, 0), "l": (-2, 0), "u": (0, 2), "d": (0, -2)}.items()})
+    spec = saddle_landscape()
     model = CurrentModel({"landscape": spec, "temperature": 0.16, "grid": {"low": [-2.2, -1.5], "high": [0.6, 1.5],
                           "cells": [120, 128]}, "start": {"at": [-1.0, 0.0]}, "escape": {"above": 0.0},
                           "walkers": 2000}, rng=3)
@@ -173,7 +156,6 @@ def test_escape_time_map_is_the_mean_escape_time_from_each_cell() -> None:
     grid = Grid((-1.0, -1.0), (1.0, 1.0), (24, 24))
     escape = EscapeRegion.from_spec(EscapeSpec(above=0.3), landscape)
     chain = build_chain(landscape, 0.2, grid, 1, True, 2, escape)
-    from models.current.escape import escape_time_map
     tau = escape_time_map(chain)
     start = np.zeros(grid.cells)
     start[100] = 1.0
