@@ -9,6 +9,7 @@ WORLD = WorldEntry(
     model="models.current.model:CurrentModel",
     params="models.current.params:CurrentParams",
     claims="models.current.claims:claims",
+    page="models.current.page:current_page",
     figures="models.current.figures:current_figures",
     order=2,
 )
