@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from _fastcore import current as kernel
+from models.current import fokker_planck
 from models.current.escape import escape_from, escape_time_map
 from models.current.params import CurrentParams, numeric_start
 from models.current.stationary import (
@@ -186,6 +187,10 @@ class CurrentModel(World):
         if self.chain.absorbing.any():
             e = self.escape
             out["mean_escape_time"] = {"chain": e["mean"], "solve_seconds": e["seconds"]}
+            if g.dim == 2 and self.chain.steps == 1:
+                A = fokker_planck.generator(self.landscape, self.T, g)
+                out["mean_escape_time"]["fokker_planck"] = fokker_planck.mean_escape_time(
+                    A, self.chain.absorbing, self.start_mass)
             if self.walkers is not None:
                 esc = self.walkers.escape_step
                 done = esc[esc >= 0]
@@ -201,6 +206,11 @@ class CurrentModel(World):
                 "entropy_production_per_step": s["entropy_production"],
                 "mean_loss": float(np.dot(s["pi"], self.cell_loss)),
             }
+            if g.dim == 2 and self.chain.steps == 1:
+                p = fokker_planck.stationary_density(fokker_planck.generator(self.landscape, self.T, g))
+                out["stationary"]["fokker_planck"] = {
+                    "distance_to_chain": 0.5 * float(np.abs(p - s["pi"]).sum()),  # total variation
+                    "circulation": circulation(current_field(self.chain.matrix, p, g.centres), g.centres)}
             mean, se = self.walker_circulation()
             if math.isfinite(mean):
                 out["stationary"]["walker_circulation"] = {"mean": mean, "stderr": se, "steps": self.swept_steps}

@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from _fastcore import current as kernel
+from models.current import fokker_planck
 from models.current.claims import exact_circulation, four_datapoints, linear_valley, saddle_landscape
 from models.current.escape import escape_from, escape_time_map
 from models.current.model import CurrentModel, build_chain
@@ -194,3 +195,29 @@ def test_kernel_operator_equals_reference_operator() -> None:
         vals.append(w.ravel())
     Q = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=P.shape).tocsc()
     assert abs(P - Q).max() < 1e-15
+
+
+def test_fokker_planck_conserves_mass_and_converges_to_gibbs_at_second_order() -> None:
+    """Isotropic constant noise on the saddle: the continuum's stationary density is exp(-L / T) exactly."""
+    landscape = saddle_landscape().build()
+    errors = []
+    for n in (40, 80):
+        grid = Grid((-2.0, -1.5), (2.0, 1.5), (n, n))
+        A = fokker_planck.generator(landscape, 0.1, grid)
+        np.testing.assert_allclose(np.asarray(A.sum(axis=0)).ravel(), 0.0, atol=1e-12)
+        p = fokker_planck.stationary_density(A)
+        gibbs = np.exp(-landscape.mean_loss(grid.centres) / 0.1)
+        errors.append(np.abs(p - gibbs / gibbs.sum()).sum())
+    assert 3.5 < errors[0] / errors[1] < 4.5
+
+
+def test_fokker_planck_approaches_the_chain_as_T_shrinks() -> None:
+    landscape = saddle_landscape().build()
+    distance = []
+    for T in (0.2, 0.1, 0.05):
+        grid = Grid((-2.0, -1.5), (2.0, 1.5), (100, 75))
+        p = fokker_planck.stationary_density(fokker_planck.generator(landscape, T, grid))
+        pi = stationary_density(step_operator(landscape, T, grid, minibatches(4, 1), subsamples=2))
+        distance.append(0.5 * np.abs(p - pi).sum())
+    print("\ntotal variation, Fokker-Planck to chain, T = 0.2, 0.1, 0.05:", [f"{d:.3f}" for d in distance])
+    assert distance[0] > distance[1] > distance[2]
