@@ -11,5 +11,5 @@ WORLD = WorldEntry(
     claims="models.current.claims:claims",
     page="models.current.page:current_page",
     figures="models.current.figures:current_figures",
-    order=2,
+    order=8,
 )
