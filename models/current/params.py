@@ -3,16 +3,64 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from models.landscapes import LandscapeSpec
+from models.landscapes import FunctionLandscape, LandscapeSpec
 from models.params import MEGABYTE, FieldError, Finite, Params, PositiveFinite, Strict
 from models.sgd.params import EscapeRegion, EscapeSpec, StartSpec
 
 MAX_CELLS = 2_000_000
+
+
+@dataclass(frozen=True)
+class ExpressionData:
+    """Per-datapoint losses l_j written as expressions in x0..x{d-1}, with exact gradients (forward mode)."""
+
+    names: tuple[str, ...]
+    functions: tuple[FunctionLandscape, ...]
+    dim: int
+
+    @property
+    def n_data(self) -> int:
+        return len(self.functions)
+
+    def losses(self, W: Any) -> np.ndarray:
+        """Every l_j(W): shape (n_data, ...)."""
+        return np.stack([f.value(W) for f in self.functions])
+
+    def gradients(self, W: Any) -> np.ndarray:
+        """Every g_j(W): shape (n_data, ..., d)."""
+        return np.stack([f.gradient(W) for f in self.functions])
+
+    def mean_loss(self, W: Any) -> np.ndarray:
+        return self.losses(W).mean(axis=0)
+
+    def mean_gradient(self, W: Any) -> np.ndarray:
+        return self.gradients(W).mean(axis=0)
+
+
+class ExpressionDataSpec(Strict):
+    """A landscape of datapoints given as expressions in x0..x{dim-1}, e.g. {a: "(x0 - 1)**2 + x1**2", ...}."""
+
+    dim: Annotated[int, Field(strict=True, ge=2, le=3)] = 2
+    expressions: Annotated[dict[str, str], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _compiles(self) -> ExpressionDataSpec:
+        self.build()  # an expression that does not compile fails now, naming the piece
+        return self
+
+    def build(self) -> ExpressionData:
+        from models.expressions import compile_expression
+
+        names = [f"x{k}" for k in range(self.dim)]
+        functions = tuple(FunctionLandscape("expression", self.dim, program=compile_expression(text, names))
+                          for text in self.expressions.values())
+        return ExpressionData(tuple(self.expressions), functions, self.dim)
 
 
 class BoxSpec(Strict):
@@ -35,7 +83,7 @@ class CurrentParams(Params):
     same steps for the Monte Carlo check (0: none).
     """
 
-    landscape: LandscapeSpec
+    landscape: LandscapeSpec | ExpressionDataSpec
     temperature: PositiveFinite = 0.1
     batch_size: Annotated[int, Field(strict=True, ge=1)] = 1
     replacement: bool = True
@@ -60,6 +108,9 @@ class CurrentParams(Params):
             raise FieldError(("grid",), f"expected high > low on every axis, got {self.grid.low} and {self.grid.high}")
         if math.prod(shape) > MAX_CELLS:
             raise FieldError(("grid", "cells"), f"expected at most {MAX_CELLS:,} cells, got {math.prod(shape):,}")
+        if isinstance(self.landscape, ExpressionDataSpec) and self.walkers:
+            raise FieldError(("walkers",), "the SGD walkers run landscapes of wells and polynomials: expected "
+                             "walkers: 0 with a landscape of expressions")
         if self.batch_size > landscape.n_data:
             raise FieldError(("batch_size",), f"expected at most {landscape.n_data} (the number of datapoints), "
                              f"got {self.batch_size}")
@@ -72,6 +123,9 @@ class CurrentParams(Params):
         try:
             EscapeRegion.from_spec(self.escape, landscape)
             start = self.start.sample(landscape, 1, np.random.default_rng(0))[0]
+        except AttributeError:
+            raise FieldError(("start",), "a landmark (local_minimum) needs a landscape of wells and polynomials: "
+                             "expected 'at', 'normal' or 'uniform'") from None
         except ValueError as exc:
             raise FieldError(("escape" if "escape" in str(exc) else "start",), str(exc)) from None
         if np.any(start < self.grid.low) or np.any(start >= self.grid.high):

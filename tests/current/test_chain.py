@@ -221,3 +221,16 @@ def test_fokker_planck_approaches_the_chain_as_T_shrinks() -> None:
         distance.append(0.5 * np.abs(p - pi).sum())
     print("\ntotal variation, Fokker-Planck to chain, T = 0.2, 0.1, 0.05:", [f"{d:.3f}" for d in distance])
     assert distance[0] > distance[1] > distance[2]
+
+
+def test_a_landscape_of_expressions_builds_the_same_chain_as_its_polynomials() -> None:
+    params = {"grid": {"low": [-0.8, -0.8], "high": [0.8, 0.8], "cells": 30}, "start": {"at": [0.0, 0.0]},
+              "walkers": 0, "temperature": 0.1}
+    polynomials = CurrentModel({**params, "landscape": linear_valley(1.0, 2.0, 1.0, (1, 1))})
+    u = 0.70710678118654752
+    expressions = CurrentModel({**params, "landscape": {"expressions": {
+        "plus": f"0.5 * x0**2 + x1**2 + {u} * (x0 + x1)", "minus": f"0.5 * x0**2 + x1**2 - {u} * (x0 + x1)"}}})
+    assert abs(polynomials.chain.matrix - expressions.chain.matrix).max() < 1e-12  # gradients equal to round-off
+    assert expressions.stationary["circulation"] == pytest.approx(polynomials.stationary["circulation"], rel=1e-9)
+    with pytest.raises(ValueError, match="expected walkers: 0 with a landscape of expressions"):
+        CurrentModel({**params, "walkers": 10, "landscape": {"expressions": {"a": "x0**2 + x1**2"}}})
