@@ -128,6 +128,8 @@ def current_figures(model: Any, tables: dict[str, pd.DataFrame]) -> Outputs:
     s = model.stationary
     return {
         "stationary_current.png": density_figure(model, s["pi"], s["current"],
-                                                 f"Stationary density and current (T = {model.T:g}, exact chain)"),
+                                                 f"Stationary density and current (T = {model.T:g}, exact chain)\n"
+                                                 f"circulation {s['circulation']:.3g} per step, entropy production "
+                                                 f"{s['entropy_production']:.3g} per step"),
         "effective_potential.png": potential_figure(model, s["pi"]),
     }
