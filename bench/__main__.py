@@ -6,11 +6,11 @@ import json
 import platform
 from pathlib import Path
 
-from bench import causal, cooperation, density, knowledge, metaopt, native, scans, viz, walkers
+from bench import causal, cooperation, current, density, knowledge, metaopt, native, scans, viz, walkers
 
 # scans first: its pool is timed as `optiscape scan` runs it, from a process that has not started OpenMP threads
 # (after the causal kernel has, a pool must start by forkserver, which pays the models' import once more).
-BENCHMARKS = [scans, walkers, density, causal, metaopt, knowledge, cooperation, native, viz]
+BENCHMARKS = [scans, walkers, density, current, causal, metaopt, knowledge, cooperation, native, viz]
 
 
 def main() -> None:

@@ -33,6 +33,26 @@ SERVER_START_SECONDS = 90
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 STEPS = 3
 # Small enough to load and step quickly: the chain, both Fokker-Planck forms and the Gaussian rule on 1500 cells.
+CURRENT_SCENARIO = """\
+model: current
+title: A small rank-1 valley
+seed: 5
+steps: 10
+params:
+  landscape:
+    dim: 2
+    datapoints:
+      plus:
+        - polynomial: {coefficients: [0, 0.7071, 0.5], axis: 0}
+        - polynomial: {coefficients: [0, 0.7071, 1.0], axis: 1}
+      minus:
+        - polynomial: {coefficients: [0, -0.7071, 0.5], axis: 0}
+        - polynomial: {coefficients: [0, -0.7071, 1.0], axis: 1}
+  temperature: 0.1
+  grid: {low: [-0.8, -0.8], high: [0.8, 0.8], cells: 40}
+  start: {at: [0.3, 0.0]}
+  walkers: 500
+"""
 DENSITY_SCENARIO = """\
 model: density
 title: Density in the pit, four ways
@@ -236,6 +256,21 @@ def test_step_moves_the_densities_and_a_description_can_be_hidden(serve: Callabl
 
 
 @needs_chromium
+def test_step_moves_the_current_worlds_density(serve: Callable[[str | Path], str], tmp_path: Path) -> None:
+    scenario = tmp_path / "current_valley.yaml"
+    scenario.write_text(CURRENT_SCENARIO, encoding="utf-8")
+    with _open_page(serve(scenario)) as (page, record):
+        step_button = _wait_until_ready(page, "A small rank-1 valley", 2)
+        at_start = _plot_area(page, 0)
+        _press_step(page, step_button)
+        after_steps = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, at_start))
+
+    assert not np.array_equal(after_steps, at_start), "the current world's density did not change after Step"
+    assert record.console_errors == []
+    assert record.outside_requests == []
+
+
+@needs_chromium
 def test_step_moves_the_causal_world_and_the_graph_can_show_tangents(serve: Callable[[str | Path], str],
                                                                      tmp_path: Path) -> None:
     from playwright.sync_api import expect
@@ -267,7 +302,8 @@ def test_unknown_world_names_the_known_ones() -> None:
     with pytest.raises(ValueError) as raised:
         page_builder("nope")
     assert str(raised.value) == f"no browser page for world 'nope': expected one of {sorted(worlds())}"
-    assert {"sgd", "density", "causal", "metaopt", "intelligence", "knowledge", "cooperation"} <= set(worlds())
+    assert {"sgd", "density", "current", "causal", "metaopt", "intelligence", "knowledge",
+            "cooperation"} <= set(worlds())
 
 
 @needs_chromium

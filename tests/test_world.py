@@ -12,7 +12,7 @@ from models.params import Params
 from models.registry import WorldEntry, resolve, world, worlds
 from models.world import World
 
-SHIPPED_WORLDS = ["sgd", "density", "causal", "metaopt", "intelligence", "knowledge", "cooperation"]
+SHIPPED_WORLDS = ["sgd", "density", "causal", "metaopt", "intelligence", "knowledge", "cooperation", "current"]
 
 
 def test_the_shipped_worlds_are_registered_in_order_with_every_piece() -> None:
@@ -44,15 +44,19 @@ def test_every_world_is_a_world_seeded_as_mesa_seeds(name: str) -> None:
                                  "m": {"initial": 0.0, "update": "a"}}, "perturb": "n", "targets": ["m"],
                    "clamp": ["a"]},
         "knowledge": {"hidden": 4},
+        "current": {"walkers": 3, "grid": {"low": [-1.0, -1.0], "high": [1.0, 1.0], "cells": 8},
+                    "start": {"at": [0.0, 0.0]}, "landscape": {"dim": 2, "datapoints": {
+                        "a": [{"polynomial": {"coefficients": [0, 1, 1]}}], "b": [{"polynomial": {"coefficients":
+                                                                                [0, -1, 1]}}]}}},
     }.get(name, {})
     model = model_class(small, rng=11, scenario=object())  # SolaraViz's Reset passes a scenario: ignored
     reference = np.random.default_rng(11)
     assert model.params == model_class.Params.resolve(small)
     assert len(model.datacollector.get_model_vars_dataframe()) == 1  # the state before the first step
     assert isinstance(model.tables(), dict) and isinstance(model.summary(), dict)
-    if name in ("sgd", "density"):  # set-up here draws one number: the seed of the walkers' block streams
+    if name in ("sgd", "density", "current"):  # set-up draws one number: the seed of the walkers' streams
         reference.integers(2**63)
-    if name in ("sgd", "density", "intelligence"):
+    if name in ("sgd", "density", "intelligence", "current"):
         assert model.rng.random() == reference.random()
 
 

@@ -1,0 +1,103 @@
+"""The current world's exact chain on large grids, and against Monte Carlo walkers at equal accuracy (docs/current.md).
+
+1. `current.chain_million_cells`: the rank-1 valley (H = diag(1, 2), noise along (1, 1), T = 0.1) on 1000 x 1000
+   cells: build the operator, find the stationary density, its current and circulation; the time, the peak
+   memory, and the circulation against its closed form.
+2. `current.saddle_mean_escape_time`: the saddle at T = 0.05 (barrier / theta = 10), the mean escape time from
+   the left well by the chain (build + one solve) and by walkers, as many as make their standard error equal to
+   the chain's discretisation error (its distance to the same chain on a grid twice as fine); the walkers' time
+   is their measured throughput times the walker-steps that takes (a lower bound: no walker runs past the mean).
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+
+import numpy as np
+
+from bench.timing import best_seconds
+from models.current.claims import exact_circulation, linear_valley, saddle_landscape
+from models.current.model import CurrentModel
+from models.current.stationary import circulation, current_field, stationary_density
+from models.current.transfer import Grid, minibatches, step_operator
+from models.sgd.model import SGDModel
+
+MILLION_SIDE, MILLION_T = 1000, 0.1
+SADDLE_T = 0.05
+SADDLE_CELLS, SADDLE_CHECK_CELLS = [280, 300], [560, 600]
+MC_WALKERS, MC_STEPS = 4000, 2000
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _million_cells() -> list[dict]:
+    landscape = linear_valley(1.0, 2.0, 1.0, (1, 1)).build()
+    half = 3.0 * math.sqrt(MILLION_T)
+    grid = Grid((-half, -half), (half, half), (MILLION_SIDE, MILLION_SIDE))
+    before = _peak_mb()
+    started = time.perf_counter()
+    P = step_operator(landscape, MILLION_T, grid, minibatches(2, 1), subsamples=1)
+    built = time.perf_counter()
+    pi = stationary_density(P)
+    solved = time.perf_counter()
+    J = current_field(P, pi, grid.centres)
+    found = circulation(J, grid.centres)
+    done = time.perf_counter()
+    exact = exact_circulation(MILLION_T, 1.0, 2.0, 1.0, (1, 1))
+    peak = _peak_mb()
+    print(f"  {grid.cells:,} cells, {P.nnz:,} nonzeros: build {built - started:.2f} s, stationary density "
+          f"{solved - built:.2f} s, current + circulation {done - solved:.2f} s; peak memory {peak:.0f} MB "
+          f"({peak - before:+.0f} MB); circulation {found:.6e} (closed form {exact:.6e}, "
+          f"{abs(found / exact - 1):.1e} apart)", flush=True)
+    name = "current.chain_million_cells"
+    return [{"benchmark": name, "variant": "build + solve", "rate": grid.cells / (done - started),
+             "unit": "cells/s"}]
+
+
+def _chain_escape_time(cells: list[int]) -> float:
+    model = CurrentModel({"landscape": saddle_landscape(), "temperature": SADDLE_T,
+                          "grid": {"low": [-2.2, -1.5], "high": [0.6, 1.5], "cells": cells},
+                          "start": {"at": [-1.0, 0.0]}, "escape": {"above": 0.0}, "walkers": 0})
+    return model.escape["mean"]
+
+
+def _saddle() -> list[dict]:
+    chain = _chain_escape_time(SADDLE_CELLS)
+    check = _chain_escape_time(SADDLE_CHECK_CELLS)
+    accuracy = abs(check / chain - 1)
+    chain_seconds = best_seconds(lambda: _chain_escape_time(SADDLE_CELLS), repeats=2)
+    # Walkers: throughput measured on MC_WALKERS for MC_STEPS steps (none escape that soon), then the cost of
+    # 1 / accuracy^2 walkers each running the mean escape time: a lower bound (the slowest walkers run longer).
+    model = SGDModel(rng=1, landscape=saddle_landscape(), temperature=SADDLE_T, n_walkers=MC_WALKERS,
+                     start={"at": [-1.0, 0.0]}, escape={"above": 0.0}, stop_at_escape=True, agent_objects=False,
+                     collect_every=1000)
+    started = time.perf_counter()
+    for _ in range(MC_STEPS):
+        model.step()
+    throughput = MC_WALKERS * MC_STEPS / (time.perf_counter() - started)
+    wanted = math.ceil(1.0 / accuracy**2)  # escape times are near exponential: relative error 1 / sqrt(N)
+    mc_seconds = wanted * check / throughput
+    print(f"  saddle, T = {SADDLE_T:g}: chain {SADDLE_CELLS} cells {chain:.1f} steps, {SADDLE_CHECK_CELLS} cells "
+          f"{check:.1f} ({accuracy:.2%} apart), {chain_seconds:.2f} s;\n    walkers: {throughput:,.0f} walker-steps/s, "
+          f"so {wanted:,} walkers (standard error {accuracy:.2%}) x {check:.0f} steps take at least "
+          f"{mc_seconds:,.0f} s", flush=True)
+    name = "current.saddle_mean_escape_time"
+    return [{"benchmark": name, "variant": "exact chain", "rate": 1.0 / chain_seconds, "unit": "estimates/s"},
+            {"benchmark": name, "variant": "monte carlo", "rate": 1.0 / mc_seconds, "unit": "estimates/s"}]
+
+
+def run() -> list[dict]:
+    """Both benchmarks, measured now, on this machine."""
+    return _million_cells() + _saddle()
+
+
+RATIOS = [("current.saddle_mean_escape_time", "exact chain", "monte carlo", 100.0)]
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=4)
+    for row in run():
+        print(row)

@@ -1,0 +1,54 @@
+"""The current world's browser page: the chain's density stepping in time with the walkers over it and the
+stationary current's streamlines; beside it the effective potential and the loss, or the escape-time map."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import solara
+from mesa.visualization import Slider
+from mesa.visualization.utils import update_counter
+
+from models.current.figures import density_figure, escape_figure, potential_figure
+from models.viz import WorldPage
+
+SHOWN_WALKERS = 2000  # walkers drawn as dots over the density
+
+
+@solara.component
+def DensityNowPlot(model: Any) -> None:
+    """The chain's density after the steps taken so far, the first walkers as dots, and (with no escape region)
+    the stationary current's streamlines: the density flows into the state the streamlines circulate in."""
+    update_counter.get()
+    absorbing = bool(model.chain.absorbing.any())
+    current = None if absorbing else model.stationary["current"]
+    figure = density_figure(model, model.mass, current,
+                            f"Step {model.sgd_steps}: the chain's density (colour), walkers (dots)")
+    axes = figure.axes[0]
+    if model.walkers is not None:
+        shown = model.walkers.position[:SHOWN_WALKERS]
+        axes.scatter(shown[:, 0], shown[:, 1], s=2, color="tab:red", alpha=0.5, label="SGD walkers")
+        axes.legend(loc="upper right", fontsize=8)
+    solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.sgd_steps])
+
+
+@solara.component
+def SolvedPlot(model: Any) -> None:
+    """What the chain gives by solves: -T log pi beside the loss, or the escape-time map and exit distribution."""
+    update_counter.get()
+    if model.chain.absorbing.any():
+        figure = escape_figure(model, model.exit_table())
+    else:
+        figure = potential_figure(model, model.stationary["pi"])
+    solara.FigureMatplotlib(figure, format="png", dependencies=[model])
+
+
+def current_page(scenario: Any) -> WorldPage:
+    """The current world's page: a step-size input; the density stepping in time and the solved picture."""
+
+    params = scenario.params
+    T = params.temperature
+    inputs = {"temperature": Slider("T (step size)", value=T, min=round(T / 2, 4), max=round(2 * T, 4),
+                                    step=round(T / 20, 5))}
+    fixed = {**params.model_dump(), "params": params, "rng": scenario.seed}
+    return WorldPage({**fixed, **inputs}, [(DensityNowPlot, 0), (SolvedPlot, 0)])
