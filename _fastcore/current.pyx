@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """The transfer operator's entries on a 2-D or 3-D grid ("SGD Understood through Probability Current").
 
 `cloud_in_cell_nd` splits each point's weight multilinearly between the 2^d cell centres around it

@@ -56,7 +56,7 @@ def density_figure(model: Any, density: np.ndarray, current: np.ndarray | None, 
             ax.streamplot(x, y, u, v, color="white", linewidth=0.4 + 2.0 * speed / speed.max(), density=1.2,
                           arrowsize=0.8)
             ax.plot([], [], color="white", label="probability current J (width: |J|)")
-            ax.legend(loc="upper right", fontsize=8, facecolor="0.3", labelcolor="white")
+            ax.legend(loc="upper right", fontsize=9, facecolor="0.3", labelcolor="white")
     _zoom(ax, model, density)
     ax.set_xlabel("w0")
     ax.set_ylabel("w1")
@@ -110,7 +110,7 @@ def escape_figure(model: Any, exits: pd.DataFrame) -> Figure:
     right.set_xlabel(f"{axis} where the escape lands")
     right.set_ylabel("share of escapes per cell row")
     right.set_title("Exit distribution along the boundary", fontsize=10)
-    right.legend(fontsize=8)
+    right.legend(fontsize=9)
     nonzero = exits[axis][exits["chain"] > 1e-4 * exits["chain"].max()]
     right.set_xlim(float(nonzero.min()), float(nonzero.max()))
     return tight(figure)

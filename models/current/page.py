@@ -28,7 +28,7 @@ def DensityNowPlot(model: Any) -> None:
     if model.walkers is not None:
         shown = model.walkers.position[:SHOWN_WALKERS]
         axes.scatter(shown[:, 0], shown[:, 1], s=2, color="tab:red", alpha=0.5, label="SGD walkers")
-        axes.legend(loc="upper right", fontsize=8)
+        axes.legend(loc="upper right", fontsize=9)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.sgd_steps])
 
 
