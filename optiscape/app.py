@@ -308,12 +308,13 @@ def _plot_key(plot: Any) -> str:
     return f"{function.__module__}.{function.__qualname__}"
 
 
-# Plots fill their grid cell (matplotlib's PNGs are drawn at 100 dpi, wider than a cell at 1366x768); a toggle
-# button that is on is filled, one that is off is white.
+# Plots fill their grid cell (matplotlib's PNGs are drawn at 100 dpi, wider than a cell at 1366x768); toggle
+# buttons wrap to the plot's width; one that is on is filled, one that is off is white.
 PAGE_CSS = """
 .optiscape-plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 12px;
                    padding: 12px; }
 .optiscape-plots img.widget-image { max-width: 100%; height: auto; }
+.v-btn-toggle { flex-wrap: wrap; }
 .v-btn-toggle > .v-btn.v-btn--active { background-color: #1976d2 !important; color: #fff !important; }
 .v-btn-toggle > .v-btn:not(.v-btn--active) { background-color: #fff !important; color: #555 !important; }
 """
