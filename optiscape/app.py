@@ -54,11 +54,12 @@ def serve(scenario_path: str | Path, port: int, on_ready: Callable[[], None] = l
     """Serve the scenario's page on 127.0.0.1:port in this process until SIGINT or SIGTERM; `on_ready` is called
     once the server answers.
 
-    The world's page and model are imported in a thread beside the server as it starts, so that the imports
-    overlap the browser's loading of the page's scripts.
+    The world's page and model are imported before the server answers, so the first page load only draws
+    (importing them in a thread beside the starting server measured no faster: the two share one interpreter).
     """
     scenario = scenarios.load(scenario_path)
-    page_builder(scenario.model)  # a world without a page fails here, in one line, before a server starts
+    page_builder(scenario.model)(scenario)
+    scenario.world.model_class()
     os.environ.update(serve_environment(scenario.path))
     # What `solara run` sets for its server: the app to serve and where it is served.
     os.environ.update({"SOLARA_APP": __name__, "SERVER_NAME": "127.0.0.1", "SERVER_PORT": str(port)})
@@ -82,12 +83,7 @@ def serve(scenario_path: str | Path, port: int, on_ready: Callable[[], None] = l
         if server.started:
             on_ready()
 
-    def warm_up() -> None:  # while the browser loads the page's scripts
-        page_builder(scenario.model)(scenario)
-        scenario.world.model_class()
-
     threading.Thread(target=announce, daemon=True).start()
-    threading.Thread(target=warm_up, daemon=True).start()
     server.run()
 
 
@@ -312,12 +308,13 @@ def _plot_key(plot: Any) -> str:
     return f"{function.__module__}.{function.__qualname__}"
 
 
-# Plots fill their grid cell (matplotlib's PNGs are drawn at 100 dpi, wider than a cell at 1366x768); a toggle
-# button that is on is filled, one that is off is white.
+# Plots fill their grid cell (matplotlib's PNGs are drawn at 100 dpi, wider than a cell at 1366x768); toggle
+# buttons wrap to the plot's width; one that is on is filled, one that is off is white.
 PAGE_CSS = """
 .optiscape-plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 12px;
                    padding: 12px; }
 .optiscape-plots img.widget-image { max-width: 100%; height: auto; }
+.v-btn-toggle { flex-wrap: wrap; }
 .v-btn-toggle > .v-btn.v-btn--active { background-color: #1976d2 !important; color: #fff !important; }
 .v-btn-toggle > .v-btn:not(.v-btn--active) { background-color: #fff !important; color: #555 !important; }
 """

@@ -101,14 +101,14 @@ def draw_densities(ax: Any, model: Any, names: Any = None, bins: int = 100) -> t
         if edge == "absorbing" and window[0] <= value <= window[1]:
             ax.axvline(value, color="black", linestyle="--", linewidth=1, label="absorbing edge (escape)")
     ax.set(xlim=window, ylim=(0, None), xlabel="W", ylabel="P(W) (per unit W)")
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", fontsize=SMALL_FONT)
     if window[1] - window[0] < (grid.high - grid.low) / 2:
-        inset = ax.inset_axes([0.64, 0.58, 0.34, 0.38])
+        inset = ax.inset_axes([0.74, 0.4, 0.24, 0.3])  # right of the legend, above the densities
         whole = np.linspace(grid.low, grid.high, 400)
         inset.plot(whole, model.landscape.mean_loss(whole), color="grey", linewidth=0.8)
         inset.axvspan(*window, color="tab:red", alpha=0.25)
         inset.set(xlim=(grid.low, grid.high), yticks=[])
-        inset.set_title("whole grid: L, zoom shaded", fontsize=SMALL_FONT)
+        inset.set_title("whole grid:\nL, zoom shaded", fontsize=SMALL_FONT)
         inset.tick_params(labelsize=SMALL_FONT)
     return window
 
