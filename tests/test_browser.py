@@ -260,7 +260,7 @@ def test_step_moves_the_current_worlds_density(serve: Callable[[str | Path], str
     scenario = tmp_path / "current_valley.yaml"
     scenario.write_text(CURRENT_SCENARIO, encoding="utf-8")
     with _open_page(serve(scenario)) as (page, record):
-        step_button = _wait_until_ready(page, "A small rank-1 valley", 2)
+        step_button = _wait_until_ready(page, "A small rank-1 valley", 1)
         at_start = _plot_area(page, 0)
         _press_step(page, step_button)
         after_steps = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, at_start))

@@ -12,4 +12,6 @@ WORLD = WorldEntry(
     page="models.current.page:current_page",
     figures="models.current.figures:current_figures",
     order=8,
+    showcase="current_rank1_valley",
+    key_figure="current_rank1_valley:stationary_current.png",
 )

@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import solara
-from mesa.visualization import Slider
-from mesa.visualization.utils import update_counter
 
 from models.current.figures import density_figure, escape_figure, potential_figure
-from models.viz import WorldPage
+from models.frame import frame
+from models.viz import Slider, WorldPage
 
 SHOWN_WALKERS = 2000  # walkers drawn as dots over the density
 
@@ -19,7 +18,7 @@ SHOWN_WALKERS = 2000  # walkers drawn as dots over the density
 def DensityNowPlot(model: Any) -> None:
     """The chain's density after the steps taken so far, the first walkers as dots, and (with no escape region)
     the stationary current's streamlines: the density flows into the state the streamlines circulate in."""
-    update_counter.get()
+    frame.get()
     absorbing = bool(model.chain.absorbing.any())
     current = None if absorbing else model.stationary["current"]
     figure = density_figure(model, model.mass, current,
@@ -35,7 +34,7 @@ def DensityNowPlot(model: Any) -> None:
 @solara.component
 def SolvedPlot(model: Any) -> None:
     """What the chain gives by solves: -T log pi beside the loss, or the escape-time map and exit distribution."""
-    update_counter.get()
+    frame.get()
     if model.chain.absorbing.any():
         figure = escape_figure(model, model.exit_table())
     else:
@@ -49,6 +48,8 @@ def current_page(scenario: Any) -> WorldPage:
     params = scenario.params
     T = params.temperature
     inputs = {"temperature": Slider("T (step size)", value=T, min=round(T / 2, 4), max=round(2 * T, 4),
-                                    step=round(T / 20, 5))}
+                                    step=round(T / 20, 5), dtype=float)}
     fixed = {**params.model_dump(), "params": params, "rng": scenario.seed}
-    return WorldPage({**fixed, **inputs}, [(DensityNowPlot, 0), (SolvedPlot, 0)])
+    solved = "Escape times" if params.escape is not None else "Effective potential"
+    return WorldPage({**fixed, **inputs}, [(DensityNowPlot, 0), (SolvedPlot, 1)],
+                     tabs=("Density, walkers and current", solved), steps_per_frame=params.collect_every)
