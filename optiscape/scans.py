@@ -12,6 +12,7 @@ A point that raises is a row with status "failed" and its error; it does not sto
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -20,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -328,6 +329,19 @@ def _connect(scheduler: str) -> Any:
                         f"`dask scheduler` prints, such as tcp://10.0.0.5:8786") from None
 
 
+@contextlib.contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    """distributed's own log below ERROR off while a scan runs on Dask: a lost worker is rescheduled and a lost
+    scheduler stops the scan in one line of ours; its INFO lines (tracebacks of closed comms) would bury that."""
+    log = logging.getLogger("distributed")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def _close(client: Any) -> None:
     """Close the Dask client; after a lost scheduler, without distributed's traceback of the reconnection that
     closing cancels (the scan has already said what happened, in one line)."""
@@ -420,7 +434,8 @@ def run_scan(scenario: Scenario | str | Path, out: Path | str | None = None, pro
         if not todo:
             pass
         elif client is not None:
-            _run_on_dask(payload, todo, done, client, threads or 1, scheduler)
+            with _quiet_distributed():
+                _run_on_dask(payload, todo, done, client, threads or 1, scheduler)
         elif backend == "serial":
             _run_serially(payload, todo, done, threads)
         else:
