@@ -131,6 +131,21 @@ class CurrentModel(World):
         """The mean escape time (steps) from every cell; 0 inside the escape region."""
         return escape_time_map(self.chain)
 
+    @cached_property
+    def fokker_planck(self) -> dict[str, float] | None:
+        """The 2-D Fokker-Planck equation solved on the same grid, beside the chain: its mean escape time, or its
+        stationary density's total-variation distance to the chain's and its circulation (None in 3-D or for an
+        epoch chain, where it is not defined)."""
+        g = self.grid
+        if g.dim != 2 or self.chain.steps != 1:
+            return None
+        A = fokker_planck.generator(self.landscape, self.T, g)
+        if self.chain.absorbing.any():
+            return {"mean_escape_time": fokker_planck.mean_escape_time(A, self.chain.absorbing, self.start_mass)}
+        p = fokker_planck.stationary_density(A)
+        return {"distance_to_chain": 0.5 * float(np.abs(p - self.stationary["pi"]).sum()),  # total variation
+                "circulation": circulation(current_field(self.chain.matrix, p, g.centres), g.centres)}
+
     def walker_circulation(self) -> tuple[float, float]:
         """The walkers' (a x b) per step about the origin, mean and standard error over walkers (nan if none)."""
         if self.walkers is None or not self.swept_steps:
@@ -187,10 +202,8 @@ class CurrentModel(World):
         if self.chain.absorbing.any():
             e = self.escape
             out["mean_escape_time"] = {"chain": e["mean"], "solve_seconds": e["seconds"]}
-            if g.dim == 2 and self.chain.steps == 1:
-                A = fokker_planck.generator(self.landscape, self.T, g)
-                out["mean_escape_time"]["fokker_planck"] = fokker_planck.mean_escape_time(
-                    A, self.chain.absorbing, self.start_mass)
+            if self.fokker_planck is not None:
+                out["mean_escape_time"]["fokker_planck"] = self.fokker_planck["mean_escape_time"]
             if self.walkers is not None:
                 esc = self.walkers.escape_step
                 done = esc[esc >= 0]
@@ -206,11 +219,8 @@ class CurrentModel(World):
                 "entropy_production_per_step": s["entropy_production"],
                 "mean_loss": float(np.dot(s["pi"], self.cell_loss)),
             }
-            if g.dim == 2 and self.chain.steps == 1:
-                p = fokker_planck.stationary_density(fokker_planck.generator(self.landscape, self.T, g))
-                out["stationary"]["fokker_planck"] = {
-                    "distance_to_chain": 0.5 * float(np.abs(p - s["pi"]).sum()),  # total variation
-                    "circulation": circulation(current_field(self.chain.matrix, p, g.centres), g.centres)}
+            if self.fokker_planck is not None:
+                out["stationary"]["fokker_planck"] = self.fokker_planck
             mean, se = self.walker_circulation()
             if math.isfinite(mean):
                 out["stationary"]["walker_circulation"] = {"mean": mean, "stderr": se, "steps": self.swept_steps}

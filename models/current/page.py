@@ -12,6 +12,7 @@ from models.frame import frame
 from models.viz import Slider, WorldPage
 
 SHOWN_WALKERS = 2000  # walkers drawn as dots over the density
+FAIR_DISTANCE = 0.05  # total variation between the Fokker-Planck and chain densities that the page calls fair
 
 
 @solara.component
@@ -42,6 +43,30 @@ def SolvedPlot(model: Any) -> None:
     solara.FigureMatplotlib(figure, format="png", dependencies=[model])
 
 
+def continuum_note(model: Any) -> str:
+    """Whether the Fokker-Planck equation (the continuum the source essay derives) describes this world: it is
+    solved on the same grid and set beside the exact chain."""
+    check = model.fokker_planck
+    if check is None:
+        return "The Fokker–Planck equation is solved in 2-D only (one SGD step per chain step)."
+    where = "It holds as T → 0 (small T·|∇g|); where the two differ, trust the chain."
+    if "mean_escape_time" in check:
+        chain, continuum = model.escape["mean"], check["mean_escape_time"]
+        return (f"**Fokker–Planck against the exact chain:** mean escape time {continuum:,.0f} against {chain:,.0f} "
+                f"steps ({continuum / chain - 1:+.0%}). {where}")
+    distance = check["distance_to_chain"]
+    verdict = "a fair" if distance < FAIR_DISTANCE else "not a fair"
+    return (f"**Fokker–Planck against the exact chain:** total variation {distance:.3f} between their stationary "
+            f"densities (0: equal; under {FAIR_DISTANCE} counts as fair here), so at this T the continuum equation "
+            f"is {verdict} description. {where}")
+
+
+@solara.component
+def ContinuumNote(model: Any) -> None:
+    """`continuum_note` on the page, under the solved picture."""
+    solara.Markdown(continuum_note(model))
+
+
 def current_page(scenario: Any) -> WorldPage:
     """The current world's page: a step-size input; the density stepping in time and the solved picture."""
 
@@ -51,5 +76,5 @@ def current_page(scenario: Any) -> WorldPage:
                                     step=round(T / 20, 5), dtype=float)}
     fixed = {**params.model_dump(), "params": params, "rng": scenario.seed}
     solved = "Escape times" if params.escape is not None else "Effective potential"
-    return WorldPage({**fixed, **inputs}, [(DensityNowPlot, 0), (SolvedPlot, 1)],
+    return WorldPage({**fixed, **inputs}, [(DensityNowPlot, 0), (SolvedPlot, 1), (ContinuumNote, 1)],
                      tabs=("Density, walkers and current", solved), steps_per_frame=params.collect_every)

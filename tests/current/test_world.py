@@ -30,3 +30,13 @@ def test_shipped_scenarios_write_tables_and_figures(tmp_path, name: str) -> None
 def test_claims_hold_in_quick_mode(claim) -> None:
     measured = claim.measure(True)
     assert measured.verdict == "reproduced", measured.note
+
+
+def test_the_page_sets_the_fokker_planck_equation_beside_the_chain() -> None:
+    from models.current.page import continuum_note
+
+    valley, saddle = load("current_rank1_valley").build(), load("current_saddle_escape").build()
+    check = valley.fokker_planck
+    assert 0 < check["distance_to_chain"] < 1 and check == valley.summary()["stationary"]["fokker_planck"]
+    assert f"total variation {check['distance_to_chain']:.3f}" in continuum_note(valley)
+    assert f"mean escape time {saddle.fokker_planck['mean_escape_time']:,.0f} against" in continuum_note(saddle)
