@@ -10,6 +10,14 @@
    The chain's error shrinks as the cell width squared (4.5% at 280 x 300 cells, 1.3% at 560 x 600), so
    "extrapolated" also times two chains, coarse and fine, and their Richardson estimate (4 fine - coarse) / 3,
    its error measured against the same estimate one refinement further (what a user gains by it).
+3. `current.fokker_planck_isotropic`: the reversible control's Fokker-Planck equation (T = 0.1: drift -T w, isotropic
+   constant D = T^2 / 4, the exact stationary density a Gaussian of variance T / 4), which py-pde can express, on
+   the same 80 x 80 grid: optiscape's finite volumes give the stationary density by one sparse solve; py-pde
+   integrates in time (explicit, dt = 0.01, after a warm-up that compiles it) from a Gaussian twice as wide until
+   it has settled (60 steps, twelve relaxation times of the variance), with the zero-flux (Robin) edge
+   D dp/dn + T (w . n) p = 0 (with a Neumann edge mass flows in and the solution runs away). Both L1 errors against
+   the exact density are printed: they are of one size (py-pde's non-conservative central differences settle a
+   little further off).
 """
 
 from __future__ import annotations
@@ -111,12 +119,55 @@ def _saddle() -> list[dict]:
              "unit": "estimates/s"}]
 
 
+def _versus_py_pde() -> list[dict]:
+    import pde  # the bench extra's
+
+    from models.current.fokker_planck import generator
+    from models.current.fokker_planck import stationary_density as fokker_planck_density
+    from scenarios import load
+
+    model = load("current_isotropic_control").build()
+    T, half, cells = model.T, 0.9, 80
+    grid = Grid((-half, -half), (half, half), (cells, cells))
+    variance, D = T / 4, T * T / 4
+    exact = np.exp(-(grid.centres ** 2).sum(axis=1) / (2 * variance))
+    exact /= exact.sum()
+    ours = fokker_planck_density(generator(model.landscape, T, grid))
+    ours_seconds = best_seconds(lambda: fokker_planck_density(generator(model.landscape, T, grid)), repeats=5)
+
+    box = pde.CartesianGrid([[-half, half], [-half, half]], [cells, cells])
+    start = pde.ScalarField.from_expression(box, f"exp(-(x**2 + y**2) / (4 * {variance}))")
+    equation = pde.PDE({"p": f"{T} * (2 * p + x * d_dx(p) + y * d_dy(p)) + {D} * laplace(p)"},
+                       bc={"mixed": T * half / D})  # dp/dn + (T |w . n| / D) p = 0 on every edge: no flux
+
+    stepper = pde.ExplicitSolver(equation).make_stepper(start, dt=0.01)  # compiled here, once, untimed
+
+    def settle(t_range: float) -> np.ndarray:
+        field = start.copy()
+        stepper(field, 0.0, t_range)
+        return field.data
+
+    theirs_seconds = best_seconds(lambda: settle(60.0), repeats=3)
+    theirs = settle(60.0).ravel()  # cells in C order (x, then y), as the grid numbers them
+    theirs = theirs / theirs.sum()
+    errors = np.abs(ours - exact).sum(), np.abs(theirs - exact).sum()
+    print(f"  reversible control's Fokker-Planck, {cells} x {cells} cells: optiscape one solve "
+          f"{ours_seconds * 1e3:.0f} ms (L1 error {errors[0]:.4f}), py-pde 60 steps to settle {theirs_seconds:.2f} s "
+          f"(L1 error {errors[1]:.4f})", flush=True)
+    if max(errors) > 0.02:
+        raise RuntimeError(f"the Fokker-Planck solvers are off the exact density (L1 {errors}): nothing to compare")
+    name = "current.fokker_planck_isotropic"
+    return [{"benchmark": name, "variant": "optiscape", "rate": 1.0 / ours_seconds, "unit": "solves/s"},
+            {"benchmark": name, "variant": "py-pde", "rate": 1.0 / theirs_seconds, "unit": "solves/s"}]
+
+
 def run() -> list[dict]:
-    """Both benchmarks, measured now, on this machine."""
-    return _million_cells() + _saddle()
+    """The three benchmarks, measured now, on this machine."""
+    return _million_cells() + _saddle() + _versus_py_pde()
 
 
 RATIOS = [("current.saddle_mean_escape_time", "exact chain", "monte carlo", 100.0),
+          ("current.fokker_planck_isotropic", "optiscape", "py-pde", 1.0),
           ("current.saddle_mean_escape_time_extrapolated", "two chains", "monte carlo", 100.0)]
 
 if __name__ == "__main__":
