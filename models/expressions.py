@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -251,7 +252,9 @@ def compile_expression(text: str, names: Sequence[str]) -> Program:
             raise ExpressionError(f"input name {name!r}: expected an identifier that is not a function name "
                                   "and does not start with '__'")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # "1if x else 2" warns (a digit runs into a keyword): refuse it in one line
+            warnings.simplefilter("error", SyntaxWarning)
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"expression {text!r}: not valid syntax at column {exc.offset}: {exc.msg}") from None
     except (RecursionError, MemoryError):

@@ -108,6 +108,7 @@ def test_kinks_follow_the_branch_the_value_takes():
         ("exp(x=1)", "keyword arguments are not allowed"),
         ("1 < x < 2", "chained comparisons"),
         ("x +", "not valid syntax"),
+        ("1if x else 2", "not valid syntax at column 1: invalid decimal literal"),  # Python only warns
     ],
 )
 def test_everything_outside_the_language_is_refused_with_its_position(text, message):
