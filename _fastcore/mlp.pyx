@@ -95,6 +95,28 @@ cdef inline double activate(int kind, double z, double* slope) noexcept nogil:
     return z
 
 
+# The two sweeps of W1 are functions of their own: inlined into train_examples, GCC left the update-and-tally loop
+# scalar; called, it vectorises it, and 1000 examples at 784-100-2 take 41 ms, not 91 (the same bits).
+cdef void forward(Py_ssize_t I, Py_ssize_t H, const double* x, const double* W1, double* z1) noexcept nogil:
+    """z1 = x W1 (without b1): z1[i] adds x_j W1[j, i] for j = 0, 1, ..."""
+    cdef Py_ssize_t i, j
+    for i in range(H):
+        z1[i] = 0.0
+    for j in range(I):
+        mlp_accumulate(H, x[j], W1 + j * H, z1)
+
+
+cdef void update(Py_ssize_t I, Py_ssize_t H, double lr, const double* x, const double* dz1, double* W1,
+                 double* tally) noexcept nogil:
+    """W1 -= lr * (x_j dz1) row by row, adding |update| to tally (laid out as W1) unless it is NULL."""
+    cdef Py_ssize_t j
+    for j in range(I):
+        if tally != NULL:
+            mlp_update_tally(H, lr, x[j], dz1, W1 + j * H, tally + j * H)
+        else:
+            mlp_update(H, lr, x[j], dz1, W1 + j * H)
+
+
 def parameter_count(Py_ssize_t n_inputs, Py_ssize_t n_hidden, Py_ssize_t n_outputs):
     """The length of a network's flat parameter vector."""
     return n_inputs * n_hidden + n_hidden + n_hidden * n_outputs + n_outputs
@@ -193,10 +215,7 @@ def train_examples(
             prow = &px[e, 0]
             for j in range(I):
                 x[j] = pv[prow[j]]
-            for i in range(H):
-                z1[i] = 0.0
-            for j in range(I):
-                mlp_accumulate(H, x[j], W1 + j * H, &z1[0])
+            forward(I, H, &x[0], W1, &z1[0])
             for i in range(H):
                 z1[i] = z1[i] + b1[i]
                 h[i] = activate(hidden_activation, z1[i], &fp1[i])
@@ -262,9 +281,5 @@ def train_examples(
                 mlp_update_tally(H, lr, 1.0, &dz1[0], b1, tally + off_b1)
             else:
                 mlp_update(H, lr, 1.0, &dz1[0], b1)
-            for j in range(I):
-                if g >= 0:
-                    mlp_update_tally(H, lr, x[j], &dz1[0], W1 + j * H, tally + j * H)
-                else:
-                    mlp_update(H, lr, x[j], &dz1[0], W1 + j * H)
+            update(I, H, lr, &x[0], &dz1[0], W1, tally if g >= 0 else NULL)
     return bad
