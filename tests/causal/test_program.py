@@ -197,6 +197,7 @@ def _set(body, index, value):
     (lambda p, b: (p, _set(b, (0, 0, 2), 10_000)), "a slot index is outside"),
     (lambda p, b: (p, _set(b, (0, 0, 0), 99)), "unknown opcode"),
     (lambda p, b: (p, _set(b, (1, 0, 1), 2 * 2)), "writes the time slot"),
+    (lambda p, b: (p, _set(b, (0, 0, 2), int(b[0, 0, 1]))), "reads the slot it writes"),  # the VM's loops rely on it
     (lambda p, b: (p, _set(b, (0, 0, 0), int(b[0, 0, 0]) | 1 << 12)), "unknown flags"),
 ])
 def test_the_kernel_refuses_malformed_programs(change, message):
