@@ -23,33 +23,11 @@ the two agree to round-off (1e-12, tests/knowledge/test_model.py), not to the bi
 from libc.math cimport exp, fabs, isfinite, log, log1p
 from libc.stdint cimport int8_t, int64_t, uint8_t
 
+from _fastcore.pointers cimport In, Out  # W1, z1, the tallies, x and dz1 are separate arrays
+
 import numpy as np
 
 from _fastcore.arrays import check_array
-
-# The loops that run over a row of W1 (n_hidden long): in C with `restrict`, so that the compiler may vectorise
-# them (each element is its own sum: no reassociation, the same numbers as the scalar loop).
-cdef extern from *:
-    """
-    #include <math.h>
-    static inline void mlp_accumulate(Py_ssize_t n, double a, const double* restrict x, double* restrict y) {
-        for (Py_ssize_t i = 0; i < n; i++) y[i] = y[i] + a * x[i];
-    }
-    static inline void mlp_update(Py_ssize_t n, double lr, double a, const double* restrict d, double* restrict w) {
-        for (Py_ssize_t i = 0; i < n; i++) w[i] = w[i] - lr * (d[i] * a);
-    }
-    static inline void mlp_update_tally(Py_ssize_t n, double lr, double a, const double* restrict d,
-                                        double* restrict w, double* restrict t) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            double step = lr * (d[i] * a);
-            w[i] = w[i] - step;
-            t[i] = t[i] + fabs(step);
-        }
-    }
-    """
-    void mlp_accumulate(Py_ssize_t n, double a, const double* x, double* y) noexcept nogil
-    void mlp_update(Py_ssize_t n, double lr, double a, const double* d, double* w) noexcept nogil
-    void mlp_update_tally(Py_ssize_t n, double lr, double a, const double* d, double* w, double* t) noexcept nogil
 
 cdef enum:
     SOFTPLUS = 0
@@ -97,24 +75,30 @@ cdef inline double activate(int kind, double z, double* slope) noexcept nogil:
 
 # The two sweeps of W1 are functions of their own: inlined into train_examples, GCC left the update-and-tally loop
 # scalar; called, it vectorises it, and 1000 examples at 784-100-2 take 41 ms, not 91 (the same bits).
-cdef void forward(Py_ssize_t I, Py_ssize_t H, const double* x, const double* W1, double* z1) noexcept nogil:
+cdef void forward(Py_ssize_t I, Py_ssize_t H, In x, In W1, Out z1) noexcept nogil:
     """z1 = x W1 (without b1): z1[i] adds x_j W1[j, i] for j = 0, 1, ..."""
     cdef Py_ssize_t i, j
     for i in range(H):
         z1[i] = 0.0
     for j in range(I):
-        mlp_accumulate(H, x[j], W1 + j * H, z1)
+        for i in range(H):
+            z1[i] = z1[i] + x[j] * W1[j * H + i]
 
 
-cdef void update(Py_ssize_t I, Py_ssize_t H, double lr, const double* x, const double* dz1, double* W1,
-                 double* tally) noexcept nogil:
-    """W1 -= lr * (x_j dz1) row by row, adding |update| to tally (laid out as W1) unless it is NULL."""
-    cdef Py_ssize_t j
+cdef void update(Py_ssize_t I, Py_ssize_t H, double lr, In x, In dz1, Out W, Out tally) noexcept nogil:
+    """W -= lr * (x_j dz1) row by row (W1 with the inputs x, or b1 with x = [1]), adding |update| to tally (laid
+    out as W) unless it is NULL."""
+    cdef Py_ssize_t i, j
+    cdef double step
     for j in range(I):
         if tally != NULL:
-            mlp_update_tally(H, lr, x[j], dz1, W1 + j * H, tally + j * H)
+            for i in range(H):
+                step = lr * (dz1[i] * x[j])
+                W[j * H + i] = W[j * H + i] - step
+                tally[j * H + i] = tally[j * H + i] + fabs(step)
         else:
-            mlp_update(H, lr, x[j], dz1, W1 + j * H)
+            for i in range(H):
+                W[j * H + i] = W[j * H + i] - lr * (dz1[i] * x[j])
 
 
 def parameter_count(Py_ssize_t n_inputs, Py_ssize_t n_hidden, Py_ssize_t n_outputs):
@@ -203,7 +187,7 @@ def train_examples(
     cdef double* tally
     cdef const uint8_t* prow
     cdef Py_ssize_t k, e, i, j, o, best, target
-    cdef double lr = learning_rate, acc, value, step, top, total, ell
+    cdef double lr = learning_rate, acc, value, step, top, total, ell, one = 1.0
     cdef int g
     cdef Py_ssize_t bad = -1
 
@@ -277,9 +261,6 @@ def train_examples(
                 if g >= 0:
                     tally[off_b2 + o] = tally[off_b2 + o] + fabs(step)
             # b1 as a row whose input is 1 (lr * (dz1 * 1.0) is lr * dz1 exactly), then W1 row by row
-            if g >= 0:
-                mlp_update_tally(H, lr, 1.0, &dz1[0], b1, tally + off_b1)
-            else:
-                mlp_update(H, lr, 1.0, &dz1[0], b1)
+            update(1, H, lr, &one, &dz1[0], b1, tally + off_b1 if g >= 0 else NULL)
             update(I, H, lr, &x[0], &dz1[0], W1, tally if g >= 0 else NULL)
     return bad
