@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's o
 import scenarios
 from optiscape.run import run
 
-WALL_CLOCK = {"seconds"}  # summary keys that time the run, so differ every run
+WALL_CLOCK = {"seconds"}  # summary keys that time the run, so differ every run (and every key "..._seconds")
 WHERE = {"scenario", "data_dir"}  # keys holding a path on this machine (summary.json, scenario.yaml)
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
@@ -65,7 +65,7 @@ def _portable(value: Any) -> Any:
     names (the checkout's and the data's folders are not outputs of a model)."""
     if isinstance(value, dict):
         return {k: Path(v).name if k in WHERE and isinstance(v, str) else _portable(v)
-                for k, v in value.items() if k not in WALL_CLOCK}
+                for k, v in value.items() if k not in WALL_CLOCK and not k.endswith("_seconds")}
     if isinstance(value, list):
         return [_portable(v) for v in value]
     return value
