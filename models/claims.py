@@ -58,5 +58,5 @@ class Claim:
     id: str
     world: str
     claim: str
-    seed_value: Any
+    text_value: Any
     measure: Callable[[bool], Measured]

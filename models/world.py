@@ -26,6 +26,9 @@ class World(mesa.Model):
     """
 
     Params: ClassVar[type[Params]]
+    # The steps its scenario asks for (`Scenario.build` sets it), so a world that stops early can still report
+    # at that horizon; None for a world built otherwise.
+    planned_steps: int | None = None
 
     def __init__(self, params: Params | dict[str, Any] | None = None, *, rng: Any = None, scenario: Any = None,
                  **overrides: Any) -> None:

@@ -293,7 +293,7 @@ def parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("reproduce", help="measure every claim of the source texts; write report.md and claims.json")
     rep.add_argument("--out", default="reports/latest", help="report folder (default: reports/latest)")
     rep.add_argument("--quick", action="store_true", help="fewer walkers: a faster, noisier report")
-    rep.add_argument("--only", help="only claims whose id starts with this (e.g. 'sgd.')")
+    rep.add_argument("--only", help="only claims whose id starts with this (e.g. 'sgd.'), or one world's (e.g. causal)")
     rep.add_argument("--data-dir", help="MNIST's four IDX files: the knowledge claims run on it (else on the 8x8 "
                      "digits)")
     rep.set_defaults(func=_cmd_reproduce)

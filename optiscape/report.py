@@ -23,7 +23,7 @@ def measure_all(claims: list[Claim], quick: bool, figures: Path | None,
     for claim in claims:
         started = time.perf_counter()
         record: dict[str, Any] = {"id": claim.id, "world": claim.world, "claim": claim.claim,
-                                  "seed_value": claim.seed_value}
+                                  "text_value": claim.text_value}
         try:
             m = claim.measure(quick)
             record.update(measured=m.measured, verdict=m.verdict, note=m.note)
@@ -47,7 +47,7 @@ def _short(value: Any, width: int = 70) -> str:
 def write_report(records: list[dict[str, Any]], out: Path, quick: bool) -> tuple[Path, Path]:
     """claims.json (the machine-readable list) and report.md (table, then one section per claim)."""
     claims_path = out / "claims.json"
-    keys = ("id", "world", "claim", "seed_value", "measured", "verdict", "note")
+    keys = ("id", "world", "claim", "text_value", "measured", "verdict", "note")
     rows = [{k: jsonable(r.get(k)) for k in keys} for r in records]
     claims_path.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
     reproduced = sum(r["verdict"] == "reproduced" for r in records)
@@ -56,11 +56,11 @@ def write_report(records: list[dict[str, Any]], out: Path, quick: bool) -> tuple
              + (" Quick mode: fewer walkers than the full report." if quick else ""), "",
              "| id | claim | the text says | measured | verdict |", "|---|---|---|---|---|"]
     for r in records:
-        cells = [r["id"], r["claim"], _short(r["seed_value"], 30), _short(r["measured"], 50), r["verdict"]]
+        cells = [r["id"], r["claim"], _short(r["text_value"], 30), _short(r["measured"], 50), r["verdict"]]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     for r in records:
         lines += ["", f"## `{r['id']}` — {r['verdict']}", "",
-                  f"**The text says:** {r['claim']} ({_short(r['seed_value'])})",
+                  f"**The text says:** {r['claim']} ({_short(r['text_value'])})",
                   "", f"**Measured:** `{_short(r['measured'], 400)}`", ""]
         if r.get("note"):
             lines += [f"**Note:** {r['note']}", ""]
@@ -73,10 +73,11 @@ def write_report(records: list[dict[str, Any]], out: Path, quick: bool) -> tuple
 
 def reproduce(out: Path, quick: bool = False, only: str | None = None,
               on_done: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """Run the registered claims (those whose id starts with `only`, if given) and write the report."""
-    claims = [c for c in all_claims() if only is None or c.id.startswith(only)]
+    """Run the registered claims (those whose id starts with `only`, or of the world `only` names, if given) and
+    write the report."""
+    claims = [c for c in all_claims() if only is None or c.id.startswith(only) or c.world == only.rstrip(".")]
     if not claims:
-        raise ValueError(f"no claim id starts with {only!r}")
+        raise ValueError(f"no claim id starts with {only!r} and no world of that name has claims")
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     records = measure_all(claims, quick, figures, on_done)

@@ -32,15 +32,17 @@ from models.params import MAX_VALUES, FieldError, Finite, Params, Values
 from models.registry import WorldEntry, world, worlds
 
 SHIPPED = Path(str(resources.files(__name__)))
+Whole = Annotated[int, Field(strict=True)]
 
 
 class RangeGrid(BaseModel):
-    """`range: [start, stop, step]`, stop excluded, as Python's range (numbers may be floats)."""
+    """`range: [start, stop, step]`, stop excluded, as Python's range (numbers may be floats; three whole numbers
+    give whole numbers, so a whole-number parameter can be scanned)."""
 
     model_config = ConfigDict(extra="forbid")
-    range: tuple[Finite, Finite, Finite]
+    range: tuple[Whole, Whole, Whole] | tuple[Finite, Finite, Finite]
 
-    def values(self) -> list[float]:
+    def values(self) -> list[float] | list[int]:
         start, stop, step = self.range
         if step == 0 or (stop - start) / step < 0:
             raise ValueError(f"range {list(self.range)}: expected a non-zero step towards stop")
@@ -89,7 +91,9 @@ class Scenario:
         try:
             params = type(self.params).resolve(self.params, **overrides)
             params.check_run(self.steps)
-            return self.world.model_class()(params, rng=self.seed if rng is None else rng)
+            model = self.world.model_class()(params, rng=self.seed if rng is None else rng)
+            model.planned_steps = self.steps
+            return model
         except ScenarioError:
             raise
         except ValidationError as exc:
@@ -273,9 +277,10 @@ def with_data_dir(scenario: Scenario, data_dir: str | Path) -> Scenario:
 
 
 def load(path: Path | str) -> Scenario:
-    """Read and validate a scenario file; a shipped scenario may be named by its stem ('sgd_pit_escape')."""
+    """Read and validate a scenario file; a shipped scenario may be named by its stem ('sgd_pit_escape'), also
+    where a folder of that name is in the way (a run's output folder often is)."""
     path = Path(path)
-    if not path.exists() and not path.suffix:
+    if not path.is_file() and not path.suffix and (not path.exists() or path.name in {p.stem for p in shipped()}):
         names = {p.stem: p for p in shipped()}
         if path.name not in names:
             hint = difflib.get_close_matches(path.name, list(names), n=1)

@@ -245,12 +245,12 @@ def test_step_moves_the_densities_and_a_description_can_be_hidden(serve: Callabl
         page.screenshot(path=tmp_path / "density_page_after_steps.png")
 
         # Hiding a description is the page's own choice: the plot is redrawn, the run does not move.
-        page.get_by_role("button", name="seed master").click()
-        without_seed_master = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, after_steps))
+        page.get_by_role("button", name="printed master").click()
+        without_printed_master = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, after_steps))
         expect(page.get_by_text(f"Time: {STEPS:.1f}")).to_be_visible()
 
     assert not np.array_equal(after_steps, at_start), "the density plot did not change after Step"
-    assert not np.array_equal(without_seed_master, after_steps), "hiding a description did not redraw the densities"
+    assert not np.array_equal(without_printed_master, after_steps), "hiding a description did not redraw the densities"
     assert record.console_errors == []
     assert record.outside_requests == []
 

@@ -57,7 +57,7 @@ def test_reproduce_reports_every_sgd_claim(tmp_path, capsys):
     assert {"sgd.run_probability_81pct", "sgd.consecutive_steps_5", "sgd.stationary_points_l1",
             "sgd.escape_probability_rises_with_T", "sgd.easier_than_run_model"} <= ids
     for c in claims:
-        assert set(c) == {"id", "world", "claim", "seed_value", "measured", "verdict", "note"}
+        assert set(c) == {"id", "world", "claim", "text_value", "measured", "verdict", "note"}
         assert c["verdict"] in ("reproduced", "differs")
     assert {"density.symmetric_noise_mean", "density.case_c_stationary", "density.end_state_formula",
             "density.log_escape_time_function_of_T", "density.fine_grid_escape_curves"} <= ids
@@ -161,3 +161,15 @@ def test_every_argument_of_every_command_is_described_in_help():
         return missing
 
     assert undescribed(parser(), "optiscape") == []
+
+
+def test_reproduce_only_takes_a_world_name(tmp_path, monkeypatch):
+    """The causal world's claims are `optimization.*`: --only causal picks them too."""
+    from optiscape import report
+
+    chosen = []
+    monkeypatch.setattr(report, "measure_all", lambda claims, *rest: chosen.extend(claims) or [])
+    monkeypatch.setattr(report, "write_report", lambda *args: None)
+    report.reproduce(tmp_path, only="causal.")
+    assert chosen and {claim.world for claim in chosen} == {"causal"}
+    assert {claim.id.split(".")[0] for claim in chosen} == {"optimization"}

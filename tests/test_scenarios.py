@@ -102,3 +102,21 @@ def test_scan_grid_is_the_product(tmp_path):
     grid = scenario.grid()
     assert len(grid) == 6 and scenario.repeats == 4
     assert grid[0] == {"temperature": pytest.approx(0.001), "n_walkers": 10}
+
+
+def test_a_range_of_whole_numbers_scans_a_whole_number_parameter(tmp_path):
+    path = tmp_path / "scan.yaml"
+    path.write_text(GOOD + "scan:\n  n_walkers: {range: [50, 150, 50]}\n  temperature: {range: [0.01, 0.03, 0.01]}\n")
+    grid = scenarios.load(path).grid()
+    assert sorted({point["n_walkers"] for point in grid}) == [50, 100]
+    assert all(type(point["n_walkers"]) is int for point in grid)
+    assert sorted({point["temperature"] for point in grid}) == pytest.approx([0.01, 0.02])  # stop excluded
+
+
+def test_a_shipped_name_is_found_when_a_folder_of_that_name_is_in_the_way(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sgd_pit_gd").mkdir()  # e.g. the output folder of `optiscape run sgd_pit_gd --out sgd_pit_gd`
+    assert scenarios.load("sgd_pit_gd").path.parent == scenarios.SHIPPED
+    (tmp_path / "not_a_scenario").mkdir()
+    with pytest.raises(scenarios.ScenarioError, match="is a directory"):
+        scenarios.load("not_a_scenario")

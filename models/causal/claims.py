@@ -65,8 +65,8 @@ def _part2_uniform(smart: bool) -> Measured:
                 "H(P_t)": round(entropy_bits(current), 3), "H(D(P_t))": round(entropy_bits(decorrelate(current)), 3),
                 "adjusted": round(adjusted_optimizingness(system, np.full((3, 3), 1 / 9)), 3)}
     if smart:
-        seed = {"H(F#P_t)": 1.0, "H(F#D(P_t))": 2.1, "OS(P_t)": 1.1, "H(P_t)": 2.2, "H(D(P_t))": 3.0, "adjusted": 0.3}
-        off = [k for k, v in seed.items() if abs(measured[k] - v) > 0.05]
+        text = {"H(F#P_t)": 1.0, "H(F#D(P_t))": 2.1, "OS(P_t)": 1.1, "H(P_t)": 2.2, "H(D(P_t))": 3.0, "adjusted": 0.3}
+        off = [k for k, v in text.items() if abs(measured[k] - v) > 0.05]
         return Measured(measured, "differs" if off else "reproduced",
                         f"bits; the essay rounds to one decimal{'; off: ' + ', '.join(off) if off else ''}")
     ok = abs(measured["OS(P_t)"]) < 1e-12
@@ -140,13 +140,13 @@ def _linear_forcing(quick: bool) -> Measured:
 
 def _bounded(quick: bool) -> Measured:
     points = 801 if quick else 4001
-    seed = {(1.0, 1.0): 19.961, (0.5, 1.0): 19.611, (1.0, 0.5): 9.980}
+    text = {(1.0, 1.0): 19.961, (0.5, 1.0): 19.611, (1.0, 0.5): 9.980}
     rows, off, series = {}, [], []
-    for (theta, p), value in seed.items():
+    for (theta, p), value in text.items():
         model = _run(500, BOUNDED, parameters={**BOUNDED["parameters"], "theta": theta, "p": p},
                      sweep={"variable": "R", "values": {"linspace": [5, 45, points]}})
         result = model.integrated_measure("R")
-        rows[f"theta={theta},p={p}"] = {"seed": value, "telescoping_exact": round(result["telescoping"], 4),
+        rows[f"theta={theta},p={p}"] = {"text": value, "telescoping_exact": round(result["telescoping"], 4),
                                         "integral_trapezoid": round(result["integral"], 4)}
         if abs(result["telescoping"] - value) > 0.005:
             off.append(f"θ = {theta}, p = {p}: {result['telescoping']:.3f}, not {value}")

@@ -50,16 +50,16 @@ def _symmetric_noise(quick: bool) -> Measured:
     steps, T = 200, 0.05
     model = _run(steps, landscape={"preset": "symmetric_noise"}, temperature=T,
                  n_walkers=4000 if quick else 40000, start={"normal": {"mean": 1.0, "sd": 0.02}},
-                 grid={"low": 0.0, "high": 30.0, "cells": 6000}, descriptions=["fokker_planck", "seed_master"])
+                 grid={"low": 0.0, "high": 30.0, "cells": 6000}, descriptions=["fokker_planck", "printed_master"])
     mc = model.position[:, 0]
     se = float(mc.std() / math.sqrt(len(mc)))
-    ito, seed = model.moments("fokker_planck")[0], model.moments("seed_master")[0]
+    ito, printed = model.moments("fokker_planck")[0], model.moments("printed_master")[0]
     measured = {"monte_carlo_mean": round(float(mc.mean()), 4), "stderr": round(se, 4), "ito_mean": round(ito, 4),
-                "seed_equation_mean": round(seed, 4), "predicted_seed_drift": round(math.exp(T**2 * steps), 4)}
+                "printed_equation_mean": round(printed, 4), "predicted_printed_drift": round(math.exp(T**2 * steps), 4)}
     # The verdict is the essay's equation against Monte Carlo; the Itô check is reported beside it.
-    seed_ok = abs(seed - float(mc.mean())) < 4 * se
+    printed_ok = abs(printed - float(mc.mean())) < 4 * se
     ito_ok = abs(ito - float(mc.mean())) < 4 * se
-    return Measured(measured, "reproduced" if seed_ok else "differs",
+    return Measured(measured, "reproduced" if printed_ok else "differs",
                     f"after {steps} steps at T = {T} from W = 1: Monte Carlo keeps E[W] = 1"
                     + (", and so does the Itô equation" if ito_ok else " (the Itô equation does NOT: check failed)")
                     + "; the essay's equation double-counts the spreading term, which drifts the mean as exp(T^2 t)",
@@ -77,19 +77,19 @@ def _case_c(quick: bool) -> Measured:
         mean, s, _ = model.moments(name)
         rows[name] = {"mean": round(mean, 4), "std": round(s, 4)}
     x = model.grid.centres
-    for form in ("ito", "seed_end_state"):
+    for form in ("ito", "printed_end_state"):
         p = stationary_density(model.landscape, 0.5, x, form)
         mean = float(np.trapezoid(p * x, x))
         rows[f"closed_form_{form}"] = {"mean": round(mean, 4),
                                        "std": round(math.sqrt(np.trapezoid(p * (x - mean) ** 2, x)), 4)}
     exact = math.sqrt(3 / 0.74 - 4)  # the affine maps W -> 0.4W + 1, 0.6W + 1: E W = 2, E W^2 = 3/0.74
     rows["exact_discrete"] = {"mean": 2.0, "std": round(exact, 4)}
-    seed_ok = abs(rows["seed_master"]["std"] - sd) < 4 * se_sd and abs(rows["seed_master"]["mean"] - float(
+    printed_ok = abs(rows["printed_master"]["std"] - sd) < 4 * se_sd and abs(rows["printed_master"]["mean"] - float(
         mc.mean())) < 4 * sd / math.sqrt(n)
-    return Measured(rows, "reproduced" if seed_ok else "differs",
+    return Measured(rows, "reproduced" if printed_ok else "differs",
                     f"stationary spread at T = 0.5 (S^2 = 0.04 W^2; the essay prints 0.4 W^2): Monte Carlo {sd:.4f}, "
                     f"exact chain {rows['chain']['std']}, Itô {rows['fokker_planck']['std']}, the essay's equation "
-                    f"{rows['seed_master']['std']}; T = 0.5 is far from the diffusion limit, so even Itô is "
+                    f"{rows['printed_master']['std']}; T = 0.5 is far from the diffusion limit, so even Itô is "
                     f"{1 - rows['fokker_planck']['std'] / sd:.0%} narrow",
                     _moments_figure(model, "case (c): standard deviation of W", "std"))
 
@@ -105,13 +105,14 @@ def _end_state(quick: bool) -> Measured:
     se = float(W.std() / math.sqrt(n))
     x = np.linspace(0.5, 5.0, 20001)
     means = {}
-    for form in ("ito", "seed_end_state"):
+    for form in ("ito", "printed_end_state"):
         p = stationary_density(case_c(), T, x, form)
         means[form] = float(np.trapezoid(p * x, x))
     measured = {"monte_carlo_mean": round(float(W.mean()), 5), "stderr": round(se, 5),
-                "ito_formula_mean": round(means["ito"], 5), "seed_formula_mean": round(means["seed_end_state"], 5)}
+                "ito_formula_mean": round(means["ito"], 5),
+                "printed_formula_mean": round(means["printed_end_state"], 5)}
     ito_ok = abs(means["ito"] - float(W.mean())) < 4 * se
-    seed_ok = abs(means["seed_end_state"] - float(W.mean())) < 4 * se
+    printed_ok = abs(means["printed_end_state"] - float(W.mean())) < 4 * se
     counts, edges = np.histogram(W, bins=120, range=(1.7, 2.3), density=True)
     centres = (edges[:-1] + edges[1:]) / 2
     near = (x > 1.7) & (x < 2.3)
@@ -120,8 +121,8 @@ def _end_state(quick: bool) -> Measured:
         Series("Itô: P ∝ S^-2 exp(-∫2G/(T S^2))", x[near][::20].tolist(),
                stationary_density(case_c(), T, x, "ito")[near][::20].tolist()),
         Series("the essay: P ∝ S^-1 exp(-∫2G/(T S^2))", x[near][::20].tolist(),
-               stationary_density(case_c(), T, x, "seed_end_state")[near][::20].tolist())])
-    return Measured(measured, "reproduced" if seed_ok else "differs",
+               stationary_density(case_c(), T, x, "printed_end_state")[near][::20].tolist())])
+    return Measured(measured, "reproduced" if printed_ok else "differs",
                     "the essay's end state, d log P/dW = -(1/2) d log S^2/dW - 2G/(T S^2), is the Stratonovich form; "
                     "SGD's is Itô's, -d log S^2/dW - 2G/(T S^2) (case (c), T = 0.05, after 400 steps)"
                     + ("" if ito_ok else "; the Itô formula does NOT match Monte Carlo either: check failed"), fig)

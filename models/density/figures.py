@@ -18,19 +18,19 @@ from models.viz import SMALL_FONT, Outputs, tight
 DESCRIPTION_LABELS = {
     "chain": "chain (exact)",
     "fokker_planck": "Fokker-Planck (Itô)",
-    "seed_master": "the essay's master equation",
+    "printed_master": "the essay's master equation",
     "gaussian_rule": "the essay's Gaussian rule",
     "monte_carlo": "Monte Carlo walkers",
 }
 DESCRIPTION_COLOURS = {
     "chain": "tab:blue",
     "fokker_planck": "tab:orange",
-    "seed_master": "tab:purple",
+    "printed_master": "tab:purple",
     "gaussian_rule": "tab:green",
     "monte_carlo": "tab:red",
 }
 # Overlapping curves stay visible: each description has its own dash as well as its colour.
-DESCRIPTION_STYLES = {"chain": "-", "fokker_planck": "--", "seed_master": ":", "gaussian_rule": "-."}
+DESCRIPTION_STYLES = {"chain": "-", "fokker_planck": "--", "printed_master": ":", "gaussian_rule": "-."}
 MASS_SHARE = 0.998  # a density plot zooms to where this share of each description's mass lies
 DENSITY_POINTS = 2000  # at most this many points per density curve; finer grids are averaged over neighbouring cells
 

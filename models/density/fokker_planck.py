@@ -26,7 +26,7 @@ from _fastcore import density as kernel
 from models.density.absorption import mean_absorption_time
 from models.landscapes import Landscape
 
-Form = Literal["ito", "seed"]
+Form = Literal["ito", "printed"]
 Boundary = Literal["reflecting", "absorbing"]
 
 
@@ -158,18 +158,18 @@ class FokkerPlanck:
 
 
 def stationary_density(landscape: Landscape, temperature: float, W: np.ndarray,
-                       form: Literal["ito", "seed_end_state", "seed_master"] = "ito") -> np.ndarray:
+                       form: Literal["ito", "printed_end_state", "printed_master"] = "ito") -> np.ndarray:
     """The zero-flux stationary density on the points W (normalised by the trapezoid rule).
 
-    ito: P ∝ S^-2 exp(-∫ 2G/(T S^2)). seed_end_state: the essay's "Solving for
-    End-States" formula, P ∝ S^-1 exp(-∫ 2G/(T S^2)) (the Stratonovich form). seed_master:
+    ito: P ∝ S^-2 exp(-∫ 2G/(T S^2)). printed_end_state: the essay's "Solving for
+    End-States" formula, P ∝ S^-1 exp(-∫ 2G/(T S^2)) (the Stratonovich form). printed_master:
     the zero-flux state of the essay's printed master equation, P ∝ S^-1 exp(-∫ G/(T S^2)).
     """
     G = landscape.mean_gradient(W)[..., 0]
     S2 = landscape.gradient_variance(W)
     if np.any(S2 <= 0):
         raise ValueError("the stationary density needs S^2 > 0 on the whole range (it is singular where S^2 = 0)")
-    factor = 1.0 if form == "seed_master" else 2.0
+    factor = 1.0 if form == "printed_master" else 2.0
     power = 1.0 if form == "ito" else 0.5
     log_p = -cumulative_trapezoid(factor * G / (temperature * S2), W, initial=0.0) - power * np.log(S2)
     p = np.exp(log_p - log_p.max())

@@ -5,7 +5,7 @@ On one 1-D landscape and one step size T, the same start evolves as
 1. Monte Carlo walkers (the SGD world this one extends: the ground truth at finite T),
 2. the exact discrete-time chain (`chain`: the transfer operator of the SGD map),
 3. the Itô Fokker-Planck equation (`fokker_planck`), and the essay's printed master equation
-   (`seed_master`), both by the Scharfetter-Gummel finite-volume solver,
+   (`printed_master`), both by the Scharfetter-Gummel finite-volume solver,
 4. the essay's pre-continuum rule (`gaussian_rule`: mass at W moves to Normal(W - T G, T^2 S^2)).
 One model step is one SGD step for all of them. An escape region (`above`/`below`) becomes the
 grid's absorbing edge, so escape-time distributions and mean escape times compare directly.
@@ -31,7 +31,8 @@ LEAK_TOLERANCE = 1e-6  # mass that reaches a reflecting edge beyond this is repo
 
 
 class DensityModel(SGDModel):
-    """Monte Carlo walkers and the chain, Fokker-Planck, seed-master and Gaussian-rule densities, stepped together."""
+    """Monte Carlo walkers and the chain, Fokker-Planck, printed-master and Gaussian-rule densities, stepped
+    together."""
 
     Params = DensityParams  # type: ignore[assignment]
 
@@ -57,7 +58,7 @@ class DensityModel(SGDModel):
             return transfer_chain(ls, T, g, lo, hi, self.params.subsamples)  # type: ignore[arg-type]
         if name == "gaussian_rule":
             return gaussian_rule_chain(ls, T, g, lo, hi)  # type: ignore[arg-type]
-        form = "ito" if name == "fokker_planck" else "seed"
+        form = "ito" if name == "fokker_planck" else "printed"
         return FokkerPlanck.build(ls, T, g, form, lo, hi)  # type: ignore[arg-type]
 
     def _start_masses(self) -> tuple[np.ndarray, float]:
@@ -94,7 +95,7 @@ class DensityModel(SGDModel):
                        "variance a step) can dominate the densities; refine the grid")
         dG = np.gradient(self.landscape.mean_gradient(x)[:, 0], x[:, 0])
         worst = float(np.max(np.abs(self.T * dG)))
-        if worst > 0.5 and {"fokker_planck", "seed_master"} & set(self.params.descriptions):
+        if worst > 0.5 and {"fokker_planck", "printed_master"} & set(self.params.descriptions):
             out.append(f"the diffusion approximation is far outside its range: T |G'| reaches {worst:.2f} "
                        "(it assumes T |G'| << 1); trust the chain and Monte Carlo here")
         return out
@@ -211,7 +212,7 @@ class DensityModel(SGDModel):
         else:
             x = self.grid.centres
             try:
-                for form in ("ito", "seed_end_state"):
+                for form in ("ito", "printed_end_state"):
                     p = stationary_density(self.landscape, self.T, x, form)
                     mean = float(np.trapezoid(p * x, x))
                     sd = float(math.sqrt(np.trapezoid(p * (x - mean) ** 2, x)))

@@ -20,7 +20,7 @@ from models.frame import frame
 from models.sgd.page import MAX_BROWSER_WALKERS
 from models.viz import FIGURE_SIZE, HISTOGRAM_BINS, Slider, WorldPage
 
-SHORT_LABELS = {"chain": "chain", "fokker_planck": "Fokker-Planck", "seed_master": "seed master",
+SHORT_LABELS = {"chain": "chain", "fokker_planck": "Fokker-Planck", "printed_master": "printed master",
                 "gaussian_rule": "Gaussian rule"}
 
 

@@ -23,8 +23,8 @@ from models.sgd.params import (
     walkers_memory_mb,
 )
 
-Description = Literal["chain", "fokker_planck", "seed_master", "gaussian_rule"]
-DESCRIPTIONS: tuple[Description, ...] = ("chain", "fokker_planck", "seed_master", "gaussian_rule")
+Description = Literal["chain", "fokker_planck", "printed_master", "gaussian_rule"]
+DESCRIPTIONS: tuple[Description, ...] = ("chain", "fokker_planck", "printed_master", "gaussian_rule")
 CELLS_PER_WELL_WIDTH = 4  # a well a*exp(-b(W-c)^2) has width 1/sqrt(2b); fewer cells than this across it is refused
 
 

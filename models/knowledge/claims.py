@@ -103,7 +103,7 @@ def _scan(base: dict[str, Any], activation: str) -> dict[float, KnowledgeModel]:
     return {lr: trained({**base, "activation": activation, "learning_rate": lr}) for lr in rates}
 
 
-def _r_squared_claim(group: str, seed_value: float, quick: bool, p_below: float | None) -> Measured:
+def _r_squared_claim(group: str, text_value: float, quick: bool, p_below: float | None) -> Measured:
     params, data_note = configuration(quick)
     model = trained(params)
     own, control = _fit(model, group), _fit(model, group, 0, 1)
@@ -115,9 +115,9 @@ def _r_squared_claim(group: str, seed_value: float, quick: bool, p_below: float 
             fit, ctl = _fit(m, group), _fit(m, group, 0, 1)
             a, b = fit.interval()
             scan_rows[f"{activation}, lr {lr:g}"] = {"R^2": round(fit.r_squared, 4), "control": round(ctl.r_squared, 4)}
-            if a <= seed_value <= b and (p_below is None or fit.p_value < p_below):
+            if a <= text_value <= b and (p_below is None or fit.p_value < p_below):
                 matches.append(f"{activation} at lr {lr:g}")
-    inside = lo <= seed_value <= hi
+    inside = lo <= text_value <= hi
     significant = p_below is None or own.p_value < p_below
     ok = inside and significant
     measured = {"configuration": f"{params['activation']}, lr {params['learning_rate']:g}, {params['data']}",
@@ -125,7 +125,7 @@ def _r_squared_claim(group: str, seed_value: float, quick: bool, p_below: float 
     share = control.r_squared / own.r_squared if own.r_squared > 0 else math.nan
     p_text = "" if p_below is None else (f"; p = {own.p_value:.2g}, {'below' if significant else 'not below'} the "
                                          f"essay's {p_below:g}")
-    note = (f"{data_note}. The essay's {seed_value} is {'inside' if inside else 'outside'} our 95% interval "
+    note = (f"{data_note}. The essay's {text_value} is {'inside' if inside else 'outside'} our 95% interval "
             f"[{lo:.3f}, {hi:.3f}]{p_text}. Configurations (activation x learning rate) whose interval holds it: "
             f"{', '.join(matches) if matches else 'none'}. Cross-seed control (r of one network against q of "
             f"another, independently initialised): R^2 = {control.r_squared:.3f}, "

@@ -174,8 +174,12 @@ class SGDModel(World):
     # --- results -------------------------------------------------------------------------
 
     def horizons(self) -> list[int]:
-        """Step counts at which escape probabilities are reported: powers of ten up to the steps run, and the last."""
+        """Step counts at which escape probabilities are reported: powers of ten up to the steps run, and the last;
+        up to the scenario's steps if every walker escaped before them (then every later probability is 1), so that
+        the points of a scan report the same horizons."""
         last = self.steps
+        if self.planned_steps and self.escape_region.defined and np.all(self.escape_step >= 0):
+            last = max(last, self.planned_steps)
         out = [10**k for k in range(1, 12) if 10**k <= last]
         return sorted(set([*out, last])) if last > 0 else []
 

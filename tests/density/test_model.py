@@ -57,19 +57,19 @@ def test_time_stepping_reaches_the_discrete_stationary_state():
     np.testing.assert_allclose(masses, fp.stationary(), atol=1e-12)
 
 
-def test_ito_spreads_as_sgd_and_the_seeds_equation_twice_as_fast():
+def test_ito_spreads_as_sgd_and_the_printed_equation_twice_as_fast():
     # case (b): a fair walk of +-T steps, variance T^2 per step
     T, steps = 0.1, 100
     grid = Grid(-6.0, 6.0, 2400)
     variances = {}
-    for form in ("ito", "seed"):
+    for form in ("ito", "printed"):
         fp = FokkerPlanck.build(case_b(), T, grid, form)
         masses = np.zeros(grid.cells)
         masses[grid.cell_of(0.0)] = 1.0
         fp.step(masses, 0.05, 20 * steps)
         variances[form] = float(np.dot(masses, grid.centres**2) - np.dot(masses, grid.centres) ** 2)
     assert variances["ito"] == pytest.approx(T**2 * steps, rel=0.01)
-    assert variances["seed"] == pytest.approx(2 * T**2 * steps, rel=0.01)
+    assert variances["printed"] == pytest.approx(2 * T**2 * steps, rel=0.01)
 
 
 def test_gaussian_rule_and_chain_are_exact_in_mean_and_variance_for_affine_maps():
@@ -119,7 +119,7 @@ def test_density_world_steps_every_description_beside_the_walkers():
     assert model.grid.high == pytest.approx(BARRIER) and model.high_boundary == "absorbing"
     survival_mc = float(np.mean(model.escape_step < 0))
     assert model.moments("chain")[2] == pytest.approx(survival_mc, abs=mc_tolerance(survival_mc, 3000))
-    for name in ("chain", "fokker_planck", "seed_master", "gaussian_rule"):
+    for name in ("chain", "fokker_planck", "printed_master", "gaussian_rule"):
         mass = model.moments(name)[2]
         remaining = mass + sum(model.escaped_per_step[name])
         assert remaining == pytest.approx(1.0, abs=1e-9)

@@ -118,3 +118,19 @@ def test_mesa_batch_run_drives_the_model():
     assert len(results) == 2  # one row per run: the last collected step (data_collection_period=-1)
     assert {r["temperature"] for r in results} == {0.01, 0.02}
     assert all(r["Step"] == 5 and 0.0 <= r["escaped_fraction"] <= 1.0 for r in results)
+
+
+def test_a_run_stopped_because_every_walker_escaped_reports_the_scenarios_horizons(tmp_path):
+    """Every point of a scan reports P(escaped within N) at the same N, however early it stopped."""
+    import scenarios
+    from optiscape.run import run_model
+
+    path = tmp_path / "hot.yaml"
+    path.write_text("model: sgd\ntitle: t\nseed: 1\nsteps: 10000\nparams:\n  landscape: {preset: pit}\n"
+                    "  temperature: 0.1\n  n_walkers: 200\n  start: {local_minimum: l1, near: 1.0}\n"
+                    "  escape: {above: {local_maximum: l1, near: 1.2}}\n  stop_at_escape: true\n")
+    model = run_model(scenarios.load(path), progress=False)
+    assert model.steps < 1000 and not model.running  # every walker left early
+    within = model.summary()["escaped_within"]
+    assert list(within) == ["10", "100", "1000", "10000"]
+    assert within["1000"] == within["10000"] == 1.0
