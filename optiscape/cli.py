@@ -14,7 +14,7 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 EXIT_BAD_INPUT = 2
 EXIT_SOME_FAILED = 1
@@ -106,8 +106,16 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
     scenario = scenarios.load(args.file)
     if not scenario.scan:
-        raise ValueError(f"{scenario.path}: no scan: block; expected a grid such as `scan: {{temperature: "
-                         f"{{logspace: [-3, -1, 25]}}, repeats: 4}}` (see the README)")
+        raise ValueError(f"{scenario.path}: no scan: block with a parameter to scan; expected a grid such as "
+                         f"`scan: {{temperature: {{logspace: [-3, -1, 25]}}, repeats: 4}}` (see the README)")
+    if args.data_dir is not None:
+        scenario = scenarios.with_data_dir(scenario, args.data_dir)
+    if args.processes is not None and args.scheduler is None:
+        from _fastcore.threads import available_cores
+
+        if args.processes > available_cores():
+            print(f"note: {args.processes} processes on {available_cores()} cores: the points will take turns on "
+                  f"them, which is slower than one process per core", file=sys.stderr)
     out = Path(args.out) if args.out else default_folder(scenario, Path("scans"))
     grid = ", ".join(f"{name} x{len(values)}" for name, values in scenario.scan.items())
     print(f"{scenario.title}  [{scenario.model}, seed {scenario.seed}, {scenario.steps} steps; {grid}, "
@@ -159,6 +167,14 @@ def _whole_number(what: str, least: int) -> Any:
     return parse
 
 
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 1..65535 (0: any free one)."""
+    port = _whole_number("port", 0)(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {port}")
+    return port
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -170,6 +186,12 @@ def _cmd_viz(args: argparse.Namespace) -> int:
 
     scenario = scenarios.load(args.file)  # validate before importing the page's libraries
     port = args.port or _free_port()
+    try:  # a port in use is refused here, in one line, rather than by the server after its start-up
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", port))
+    except OSError as exc:
+        raise ValueError(f"--port {port}: cannot serve there ({exc.strerror or exc}); expected a free port, or no "
+                         f"--port for any free one") from None
     print(f"{scenario.title}\nstarting the page server ...", flush=True)
     from optiscape.app import serve
 
@@ -189,9 +211,17 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
               flush=True)
 
     if args.data_dir is not None:  # the knowledge claims read MNIST from here (models.knowledge.claims)
+        from models.knowledge.digit_data import load_mnist
+
+        load_mnist(args.data_dir)  # a directory without MNIST is refused now, in one line, not claim by claim
         os.environ["OPTISCAPE_MNIST_DIR"] = str(Path(args.data_dir).expanduser().resolve())
     print(f"measuring the source texts' claims{' (quick)' if args.quick else ''} ...", flush=True)
-    records = reproduce(out, quick=args.quick, only=args.only, on_done=show)
+    try:
+        records = reproduce(out, quick=args.quick, only=args.only, on_done=show)
+    except KeyboardInterrupt:
+        print(f"interrupted: the claims measured so far are in {out / 'report.md'} and {out / 'claims.json'}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     failed = [r for r in records if "error" in r]
     reproduced = sum(r["verdict"] == "reproduced" for r in records)
     print(f"\n{reproduced} of {len(records)} reproduced; report: {out / 'report.md'}; claims: {out / 'claims.json'}")
@@ -253,8 +283,15 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line (usage is one `--help` away), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="optiscape", description="Agent-based worlds of optimizers.")
+    p = _Parser(prog="optiscape", description="Agent-based worlds of optimizers.")
     p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -279,6 +316,7 @@ def parser() -> argparse.ArgumentParser:
                     help="OpenMP threads per point (default: 1 when points run side by side, in processes or on "
                          "Dask; as `run` when serial)")
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
+    sc.add_argument("--data-dir", help="a directory holding the four MNIST IDX files (worlds that read data)")
     sc.set_defaults(func=_cmd_scan)
 
     ls = sub.add_parser("list", help="the shipped scenarios with their titles")
@@ -287,7 +325,7 @@ def parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("viz", help="serve a scenario's world in the browser on 127.0.0.1")
     v.add_argument("file", help="a scenario YAML file, or the name of a shipped scenario (see `optiscape list`)")
-    v.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    v.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
     v.set_defaults(func=_cmd_viz)
 
     rep = sub.add_parser("reproduce", help="measure every claim of the source texts; write report.md and claims.json")
@@ -324,6 +362,18 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"optiscape: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # a path that cannot be read or written (--out on a file, a missing folder, ...)
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"optiscape: error: {where}{exc.strerror or exc}; expected a path that can be read and written",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("optiscape: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,8 @@ from optiscape.figures import draw
 from optiscape.run import jsonable
 
 
-def measure_all(claims: list[Claim], quick: bool, figures: Path | None,
-                on_done: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """Measure each claim; one record per claim (a failed measurement is a 'differs' with its error)."""
-    records = []
+def measure_each(claims: list[Claim], quick: bool, figures: Path | None) -> Iterator[dict[str, Any]]:
+    """Measure each claim, one record at a time (a measurement that raised is verdict 'failed', with its error)."""
     for claim in claims:
         started = time.perf_counter()
         record: dict[str, Any] = {"id": claim.id, "world": claim.world, "claim": claim.claim,
@@ -30,13 +28,10 @@ def measure_all(claims: list[Claim], quick: bool, figures: Path | None,
             if m.figure is not None and figures is not None:
                 record["figure"] = draw(m.figure, figures / f"{claim.id}.png").name
         except Exception as exc:  # a claim that cannot be measured is reported, not hidden
-            record.update(measured=None, verdict="differs", note=f"measurement failed: {exc!r}",
+            record.update(measured=None, verdict="failed", note=f"measurement failed: {exc!r}",
                           error=traceback.format_exc(limit=3))
         record["seconds"] = round(time.perf_counter() - started, 2)
-        records.append(record)
-        if on_done is not None:
-            on_done(record)
-    return records
+        yield record
 
 
 def _short(value: Any, width: int = 70) -> str:
@@ -44,16 +39,21 @@ def _short(value: Any, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def write_report(records: list[dict[str, Any]], out: Path, quick: bool) -> tuple[Path, Path]:
-    """claims.json (the machine-readable list) and report.md (table, then one section per claim)."""
+def write_report(records: list[dict[str, Any]], out: Path, quick: bool, of: int | None = None) -> tuple[Path, Path]:
+    """claims.json (the machine-readable list) and report.md (table, then one section per claim); `of`: the claims
+    asked for, where fewer were measured (an interrupted report)."""
     claims_path = out / "claims.json"
     keys = ("id", "world", "claim", "text_value", "measured", "verdict", "note")
     rows = [{k: jsonable(r.get(k)) for k in keys} for r in records]
     claims_path.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
     reproduced = sum(r["verdict"] == "reproduced" for r in records)
+    failed = sum(r["verdict"] == "failed" for r in records)
     lines = ["# optiscape: the source texts' claims against measurements", "",
-             f"{reproduced} of {len(records)} claims reproduced; {len(records) - reproduced} differ."
-             + (" Quick mode: fewer walkers than the full report." if quick else ""), "",
+             f"{reproduced} of {len(records)} claims reproduced; {len(records) - reproduced - failed} differ"
+             + (f"; {failed} could not be measured" if failed else "") + "."
+             + (" Quick mode: fewer walkers than the full report." if quick else "")
+             + (f" Interrupted: {len(records)} of the {of} claims asked for were measured." if of and of > len(records)
+                else ""), "",
              "| id | claim | the text says | measured | verdict |", "|---|---|---|---|---|"]
     for r in records:
         cells = [r["id"], r["claim"], _short(r["text_value"], 30), _short(r["measured"], 50), r["verdict"]]
@@ -80,6 +80,12 @@ def reproduce(out: Path, quick: bool = False, only: str | None = None,
         raise ValueError(f"no claim id starts with {only!r} and no world of that name has claims")
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    records = measure_all(claims, quick, figures, on_done)
-    write_report(records, out, quick)
+    records: list[dict[str, Any]] = []
+    try:
+        for record in measure_each(claims, quick, figures):
+            records.append(record)
+            if on_done is not None:
+                on_done(record)
+    finally:  # interrupted too: the claims measured so far are written
+        write_report(records, out, quick, of=len(claims))
     return records

@@ -63,12 +63,47 @@ def run_model(scenario: Scenario, progress: bool = True, rng: Any = None, **over
     return model
 
 
+RUN_FILES = ("scenario.yaml", "summary.json", "*.parquet", "*.png")  # what a run writes into its folder
+
+
+class OutputError(ValueError):
+    """A run folder that cannot be used: one line naming it and what was expected."""
+
+
+def _prepare_folder(folder: Path) -> bool:
+    """Make `folder` ready for a run: new, empty, or an earlier run's (whose outputs are replaced, so no file of
+    that run is left among this one's). Returns whether it was created here."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"--out {folder}: a file, not a folder; expected a folder for the run's files")
+    if folder.is_dir():
+        if (folder / "scenario.yaml").is_file() and (folder / "summary.json").is_file() \
+                and not (folder / "scan.yaml").exists():
+            for pattern in RUN_FILES:
+                for path in folder.glob(pattern):
+                    path.unlink()
+        elif any(folder.iterdir()):
+            raise OutputError(f"--out {folder}: a folder holding other files; expected a new or empty folder, or "
+                              f"an earlier run's folder (which is then replaced)")
+        return False
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        raise OutputError(f"--out {folder}: cannot be made a run folder ({exc.strerror or exc}); expected a "
+                          f"folder that can be created and written") from None
+    return True
+
+
 def run(scenario: Scenario, out: Path | None = None, progress: bool = True) -> RunResult:
-    """Run a scenario and write its run folder."""
+    """Run a scenario and write its run folder (a folder it created is removed again if the run fails)."""
     folder = out or default_folder(scenario)
-    folder.mkdir(parents=True, exist_ok=True)
+    created = _prepare_folder(folder)
     started = time.perf_counter()
-    model = run_model(scenario, progress)
+    try:
+        model = run_model(scenario, progress)
+    except BaseException:
+        if created and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
     seconds = time.perf_counter() - started
     files = [folder / "scenario.yaml"]
     files[0].write_text(yaml.safe_dump(scenario.resolved(), sort_keys=False), encoding="utf-8")

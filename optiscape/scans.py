@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -45,7 +46,7 @@ POINTS = "points"  # one Parquet file per finished point
 TABLE = "results.parquet"  # every point, in point order
 SUMMARY = "summary.json"
 POINT_COLUMNS = ["point", "repeat"]  # then the scan's parameters, then "seed", "status", "error", then results
-DASK_CONNECT_TIMEOUT = "20s"  # how long to try reaching a scheduler before giving up
+DASK_CONNECT_SECONDS = 20  # how long to try reaching a scheduler before giving up
 POOL_RESTARTS = 2  # a local pool whose worker dies is restarted this many times before the scan stops
 
 
@@ -192,31 +193,45 @@ class _FolderStore(_MemoryStore):
         self.points = folder / POINTS
         text = yaml.safe_dump(document, sort_keys=False)
         existing = folder / SCAN_FILE
-        if existing.exists():
-            held = yaml.safe_load(existing.read_text(encoding="utf-8"))
+        if existing.exists() or existing.is_symlink():
+            try:
+                held = yaml.safe_load(existing.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+                raise ScanError(f"{existing}: cannot be read as a scan file ({type(exc).__name__}); expected the "
+                                f"scan.yaml an earlier scan wrote: choose another --out, or remove the folder "
+                                f"to start again") from None
             if held != document:
                 raise ScanError(f"{folder} holds a different scan ({_first_difference(held, document)}); "
                                 f"expected the same scenario and grid to resume it: choose another --out, or "
                                 f"remove the folder to start again")
-        self.points.mkdir(parents=True, exist_ok=True)
-        if not existing.exists():
-            _write_atomic(existing, text.encode())
-        for path in sorted(self.points.glob("*.parquet")):
+        elif folder.is_dir() and any(folder.iterdir()):
+            raise ScanError(f"{folder}: a folder that holds other files but no scan; expected a new or empty "
+                            f"folder, or one an earlier scan of this scenario wrote")
+        try:
+            self.points.mkdir(parents=True, exist_ok=True)
+            if not existing.exists():
+                _write_atomic(existing, text.encode())
+        except OSError as exc:
+            raise ScanError(f"{exc.filename or folder}: cannot be made a scan folder ({exc.strerror or exc}); "
+                            f"expected a folder that can be created and written") from None
+        for path in sorted(self.points.glob("[0-9]*.parquet")):
+            if not path.stem.isdigit():
+                continue  # not a point of ours: left alone
             try:
                 self.frames[int(path.stem)] = pd.read_parquet(path)
-            except (ValueError, OSError):  # unreadable: run that point again
+            except (ValueError, OSError):  # unreadable (a point cut off mid-write by a crash): run that point again
                 path.unlink()
 
     def save(self, index: int, frame: pd.DataFrame) -> None:
         path = self.points / f"{index:06d}.parquet"
-        tmp = path.with_suffix(".parquet.tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         frame.to_parquet(tmp, index=False)
         os.replace(tmp, path)
         super().save(index, frame)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
 
@@ -283,10 +298,14 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    # Python 3.14 has pool.terminate_workers(); before it, the processes are only reachable here, and only
+    # before shutdown(), which forgets them.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
-    # Python 3.14 has pool.terminate_workers(); before it, the processes are only reachable here.
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    for process in processes:
         process.terminate()
+    for process in processes:
+        process.join()
 
 
 def _run_on_pool(document: str, points: list[Point], done: Done, processes: int, threads: int,
@@ -319,14 +338,50 @@ def _run_on_pool(document: str, points: list[Point], done: Done, processes: int,
 
 
 def _connect(scheduler: str) -> Any:
-    """A Dask client of the scheduler at `scheduler`, or a ScanError saying it cannot be reached."""
+    """A Dask client of the scheduler at `scheduler`, or a ScanError saying it cannot be reached, within
+    DASK_CONNECT_SECONDS whatever answers there."""
     from distributed import Client
 
+    expected = "expected the address `dask scheduler` prints, such as tcp://10.0.0.5:8786"
+    _check_listening(scheduler, expected)
+    outcome: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            outcome["client"] = Client(scheduler, timeout=DASK_CONNECT_SECONDS)
+        except MemoryError:  # another protocol's reply read as a frame length
+            outcome["error"] = "what answers there is not a Dask scheduler"
+        except Exception as exc:
+            outcome["error"] = exc
+
+    # distributed bounds the connection, not the handshake: a server that accepts and never answers would hang.
+    thread = threading.Thread(target=connect, daemon=True, name="dask-connect")
+    thread.start()
+    thread.join(DASK_CONNECT_SECONDS + 1)
+    if "client" in outcome:
+        return outcome["client"]
+    reason = outcome.get("error", f"no Dask handshake within {DASK_CONNECT_SECONDS} s")
+    raise ScanError(f"could not reach a Dask scheduler at {scheduler!r} ({_short_error(reason)}); {expected}")
+
+
+def _check_listening(scheduler: str, expected: str) -> None:
+    """Fail at once, not after distributed's retries, where nothing listens at a tcp:// address."""
+    scheme, _, rest = scheduler.rpartition("://")
+    if scheme not in ("", "tcp"):
+        return
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ScanError(f"--scheduler {scheduler!r}: not an address tcp://HOST:PORT; {expected}")
     try:
-        return Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ScanError(f"could not reach the Dask scheduler at {scheduler!r} ({exc}); expected the address "
-                        f"`dask scheduler` prints, such as tcp://10.0.0.5:8786") from None
+        socket.create_connection((host.strip("[]"), int(port)), timeout=DASK_CONNECT_SECONDS).close()
+    except OSError as exc:
+        raise ScanError(f"could not reach a Dask scheduler at {scheduler!r} ({_short_error(exc)}); {expected}") \
+            from None
+
+
+def _short_error(error: Any) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 @contextlib.contextmanager
@@ -464,7 +519,9 @@ def run_scan(scenario: Scenario | str | Path, out: Path | str | None = None, pro
         "stopped": stopped,
     }
     if store.folder is not None:
-        table.to_parquet(store.folder / TABLE, index=False)
+        tmp = store.folder / f"{TABLE}.{os.getpid()}.tmp"  # another scan into this folder may write it too
+        table.to_parquet(tmp, index=False)
+        os.replace(tmp, store.folder / TABLE)
         _write_atomic(store.folder / SUMMARY, json.dumps(jsonable(summary), indent=2).encode())
     if stopped == "interrupted":
         raise ScanInterrupted(ScanResult(table, summary, store.folder))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -276,9 +277,26 @@ def with_data_dir(scenario: Scenario, data_dir: str | Path) -> Scenario:
     return Scenario(**{**scenario.__dict__, "params": params})
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML would keep the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is given twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load(path: Path | str) -> Scenario:
     """Read and validate a scenario file; a shipped scenario may be named by its stem ('sgd_pit_escape'), also
     where a folder of that name is in the way (a run's output folder often is)."""
+    if not str(path).strip():
+        raise ScenarioError(Path("''"), "", "an empty name; expected a scenario YAML file, or the name of a shipped "
+                                          "scenario: see `optiscape list`")
     path = Path(path)
     if not path.is_file() and not path.suffix and (not path.exists() or path.name in {p.stem for p in shipped()}):
         names = {p.stem: p for p in shipped()}
@@ -298,7 +316,7 @@ def load(path: Path | str) -> Scenario:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(path, "", f"cannot be read as UTF-8 text ({exc.__class__.__name__})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

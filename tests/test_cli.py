@@ -168,8 +168,88 @@ def test_reproduce_only_takes_a_world_name(tmp_path, monkeypatch):
     from optiscape import report
 
     chosen = []
-    monkeypatch.setattr(report, "measure_all", lambda claims, *rest: chosen.extend(claims) or [])
-    monkeypatch.setattr(report, "write_report", lambda *args: None)
+    monkeypatch.setattr(report, "measure_each", lambda claims, *rest: chosen.extend(claims) or [])
+    monkeypatch.setattr(report, "write_report", lambda *args, **kwargs: None)
     report.reproduce(tmp_path, only="causal.")
     assert chosen and {claim.world for claim in chosen} == {"causal"}
     assert {claim.id.split(".")[0] for claim in chosen} == {"optimization"}
+
+
+def test_a_bad_command_line_is_one_line(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["run", "sgd_pit_gd", "--steps", "-1"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip() == ("optiscape run: error: argument --steps: expected a number of steps >= 0, got -1 "
+                           "(see `optiscape run --help`)")
+
+
+def test_run_keeps_out_of_folders_and_files_it_did_not_write(tmp_path, capsys):
+    """--out on a file, or on a folder holding other files, is refused in one line; an earlier run's folder is
+    replaced whole, so no file of the earlier run is left among the new one's."""
+    a_file = tmp_path / "a_file"
+    a_file.write_text("mine")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    for out, message in ((a_file, "a file, not a folder"), (other, "a folder holding other files"),
+                         (a_file / "sub", "cannot be made a run folder")):
+        assert main(["run", "sgd_pit_gd", "--out", str(out), "--steps", "5"]) == 2
+        assert f"optiscape: error: --out {out}: {message}" in capsys.readouterr().err
+    assert a_file.read_text() == "mine" and [p.name for p in other.iterdir()] == ["notes.txt"]
+    out = tmp_path / "run"
+    assert main(["run", "sgd_pit_escape_fine", "--out", str(out), "--steps", "5"]) == 0
+    assert (out / "walkers.parquet").exists()
+    assert main(["run", "causal_linear_thermostat", "--out", str(out), "--steps", "5"]) == 0
+    assert not (out / "walkers.parquet").exists()  # the SGD run's table, which a causal run does not write
+    assert yaml.safe_load((out / "scenario.yaml").read_text())["model"] == "causal"
+
+
+def test_ctrl_c_ends_a_run_in_one_line_and_leaves_no_empty_folder(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "optiscape.cli", "run", "sgd_pit_escape", "--out", str(out),
+                                "--steps", "10000000", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + 60
+    while not out.exists() and time.monotonic() < deadline:  # the run has started once its folder exists
+        time.sleep(0.05)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and err.strip() == "optiscape: interrupted"
+    assert not out.exists()
+
+
+def test_an_interrupted_report_keeps_the_claims_it_measured(tmp_path, monkeypatch):
+    from optiscape import report
+
+    def one_then_ctrl_c(claims, quick, figures):
+        yield {"id": claims[0].id, "world": claims[0].world, "claim": claims[0].claim,
+               "text_value": claims[0].text_value, "measured": 1.0, "verdict": "reproduced", "note": "", "seconds": 0}
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "measure_each", one_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        report.reproduce(tmp_path, only="sgd.")
+    assert len(json.loads((tmp_path / "claims.json").read_text())) == 1
+    assert "Interrupted: 1 of the" in (tmp_path / "report.md").read_text()
+
+
+def test_reproduce_refuses_a_missing_data_dir_before_measuring(tmp_path, capsys):
+    assert main(["reproduce", "--only", "knowledge.", "--data-dir", str(tmp_path / "none"),
+                 "--out", str(tmp_path / "r")]) == 2
+    assert "not a directory; expected a directory holding the four standard MNIST IDX files" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_viz_refuses_a_port_in_use_in_one_line(capsys):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        assert main(["viz", "sgd_pit_gd", "--port", str(port)]) == 2
+    assert f"optiscape: error: --port {port}: cannot serve there" in capsys.readouterr().err

@@ -17,7 +17,7 @@ import yaml
 
 import optiscape
 import scenarios
-from optiscape.scans import POINTS, SUMMARY, TABLE, ScanError, point_seed, run_scan, scan_points
+from optiscape.scans import POINTS, SCAN_FILE, SUMMARY, TABLE, ScanError, point_seed, run_scan, scan_points
 
 PIT = {"landscape": {"preset": "pit"}, "method": "sgd", "n_walkers": 200,
        "start": {"local_minimum": "l1", "near": 1.0}, "escape": {"above": {"local_maximum": "l1", "near": 1.2}}}
@@ -173,9 +173,13 @@ def test_ctrl_c_stops_the_scan_keeps_its_points_and_the_same_command_resumes(tmp
     out = tmp_path / "out"
     process = cli("scan", str(path), "--out", str(out), "--processes", "2", "--quiet")
     _wait_for_points(out, 3, process)
+    workers = _children(process.pid)
     process.send_signal(signal.SIGINT)
+    interrupted = time.monotonic()
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
+    assert time.monotonic() - interrupted < 10, "the scan went on after Ctrl-C"
+    assert workers and not any(_alive(worker) for worker in workers), "a worker outlived the interrupted scan"
     assert "interrupted: finished points are saved" in stderr
     summary = json.loads((out / SUMMARY).read_text())
     assert summary["stopped"] == "interrupted" and not summary["complete"]
@@ -190,6 +194,14 @@ def test_ctrl_c_stops_the_scan_keeps_its_points_and_the_same_command_resumes(tmp
 def _children(pid: int) -> list[int]:
     text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     return [int(p) for p in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie: /proc/PID/stat's third field."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 @pytest.mark.slow
@@ -238,11 +250,58 @@ def test_scan_needs_a_scan_block_and_a_reachable_scheduler(tmp_path, monkeypatch
     path = write(tmp_path, "plain", scan=None)
     process = cli("scan", str(path), "--out", str(tmp_path / "a"))
     assert process.wait(timeout=120) == 2 and "no scan: block" in process.stderr.read()
-    monkeypatch.setattr("optiscape.scans.DASK_CONNECT_TIMEOUT", "2s")
-    unreachable = r"could not reach the Dask scheduler at 'tcp://127\.0\.0\.1:9'.*expected the address"
+    monkeypatch.setattr("optiscape.scans.DASK_CONNECT_SECONDS", 2)
+    unreachable = r"could not reach a Dask scheduler at 'tcp://127\.0\.0\.1:9'.*expected the address"
     with pytest.raises(ScanError, match=unreachable):
         run_scan(write(tmp_path, "unreachable"), tmp_path / "b", scheduler="tcp://127.0.0.1:9")
+    with pytest.raises(ScanError, match="not an address tcp://HOST:PORT"):
+        run_scan(write(tmp_path, "unreachable"), tmp_path / "b", scheduler="tcp://127.0.0.1:99999")
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("reply", [b"", b"HTTP/1.0 400 Bad request\r\n\r\n" * 64])
+def test_a_server_that_is_not_a_dask_scheduler_is_refused_in_time(tmp_path, monkeypatch, reply):
+    """Silent after accepting, or speaking another protocol: one ScanError within the connect limit, no hang."""
+    import socket
+    import threading
+
+    monkeypatch.setattr("optiscape.scans.DASK_CONNECT_SECONDS", 2)
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        accepted.append(connection)
+        if reply:
+            connection.sendall(reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    started = time.monotonic()
+    with pytest.raises(ScanError, match="could not reach a Dask scheduler"):
+        run_scan(write(tmp_path, "other"), tmp_path / "b", scheduler=address)
+    assert time.monotonic() - started < 10
+    server.close()
+
+
+def test_a_scan_keeps_out_of_folders_it_did_not_write_and_leaves_other_files_alone(tmp_path):
+    run_folder = tmp_path / "a_run"
+    run_folder.mkdir()
+    (run_folder / "summary.json").write_text("{}")
+    with pytest.raises(ScanError, match="holds other files but no scan"):
+        run_scan(write(tmp_path, "s", steps=50), run_folder, processes=1)
+    assert [p.name for p in run_folder.iterdir()] == ["summary.json"]
+    a_file = tmp_path / "a_file"
+    a_file.write_text("mine")
+    with pytest.raises(ScanError, match="cannot be made a scan folder"):
+        run_scan(write(tmp_path, "s", steps=50), a_file / "sub", processes=1)
+    out = tmp_path / "out"
+    run_scan(write(tmp_path, "s", steps=50), out, processes=1)
+    (out / POINTS / "notes.parquet").write_bytes(b"mine")
+    (out / SCAN_FILE).write_text("{unclosed")
+    with pytest.raises(ScanError, match="cannot be read as a scan file"):
+        run_scan(write(tmp_path, "s", steps=50), out, processes=1)
+    assert (out / POINTS / "notes.parquet").read_bytes() == b"mine"
 
 
 @pytest.mark.slow

@@ -56,6 +56,7 @@ BAD = {
     "scan of an unknown parameter": (GOOD + "scan:\n  temprature: [0.1]\n",
                                      "scan.temprature: not a parameter of this model (did you mean 'temperature'?)"),
     "negative T in a scan": (GOOD + "scan:\n  temperature: [0.1, -1]\n", "scan.temperature: input should be greater"),
+    "a key given twice": (GOOD + "seed: 2\n", "not valid YAML at line 8, column 1: the key 'seed' is given twice"),
 }
 
 
