@@ -16,9 +16,11 @@ cdef enum:
     DIVISION_BY_ZERO = 1
     NOT_FINITE = 2
 
+# The expression language's opcodes by name (an opcode added to the table without its name here fails on import).
 (CONST, VAR, ADD, SUB, MUL, DIV, POW, NEG, LT, LE, GT, GE, EQ, NE, MIN, MAX, ABS, CLIP, EXP, LOG, SIN, COS, TANH,
- SQRT, WHERE, SIGN) = range(26)
+ SQRT, WHERE, SIGN) = range(OP_SIGN + 1)
 COPY, DIV_POW2 = OP_COPY, OP_DIV_POW2  # the register VM's own operations (`causalvm`), from the same table
+ARITY = tuple(op_arity(op) for op in range(N_OPS))  # operands each opcode reads: the table's op_arity, for Python
 ERROR_TEXT = {DIVISION_BY_ZERO: "division by zero", NOT_FINITE: "a non-finite value or derivative (overflow, or "
               "log/sqrt/power of a number outside its domain)"}
 

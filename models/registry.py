@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -28,7 +29,11 @@ def resolve(ref: str) -> Any:
     module_name, _, attribute = ref.partition(":")
     if not module_name or not attribute:
         raise ValueError(f"bad reference {ref!r}: expected 'package.module:attribute'")
-    return getattr(importlib.import_module(module_name), attribute)
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:  # a plug-in's typo or missing dependency: one line, not a traceback
+        raise ValueError(f"{ref!r} cannot be loaded ({type(exc).__name__}: {exc}); expected 'package.module:attribute' "
+                         f"of an installed module") from exc
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,12 @@ def worlds() -> dict[str, WorldEntry]:
     for point in entry_points(group=GROUP):
         if point.name in found:
             continue  # the same distribution seen twice on sys.path: the first copy wins, as for imports
-        entry = point.load()
+        try:
+            entry = point.load()
+        except Exception as exc:  # one broken plug-in must not take every other world (and the CLI) down with it
+            print(f"optiscape: warning: world {point.name!r} ({point.value}) left out: it cannot be loaded "
+                  f"({type(exc).__name__}: {exc})", file=sys.stderr)
+            continue
         if not isinstance(entry, WorldEntry) or entry.name != point.name:
             raise ValueError(f"entry point {point.name!r} = {point.value!r} in group {GROUP!r}: expected a "
                              f"WorldEntry named {point.name!r}")

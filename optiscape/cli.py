@@ -362,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"optiscape: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader stopped (`optiscape list | head`): nothing left to say, and nowhere to say it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_SOME_FAILED
     except OSError as exc:  # a path that cannot be read or written (--out on a file, a missing folder, ...)
         if args.debug:
             raise

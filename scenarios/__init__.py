@@ -337,7 +337,12 @@ def heading(path: Path | str) -> tuple[str, str]:
 
 
 def shipped() -> list[Path]:
-    """The scenario files that ship with optiscape and with installed plug-in worlds, sorted by name."""
+    """The scenario files that ship with optiscape and with installed plug-in worlds, sorted by name; where two
+    have one name, optiscape's own (else the first world's) is the one the name runs."""
     folders = [SHIPPED] + [Path(str(resources.files(entry.scenarios))) for entry in worlds().values()
                            if entry.scenarios]
-    return sorted((path for folder in folders for path in folder.glob("*.yaml")), key=lambda path: path.name)
+    by_name: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.yaml")):
+            by_name.setdefault(path.stem, path)
+    return sorted(by_name.values(), key=lambda path: path.name)

@@ -16,8 +16,7 @@ EDGES = [0.0, -0.0, 1.0, -1.0, 0.5, 2.5, -3.0, 1e-200, 5e-324, 710.0, 1e308, -1e
 POWERS_OF_TWO = [1.0, 0.5, -2.0, 1024.0]
 # (da, db, dc) per channel: two runs of X and Y, so that every tangent is zero somewhere and non-zero elsewhere
 TANGENTS = [((1.0, -0.5, 0.25), (0.0, 1.0, -2.0)), ((-0.0, 0.0, 1.0), (2.0, 0.0, -0.0))]
-ARITY = {exprvm.NEG: 1, exprvm.ABS: 1, exprvm.EXP: 1, exprvm.LOG: 1, exprvm.SIN: 1, exprvm.COS: 1, exprvm.TANH: 1,
-         exprvm.SQRT: 1, exprvm.SIGN: 1, causalvm.COPY: 1, exprvm.CLIP: 3, exprvm.WHERE: 3, causalvm.DIV_POW2: 3}
+ARITY = exprvm.ARITY  # the table's op_arity (test_the_arity_table_is_the_languages holds it to the parser's)
 OPS = [*range(exprvm.ADD, exprvm.SIGN + 1), causalvm.COPY, causalvm.DIV_POW2]
 
 
@@ -26,7 +25,7 @@ def _operands(op: int) -> np.ndarray:
     if op == causalvm.DIV_POW2:
         rows = [(a, b, 1.0 / b) for a, b in itertools.product(EDGES, POWERS_OF_TWO)]
     else:
-        rows = [(*p, *[0.0] * (3 - ARITY.get(op, 2))) for p in itertools.product(EDGES, repeat=ARITY.get(op, 2))]
+        rows = [(*p, *[0.0] * (3 - ARITY[op])) for p in itertools.product(EDGES, repeat=ARITY[op])]
     return np.array(rows).T.copy()
 
 
@@ -80,7 +79,7 @@ def test_every_evaluator_equals_the_reference_table(op, tangents, uniform):
     ok = ~(faults | faults_y)
 
     if op <= exprvm.SIGN and not uniform:  # the expression language's opcodes: the stack VM too
-        arity = ARITY.get(op, 2)
+        arity = ARITY[op]
         code = np.array([(exprvm.VAR, k) for k in range(arity)] + [(op, 0)], dtype=np.int64)
         for tangent, value, expected, fault in ((x, values, dx, faults), (y, values_y, dy, faults_y)):
             dX = np.repeat(np.array(tangent)[:arity, None], abc.shape[1], axis=1)
@@ -100,3 +99,15 @@ def test_every_evaluator_equals_the_reference_table(op, tangents, uniform):
     got = np.array([row for (_, row), _ in outcomes]).T
     for channel, expected in enumerate((values, dx, dy)):
         _assert_bits(f"causalvm channel {channel} of opcode {op}", got[channel].copy(), expected, ok & ~overflow, abc)
+
+
+def test_the_arity_table_is_the_languages():
+    """op_arity, which both VMs and the causal compiler read, against the operands the language gives each
+    operator and function (`models.expressions`), and the register VM's own opcodes."""
+    from models.expressions import _BINARY, _COMPARE, FUNCTIONS
+
+    language = {op: 2 for op in [*_BINARY.values(), *_COMPARE.values()]}
+    language |= {op: 2 if count is None else count for op, count in FUNCTIONS.values()}  # min, max fold pairs
+    language |= {exprvm.NEG: 1, causalvm.COPY: 1, causalvm.DIV_POW2: 3}
+    assert {op: ARITY[op] for op in language} == language
+    assert set(language) == set(OPS)  # every opcode an evaluator runs has its count here

@@ -24,8 +24,6 @@ from _fastcore import causalvm
 from _fastcore import exprvm as vm
 from models.expressions import Program
 
-_UNARY = {vm.NEG, vm.ABS, vm.EXP, vm.LOG, vm.SIN, vm.COS, vm.TANH, vm.SQRT, vm.SIGN}
-_TERNARY = {vm.CLIP, vm.WHERE}
 # A non-finite input of these gives some non-finite output (value or tangent): their results need no fault check
 # unless read by another kind of instruction or a node's result (`_fastcore.causalvm`, "Faults").
 _KEEPS_NON_FINITE = {vm.ADD, vm.SUB, vm.MUL, vm.NEG, causalvm.COPY, causalvm.DIV_POW2}
@@ -112,7 +110,7 @@ class _Builder:
             if op == vm.VAR:
                 stack.append(resolve[program.names[arg]])
                 continue
-            arity = 1 if op in _UNARY else 3 if op in _TERNARY else 2
+            arity = vm.ARITY[op]
             operands = stack[-arity:]
             del stack[-arity:]
             a, b, c = (operands + [operands[0]] * 3)[:3]
