@@ -7,7 +7,7 @@ whole program with its own small stacks (values and tangents side by side).
 from libc.math cimport isfinite
 from libc.stdint cimport int64_t
 
-from _fastcore.opcodes cimport *  # OP_CONST ... OP_SIGN with op_arity, op_value, op_tangent
+from _fastcore.opcodes cimport *  # OP_CONST ... OP_LAST_EXPRESSION with op_arity, op_value, op_tangent
 
 import numpy as np
 
@@ -18,7 +18,8 @@ cdef enum:
 
 # The expression language's opcodes by name (an opcode added to the table without its name here fails on import).
 (CONST, VAR, ADD, SUB, MUL, DIV, POW, NEG, LT, LE, GT, GE, EQ, NE, MIN, MAX, ABS, CLIP, EXP, LOG, SIN, COS, TANH,
- SQRT, WHERE, SIGN) = range(OP_SIGN + 1)
+ SQRT, WHERE, SIGN) = range(OP_LAST_EXPRESSION + 1)
+LAST_EXPRESSION = OP_LAST_EXPRESSION
 COPY, DIV_POW2 = OP_COPY, OP_DIV_POW2  # the register VM's own operations (`causalvm`), from the same table
 ARITY = tuple(op_arity(op) for op in range(N_OPS))  # operands each opcode reads: the table's op_arity, for Python
 ERROR_TEXT = {DIVISION_BY_ZERO: "division by zero", NOT_FINITE: "a non-finite value or derivative (overflow, or "
@@ -74,7 +75,7 @@ def check_program(code, constants, Py_ssize_t n_inputs, Py_ssize_t depth):
         raise ValueError("constants: expected a 1-D float64 array")
     if depth < 1:
         raise ValueError("depth: expected >= 1")
-    if np.any(code[:, 0] < 0) or np.any(code[:, 0] > OP_SIGN):
+    if np.any(code[:, 0] < 0) or np.any(code[:, 0] > OP_LAST_EXPRESSION):
         raise ValueError("code: unknown opcode")
     var_rows = code[code[:, 0] == OP_VAR, 1]
     if len(var_rows) and (var_rows.min() < 0 or var_rows.max() >= n_inputs):

@@ -32,6 +32,7 @@ cdef enum:
     OP_SQRT = 23
     OP_WHERE = 24
     OP_SIGN = 25
+    OP_LAST_EXPRESSION = 25  # the expression language's opcodes are 0 .. this; the register VM's own follow
     OP_COPY = 26            # register VM only: a, with its tangent
     OP_CLAMP_TANGENT = 27   # register VM only, applied by the VM itself (it reads the time)
     OP_CLAMP_VALUE = 28     # register VM only, likewise

@@ -17,7 +17,7 @@ POWERS_OF_TWO = [1.0, 0.5, -2.0, 1024.0]
 # (da, db, dc) per channel: two runs of X and Y, so that every tangent is zero somewhere and non-zero elsewhere
 TANGENTS = [((1.0, -0.5, 0.25), (0.0, 1.0, -2.0)), ((-0.0, 0.0, 1.0), (2.0, 0.0, -0.0))]
 ARITY = exprvm.ARITY  # the table's op_arity (test_the_arity_table_is_the_languages holds it to the parser's)
-OPS = [*range(exprvm.ADD, exprvm.SIGN + 1), causalvm.COPY, causalvm.DIV_POW2]
+OPS = [*range(exprvm.ADD, exprvm.LAST_EXPRESSION + 1), causalvm.COPY, causalvm.DIV_POW2]
 
 
 def _operands(op: int) -> np.ndarray:
@@ -78,7 +78,7 @@ def test_every_evaluator_equals_the_reference_table(op, tangents, uniform):
     values_y, dy, faults_y = _reference(op, abc, y)
     ok = ~(faults | faults_y)
 
-    if op <= exprvm.SIGN and not uniform:  # the expression language's opcodes: the stack VM too
+    if op <= exprvm.LAST_EXPRESSION and not uniform:  # the expression language's opcodes: the stack VM too
         arity = ARITY[op]
         code = np.array([(exprvm.VAR, k) for k in range(arity)] + [(op, 0)], dtype=np.int64)
         for tangent, value, expected, fault in ((x, values, dx, faults), (y, values_y, dy, faults_y)):

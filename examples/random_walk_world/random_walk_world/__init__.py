@@ -7,5 +7,6 @@ WORLD = WorldEntry(
     title="Random walkers on a line",
     model="random_walk_world.model:RandomWalkModel",
     params="random_walk_world.params:RandomWalkParams",
+    page="random_walk_world.page:random_walk_page",
     scenarios="random_walk_world",
 )
