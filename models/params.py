@@ -54,7 +54,8 @@ class Params(Strict):
 
     @classmethod
     def resolve(cls, params: Self | dict[str, Any] | None = None, **overrides: Any) -> Self:
-        """Params from an instance or a mapping, with keyword overrides (sliders, batch_run) on top."""
+        """Params from an instance or a mapping, with keyword overrides (sliders, batch_run, scan axes) on top; an
+        override "a.b" sets key b of the mapping a, keeping a's other keys."""
         if params is None:
             base: dict[str, Any] = {}
         elif isinstance(params, cls):
@@ -63,7 +64,19 @@ class Params(Strict):
             base = dict(params)
         else:
             raise TypeError(f"params: expected {cls.__name__}, a mapping or None, got {type(params).__name__}")
-        return cls.model_validate({**base, **overrides})
+        for key, value in overrides.items():
+            base = _with(base, key, value)
+        return cls.model_validate(base)
+
+
+def _with(mapping: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    """mapping with the key path "a.b.c" set to value (the mappings along the path copied, their other keys kept)."""
+    head, _, rest = dotted.partition(".")
+    if not rest:
+        return {**mapping, head: value}
+    inner = mapping.get(head)
+    inner = inner.model_dump() if isinstance(inner, BaseModel) else dict(inner) if isinstance(inner, dict) else {}
+    return {**mapping, head: _with(inner, rest, value)}
 
 
 class Values(Strict):

@@ -196,9 +196,11 @@ def _fields_of(model: type[BaseModel]) -> Any:
 
 
 def _scan_values(name: str, spec: Any, params_cls: type[Params], path: Path) -> list[Any]:
-    if name not in params_cls.model_fields:
-        hint = difflib.get_close_matches(name, list(params_cls.model_fields), n=1)
-        guess = f" (did you mean {hint[0]!r}?)" if hint else ""
+    *outer, last = name.split(".")  # "growth.increment": key increment of the parameter growth
+    known = _fields_of(params_cls)(tuple(outer)) if outer else list(params_cls.model_fields)
+    if last not in known:
+        hint = difflib.get_close_matches(last, known, n=1)
+        guess = f" (did you mean {'.'.join([*outer, hint[0]])!r}?)" if hint else ""
         raise ScenarioError(path, f"scan.{name}", f"not a parameter of this model{guess}")
     try:
         if isinstance(spec, list):

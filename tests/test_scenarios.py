@@ -121,3 +121,16 @@ def test_a_shipped_name_is_found_when_a_folder_of_that_name_is_in_the_way(tmp_pa
     (tmp_path / "not_a_scenario").mkdir()
     with pytest.raises(scenarios.ScenarioError, match="is a directory"):
         scenarios.load("not_a_scenario")
+
+
+def test_a_scan_axis_may_name_one_key_of_a_mapping_parameter(tmp_path):
+    path = tmp_path / "scan.yaml"
+    path.write_text("model: intelligence\ntitle: t\nseed: 1\nsteps: 5\n"
+                    "params: {growth: {increment: 0.1, distribution: fixed}}\nscan:\n  growth.increment: [0.2, 0.3]\n")
+    scenario = scenarios.load(path)
+    model = scenario.build(None, **scenario.grid()[1])
+    assert model.params.growth.increment == 0.3 and model.params.growth.distribution == "fixed"
+    path.write_text(path.read_text().replace("growth.increment:", "growth.incremnt:"))
+    with pytest.raises(scenarios.ScenarioError, match=r"scan\.growth\.incremnt: not a parameter of this model "
+                                                      r"\(did you mean 'growth\.increment'\?\)"):
+        scenarios.load(path)

@@ -78,22 +78,32 @@ def _whitewashing(quick: bool) -> Measured:
     common = {"ledger": "unsigned", "n_humans": 40, "n_ais": 40, "revision_rate": 0.0, "initial_cooperation": 0.3,
               "whitewash_rate": 0.5, "votes_per_round": 3, "intelligence_path": "constant", "observation_noise": 0.05}
     changes = _run(steps, 4, mutation_flip=0.2, **common)
+    rarely = _run(steps, 4, mutation_flip=0.02, **common)
     same = _run(steps, 4, mutation_flip=0.0, **common)
     penalised = _run(steps, 4, mutation_flip=0.2, newcomer_reputation=0.3, **common)
     measured = {"ai_cooperation_when_new_weights_change_behaviour": round(changes.game.group_share(1), 3),
+                "ai_cooperation_when_they_rarely_do": round(rarely.game.group_share(1), 3),
                 "ai_cooperation_when_they_do_not": round(same.game.group_share(1), 3),
                 "ai_cooperation_newcomers_penalised": round(penalised.game.group_share(1), 3),
                 "mutations_when_they_do_not": same.counts["mutations"], "start": 0.3}
-    drift = measured["ai_cooperation_when_new_weights_change_behaviour"] > 0.6
-    no_drift = measured["ai_cooperation_when_they_do_not"] < 0.45
+    # "Inevitably": the drift must come whether or not a re-entering AI's new weights change what it does.
+    drifts = {arm: measured[f"ai_cooperation_when_{arm}"] > 0.45 for arm in ("new_weights_change_behaviour",
+                                                                              "they_rarely_do", "they_do_not")}
     figure = Figure("Whitewashing: banned AIs re-enter with new weights", "round", "share of active AIs playing C",
                     [_series(changes, "ai_cooperation", "new weights flip behaviour with p = 0.2"),
+                     _series(rarely, "ai_cooperation", "new weights flip behaviour with p = 0.02"),
                      _series(same, "ai_cooperation", "new weights keep behaviour"),
                      _series(penalised, "ai_cooperation", "p = 0.2, newcomers start at reputation 0.3")])
-    return Measured(measured, "differs" if drift and no_drift else "reproduced",
-                    "drift toward cooperation happens only when a ban-evader's new weights also change what it "
-                    "does; a slight change that keeps its behaviour re-enters and is banned again, round after "
-                    "round, so the paper's 'inevitably' does not hold", figure)
+    if all(drifts.values()):
+        return Measured(measured, "reproduced", "AI cooperation rose from 0.3 in every arm, including the one whose "
+                        "new weights keep the AI's behaviour", figure)
+    return Measured(measured, "differs",
+                    "the drift toward cooperation is selection on behaviour: it comes when a ban-evader's new "
+                    "weights also change what it does, even rarely ("
+                    + ", ".join(f"{arm.replace('_', ' ')}: {'drifts' if up else 'no drift'}"
+                                for arm, up in drifts.items())
+                    + "); a slight change that keeps its behaviour re-enters and is banned again, round after round, "
+                    "so 'inevitably' holds only where new weights bring new behaviour", figure)
 
 
 def _identity(quick: bool) -> Measured:

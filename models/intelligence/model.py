@@ -105,9 +105,9 @@ class IntelligenceModel(World):
         self.killed_last_step = 0
         self.cascade_rounds = 0
         if self.steps % p.release_every == 0:
-            increment = p.growth.increment
+            increment = p.growth.increment * (1.0 + p.growth.rate) ** self.versions
             if p.growth.distribution == "exponential":
-                increment = float(self.rng.exponential(p.growth.increment))
+                increment = float(self.rng.exponential(increment))
             base = self.top_level if self.beings else 0.0
             self.beings.append(Being(self, base + increment, "ai", self.versions))
             self.versions += 1
@@ -156,8 +156,10 @@ class IntelligenceModel(World):
 
     def summary(self) -> dict[str, Any]:
         p = self.params
+        growth = f"{p.growth.distribution}, mean {p.growth.increment:g}" + (
+            f", x{1 + p.growth.rate:g} per version" if p.growth.rate else "")
         return {"steps": self.steps, "policy": p.policy, "epsilon": p.epsilon,
-                "growth": f"{p.growth.distribution}, mean {p.growth.increment:g}", "versions_released": self.versions,
+                "growth": growth, "versions_released": self.versions,
                 "beings_alive": len(self.beings), "exterminated": self.kills, "retired": self.retired,
                 f"{p.protected}_alive": self.protected_alive, f"{p.protected}_lost_at_step": self.protected_lost_step,
                 "top_level": self.top_level, "widest_gap": self.widest_gap}

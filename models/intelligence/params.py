@@ -20,10 +20,12 @@ class InitialBeing(Strict):
 
 
 class Growth(Strict):
-    """Each new AI version appears at top + increment: `fixed` at `increment`, or `exponential` with that mean."""
+    """Each new AI version appears at top + increment: `fixed` at `increment`, or `exponential` with that mean.
+    `rate` > 0 makes intelligence grow exponentially: version n's increment (or its mean) is increment (1 + rate)^n."""
 
     increment: PositiveFinite = 0.5
     distribution: Literal["fixed", "exponential"] = "exponential"
+    rate: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False, strict=True)] = 0.0
 
 
 class IntelligenceParams(Params):

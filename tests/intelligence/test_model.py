@@ -35,6 +35,19 @@ def test_keep_policy_with_increments_below_epsilon_never_loses_humans():
     assert len(model.beings) == 201 and model.top_level == pytest.approx(0.9 * 200)
 
 
+def test_exponential_growth_loses_humans_under_keep_at_the_first_increment_of_epsilon():
+    """Fixed increments 0.1 x 1.5^n: version n jumps by >= ε = 1 first at n = 6 (0.1 x 1.5^6 = 1.14), and that
+    release, the seventh, opens the gap that exterminates everyone below."""
+    model = IntelligenceModel({"epsilon": 1.0, "growth": {"increment": 0.1, "distribution": "fixed", "rate": 0.5},
+                               "policy": "keep"}, rng=1)
+    for _ in range(6):
+        model.step()
+    assert model.protected_alive
+    model.step()
+    assert not model.protected_alive and model.protected_lost_step == 7
+    assert model.summary()["growth"] == "fixed, mean 0.1, x1.5 per version"
+
+
 def test_retire_policy_loses_humans_as_soon_as_the_newest_version_is_epsilon_above():
     model = IntelligenceModel({"epsilon": 1.0, "growth": {"increment": 0.4, "distribution": "fixed"},
                                "policy": "retire"}, rng=1)
