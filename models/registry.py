@@ -48,7 +48,7 @@ class WorldEntry:
     page: str | None = None  # "module:function" from a scenario to a models.viz.WorldPage
     figures: str | None = None  # "module:function" from (model, tables) to models.viz.Outputs
     scenarios: str | None = None  # a package whose *.yaml files are scenarios shipped with the world
-    order: int = 100  # where the world comes in listings and in the report (then by name)
+    order: int = 100  # where the world comes among the worlds and in the report (then by name)
     showcase: str | None = None  # the shipped scenario its page picture and page test use (else its first, by name)
     key_figure: str | None = None  # "scenario:figure.png", the run figure its docs page shows (`make docs` draws it)
 

@@ -136,10 +136,14 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     import scenarios
+    from models.registry import worlds
 
     rows = [(path.stem, *scenarios.heading(path)) for path in scenarios.shipped()]
     if args.world is not None:
         known = sorted({model for _, model, _ in rows})
+        if args.world in worlds() and args.world not in known:
+            print(f"the world {args.world!r} ships no scenario; run it from a YAML file (`model: {args.world}`)")
+            return 0
         if args.world not in known:
             hint = difflib.get_close_matches(args.world, known, n=1)
             guess = f" (did you mean {hint[0]!r}?)" if hint else ""
