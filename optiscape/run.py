@@ -71,17 +71,14 @@ class OutputError(ValueError):
 
 
 def _prepare_folder(folder: Path) -> bool:
-    """Make `folder` ready for a run: new, empty, or an earlier run's (whose outputs are replaced, so no file of
-    that run is left among this one's). Returns whether it was created here."""
+    """Check that `folder` can take a run: new, empty, or an earlier run's (replaced once this run has finished).
+    Returns whether it was created here."""
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"--out {folder}: a file, not a folder; expected a folder for the run's files")
     if folder.is_dir():
-        if (folder / "scenario.yaml").is_file() and (folder / "summary.json").is_file() \
-                and not (folder / "scan.yaml").exists():
-            for pattern in RUN_FILES:
-                for path in folder.glob(pattern):
-                    path.unlink()
-        elif any(folder.iterdir()):
+        earlier_run = (folder / "scenario.yaml").is_file() and (folder / "summary.json").is_file() \
+            and not (folder / "scan.yaml").exists()
+        if not earlier_run and any(folder.iterdir()):
             raise OutputError(f"--out {folder}: a folder holding other files; expected a new or empty folder, or "
                               f"an earlier run's folder (which is then replaced)")
         return False
@@ -103,8 +100,11 @@ def run(scenario: Scenario, out: Path | None = None, progress: bool = True) -> R
     except BaseException:
         if created and not any(folder.iterdir()):
             folder.rmdir()
-        raise
+        raise  # an earlier run in the folder is left whole
     seconds = time.perf_counter() - started
+    for pattern in RUN_FILES:  # the earlier run's files go only now, so that none is left among this run's
+        for path in folder.glob(pattern):
+            path.unlink()
     files = [folder / "scenario.yaml"]
     files[0].write_text(yaml.safe_dump(scenario.resolved(), sort_keys=False), encoding="utf-8")
     tables = model.tables()
