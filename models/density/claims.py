@@ -66,12 +66,33 @@ def _symmetric_noise(quick: bool) -> Measured:
                     _moments_figure(model, "g = ±W: mean of W", "mean"))
 
 
+def _case_b(quick: bool) -> Measured:
+    """The essay's own validation of the spreading term: g = -1, +1 (G = 0, S^2 = 1), T = 0.1, 100 steps."""
+    steps, T = 100, 0.1
+    model = _run(steps, landscape={"preset": "case_b"}, temperature=T, n_walkers=20000 if quick else 200000,
+                 start={"at": 0.0}, grid={"low": -12.0, "high": 12.0, "cells": 4800},
+                 descriptions=["fokker_planck", "printed_master"])
+    mc = model.position[:, 0]
+    sd, se_sd = float(mc.std()), float(mc.std()) / math.sqrt(2 * len(mc))
+    ito, printed = model.moments("fokker_planck")[1], model.moments("printed_master")[1]
+    measured = {"monte_carlo_std": round(sd, 4), "stderr": round(se_sd, 4), "ito_std": round(ito, 4),
+                "printed_equation_std": round(printed, 4), "exact_std": round(T * math.sqrt(steps), 4)}
+    printed_ok = abs(printed - sd) < 4 * se_sd
+    ito_ok = abs(ito - sd) < 4 * se_sd
+    return Measured(measured, "reproduced" if printed_ok else "differs",
+                    f"after {steps} steps at T = {T}: Monte Carlo spread {sd:.3f} (a fair walk: T sqrt(t) = "
+                    f"{T * math.sqrt(steps):g}), Itô {ito:.3f}{'' if ito_ok else ' (does NOT match: check failed)'}, "
+                    f"the equation as printed {printed:.3f}, sqrt(2) too wide. The essay's figure shows its model "
+                    "matching Monte Carlo here, so its solver must have had the right spreading term: the slip is in "
+                    "the printed equation", _moments_figure(model, "case (b): standard deviation of W", "std"))
+
+
 def _case_c(quick: bool) -> Measured:
     model = _run(200, landscape={"preset": "case_c"}, temperature=0.5, n_walkers=20000 if quick else 200000,
                  start={"at": 0.5}, grid={"low": 0.0, "high": 8.0, "cells": 4000})
     mc = model.position[:, 0]
     n = len(mc)
-    sd, se_sd = float(mc.std()), float(mc.std()) / math.sqrt(2 * n)
+    sd = float(mc.std())
     rows = {"monte_carlo": {"mean": round(float(mc.mean()), 4), "std": round(sd, 4)}}
     for name in model.params.descriptions:
         mean, s, _ = model.moments(name)
@@ -84,11 +105,17 @@ def _case_c(quick: bool) -> Measured:
                                        "std": round(math.sqrt(np.trapezoid(p * (x - mean) ** 2, x)), 4)}
     exact = math.sqrt(3 / 0.74 - 4)  # the affine maps W -> 0.4W + 1, 0.6W + 1: E W = 2, E W^2 = 3/0.74
     rows["exact_discrete"] = {"mean": 2.0, "std": round(exact, 4)}
-    printed_ok = abs(rows["printed_master"]["std"] - sd) < 4 * se_sd and abs(rows["printed_master"]["mean"] - float(
-        mc.mean())) < 4 * sd / math.sqrt(n)
+    # Judged on the mean: at T = 0.5 even Itô's spread misses Monte Carlo's (the diffusion limit is far), so the
+    # spread cannot tell the printed equation from the correct one; the balance point can.
+    se_mean = sd / math.sqrt(n)
+    printed_ok = abs(rows["printed_master"]["mean"] - float(mc.mean())) < 4 * se_mean
+    ito_ok = abs(rows["fokker_planck"]["mean"] - float(mc.mean())) < 4 * se_mean
     return Measured(rows, "reproduced" if printed_ok else "differs",
-                    f"stationary spread at T = 0.5 (S^2 = 0.04 W^2; the essay prints 0.4 W^2): Monte Carlo {sd:.4f}, "
-                    f"exact chain {rows['chain']['std']}, Itô {rows['fokker_planck']['std']}, the essay's equation "
+                    f"where the mass settles: Monte Carlo mean {mc.mean():.4f} ± {se_mean:.4f}, Itô "
+                    f"{rows['fokker_planck']['mean']}{'' if ito_ok else ' (does NOT match: check failed)'}, the "
+                    f"essay's equation {rows['printed_master']['mean']}, off-centre. Spread at T = 0.5 "
+                    f"(S^2 = 0.04 W^2; the essay prints 0.4 W^2): Monte Carlo {sd:.4f}, exact chain "
+                    f"{rows['chain']['std']}, Itô {rows['fokker_planck']['std']}, the essay's equation "
                     f"{rows['printed_master']['std']}; T = 0.5 is far from the diffusion limit, so even Itô is "
                     f"{1 - rows['fokker_planck']['std'] / sd:.0%} narrow",
                     _moments_figure(model, "case (c): standard deviation of W", "std"))
@@ -167,8 +194,15 @@ def _arrhenius(quick: bool) -> Measured:
                 "continuum_barrier_2G_over_S2": round(barrier, 4),
                 "pit_stability_limit_gd": round(stability["gd"], 5),
                 "pit_stability_limit_sgd_mean_square": round(stability["sgd_mean_square"], 5)}
-    return Measured(measured, "reproduced" if r2 > 0.99 else "differs",
-                    f"ln(mean escape time) is close to linear in 1/T (R^2 = {r2:.4f}, slope {slope:.3f}); the "
+    # The text's claim is that ln τ is a (smooth, decreasing) function of T; Arrhenius would add one constant
+    # slope against 1/T, the barrier, which the local slopes test.
+    local = np.diff(np.log(chain)) / np.diff(1 / np.array(temps))
+    measured["local_slopes"] = [round(float(v), 3) for v in local]
+    monotone = bool(np.all(np.diff(np.log(chain)) < 0))
+    return Measured(measured, "reproduced" if monotone else "differs",
+                    f"ln(mean escape time) falls steadily with T and is close to linear in 1/T (R^2 = {r2:.4f}, slope "
+                    f"{slope:.3f}), but not with one barrier: its local slope drifts from {local.min():.3f} to "
+                    f"{local.max():.3f} across the range. The "
                     f"continuum barrier ∫2G/S^2 predicts a slope of {barrier:.3f} and the Itô equation's times give "
                     f"{ito_slope:.3f}: the continuum is poor at these step sizes, the exact chain is not. "
                     f"The pit loses mean-square linear stability under SGD at T = {stability['sgd_mean_square']:.4f} "
@@ -244,6 +278,9 @@ def claims() -> list[Claim]:
         Claim("density.symmetric_noise_mean", w,
               "The master equation (as printed) describes SGD: checked on g = ±W, where the mean must stay put",
               "the printed master equation", _symmetric_noise),
+        Claim("density.case_b_spreading", w,
+              "Validation of the second term, case (b) (g0 = -1, g1 = 1, G = 0, S^2 = 1): the model's standard "
+              "deviation matches Monte Carlo (\"Looking good\")", "the printed master equation", _case_b),
         Claim("density.case_c_stationary", w,
               "Case (c) (g0 = 1.2W - 2, g1 = 0.8W - 2, T = 0.5): the model predicts the balance of G and S^2",
               "the printed master equation", _case_c),
