@@ -70,7 +70,8 @@ def trained(params: dict[str, Any]) -> KnowledgeModel:
 
 def _fit(model: KnowledgeModel, group: str, r_seed: int = 0, q_seed: int = 0) -> Regression:
     idx = model.layout.group(group)
-    return Regression.of(model.relative_updating(r_seed)[idx], model.relative_difference(q_seed)[idx])
+    return Regression.of(model.relative_updating(r_seed)[idx], model.relative_difference(q_seed)[idx],
+                         model.layout.clusters()[idx])
 
 
 def _fit_record(fit: Regression) -> dict[str, Any]:

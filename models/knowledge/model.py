@@ -68,6 +68,14 @@ class Layout:
                 "output_weights": slice(i * h + h, i * h + h + h * o), "output_biases": slice(i * h + h + h * o,
                                                                                             self.size)}
 
+    def clusters(self) -> np.ndarray:
+        """Per parameter, the unit it belongs with: an input weight its pixel, a hidden bias and the output weights
+        leaving that hidden unit the unit, an output bias its output. Parameters of one cluster are not
+        independent data (an always-blank pixel's weights repeat their units' bias points)."""
+        i, h, o = self.n_inputs, self.n_hidden, self.n_outputs
+        return np.concatenate([np.repeat(np.arange(i), h), i + np.arange(h), i + np.repeat(np.arange(h), o),
+                               i + h + np.arange(o)])
+
     def group(self, name: str) -> np.ndarray:
         """Indices of a parameter group: a layer's, or all "biases" / all "weights"."""
         s = self.slices()
@@ -93,24 +101,57 @@ class Regression:
     pearson_r: float
     slope: float
     p_value: float
+    low: float = math.nan  # the 95% interval of R^2, resampling whole clusters
+    high: float = math.nan
 
     @classmethod
-    def of(cls, r: np.ndarray, q: np.ndarray) -> Regression:
+    def of(cls, r: np.ndarray, q: np.ndarray, clusters: np.ndarray | None = None) -> Regression:
+        """The fit of q on r; clusters (one label per point, default: each point its own) group the points that
+        are resampled together for the interval."""
         keep = np.isfinite(r) & np.isfinite(q)
         r, q = r[keep], q[keep]
         if len(r) < 3 or np.ptp(r) == 0 or np.ptp(q) == 0:
             return cls(len(r), math.nan, math.nan, math.nan, math.nan)
         fit = stats.linregress(r, q)
-        return cls(len(r), float(fit.rvalue**2), float(fit.rvalue), float(fit.slope), float(fit.pvalue))
+        low, high = _fisher(float(fit.rvalue), len(r)) if clusters is None else \
+            _cluster_bootstrap(r, q, np.asarray(clusters)[keep])
+        return cls(len(r), float(fit.rvalue**2), float(fit.rvalue), float(fit.slope), float(fit.pvalue), low, high)
 
-    def interval(self, level: float = 0.95) -> tuple[float, float]:
-        """The confidence interval of the correlation (Fisher's z), as an interval of R^2 when it is positive."""
-        if not math.isfinite(self.pearson_r) or self.n < 4:
-            return (math.nan, math.nan)
-        z = math.atanh(min(max(self.pearson_r, -0.999999), 0.999999))
-        half = stats.norm.ppf(0.5 + level / 2) / math.sqrt(self.n - 3)
-        lo, hi = math.tanh(z - half), math.tanh(z + half)
-        return (0.0 if lo < 0 < hi else min(lo * lo, hi * hi), max(lo * lo, hi * hi))
+    def interval(self) -> tuple[float, float]:
+        """The 95% interval of R^2: over resamples of whole clusters, or Fisher's for independent points."""
+        return (self.low, self.high)
+
+
+def _fisher(pearson_r: float, n: int) -> tuple[float, float]:
+    """The 95% interval of R^2 for n independent points, from Fisher's z of the correlation."""
+    if n < 4:
+        return (math.nan, math.nan)
+    z = math.atanh(min(max(pearson_r, -0.999999), 0.999999))
+    half = stats.norm.ppf(0.975) / math.sqrt(n - 3)
+    lo, hi = math.tanh(z - half), math.tanh(z + half)
+    return (0.0 if lo < 0 < hi else min(lo * lo, hi * hi), max(lo * lo, hi * hi))
+
+
+RESAMPLES, CHUNK = 2000, 50  # cluster-bootstrap resamples of an R^2 interval, drawn CHUNK at a time (memory)
+
+
+def _cluster_bootstrap(r: np.ndarray, q: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """The percentile interval of R^2 when whole clusters are resampled with replacement, each resample's R^2
+    from the clusters' sums (n, Σr, Σq, Σr², Σq², Σrq) weighted by how often it was drawn; a fixed generator,
+    so the interval is the same on every run."""
+    _, which = np.unique(labels, return_inverse=True)
+    k = int(which.max()) + 1
+    sums = np.stack([np.bincount(which, weights=w, minlength=k)
+                     for w in (np.ones_like(r), r, q, r * r, q * q, r * q)], axis=1)
+    rng = np.random.default_rng(0)
+    totals = np.concatenate([rng.multinomial(k, np.full(k, 1.0 / k), size=CHUNK) @ sums  # CHUNK x k at a time
+                             for _ in range(RESAMPLES // CHUNK)])
+    n, sr, sq, srr, sqq, srq = totals.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov, var_r, var_q = srq - sr * sq / n, srr - sr * sr / n, sqq - sq * sq / n
+        r2 = cov * cov / (var_r * var_q)
+    low, high = np.nanpercentile(r2, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def forks(class_a: list[int], class_b: list[int]) -> list[tuple[str, list[int], list[int]]]:
@@ -321,9 +362,10 @@ class KnowledgeModel(World):
         pairs = [(s, s) for s in range(n)] + [(s, (s + 1) % n) for s in range(n) if n > 1]
         for r_seed, q_seed in pairs:
             r, q = self.relative_updating(r_seed), self.relative_difference(q_seed)
+            clusters = self.layout.clusters()
             for group in GROUPS:
                 idx = self.layout.group(group)
-                fit = Regression.of(r[idx], q[idx])
+                fit = Regression.of(r[idx], q[idx], clusters[idx])
                 lo, hi = fit.interval()
                 rows.append({"r_seed": r_seed, "q_seed": q_seed, "control": r_seed != q_seed, "group": group,
                              "n": fit.n, "r_squared": fit.r_squared, "pearson_r": fit.pearson_r, "slope": fit.slope,
