@@ -132,36 +132,49 @@ def InputWithValue(name: str, spec: Any, value: Any, on_value: Callable[[str, An
 
 
 @solara.component
-def WorldViz(page: WorldPage, model_class: Any, title: str) -> None:
+def WorldViz(page: WorldPage, model_class: Any, title: str, steps: int | None = None) -> None:
     """A world's page: Reset, Play and Step; its inputs with their values; its plots on labelled tabs.
 
-    Changing an input starts the world anew with that value. The controls and the plots are separate components,
-    so pressing a button redraws the buttons, and only a new frame (or a new world) redraws the plots.
+    Changing an input starts the world anew with that value; the title then says which inputs differ from the
+    scenario's (whose values it may quote). The world finishes at `steps`, the scenario's length. The controls and
+    the plots are separate components, so pressing a button redraws the buttons, and only a new frame (or a new
+    world) redraws the plots.
     """
     built = solara.use_memo(lambda: model_class(**page.initial_arguments()), [page])
     model = solara.use_reactive(built)
+    initial = {name: spec["value"] if isinstance(spec, dict) else spec.value for name, spec in page.inputs().items()}
+    values = solara.use_reactive(initial)
     # Held while the model steps and while a plot reads it: Solara draws in a thread of its own.
     lock = solara.use_memo(threading.RLock, [])
     frames = solara.use_memo(FrameClock, [])
     solara.Style(PAGE_CSS)
+    changed = [f"{_input_label(page.inputs()[name])} = {_shown(value)}" for name, value in values.value.items()
+               if value != initial[name]]
     with solara.AppBar():
-        solara.AppBarTitle(title)
+        solara.AppBarTitle(title + (f" — changed: {', '.join(changed)}" if changed else ""))
     with solara.Sidebar():
-        Controls(page, model_class, model, lock, frames)
+        Controls(page, model_class, model, values, lock, frames, steps)
     PlotTabs(page, model, lock, frames)
 
 
+def _input_label(spec: Any) -> str:
+    return str(spec["label"] if isinstance(spec, dict) else spec.label)
+
+
+def _shown(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 @solara.component
-def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any], lock: Any, frames: FrameClock) -> None:
+def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any], values: solara.Reactive[dict[str, Any]],
+             lock: Any, frames: FrameClock, steps: int | None) -> None:
     """Reset, Play and Step, steps per frame, the time, and the world's inputs with their values.
 
     Play steps the model in a thread, `steps per frame` at a time, and asks for a new frame only when the last one
     is drawn and the model has stepped at least as long as that frame took to draw: the model, not the drawing,
-    sets the pace.
+    sets the pace. At the scenario's `steps` the world has finished, as `optiscape run` stops there.
     """
     inputs = page.inputs()
-    values = solara.use_reactive({name: spec["value"] if isinstance(spec, dict) else spec.value
-                                  for name, spec in inputs.items()})
     playing = solara.use_reactive(False)
     steps_per_frame = solara.use_reactive(page.steps_per_frame)
     error = solara.use_reactive(cast(str | None, None))
@@ -170,6 +183,8 @@ def Controls(page: WorldPage, model_class: Any, model: solara.Reactive[Any], loc
         with lock:
             for _ in range(steps_per_frame.value):
                 model.value.step()
+                if steps is not None and model.value.steps >= steps:
+                    model.value.running = False
                 if not model.value.running:
                     playing.value = False
                     return
@@ -324,7 +339,7 @@ PAGE_CSS = """
 def ScenarioPage(scenario: Scenario) -> None:
     """The page of one scenario, with a model of its own for this browser session."""
     page = solara.use_memo(lambda: page_builder(scenario.model)(scenario), [scenario])
-    WorldViz(page, scenario.world.model_class(), scenario.title)
+    WorldViz(page, scenario.world.model_class(), scenario.title, scenario.steps)
 
 
 def page_for(scenario_path: str | Path) -> Any:

@@ -60,6 +60,11 @@ def test_page_is_an_instrument_and_plays(world: str, page_server: str, tmp_path:
             pass
         expect(page.get_by_role("button", name="Play")).to_be_visible(timeout=30_000)
         page.screenshot(path=tmp_path / f"{world}.png")
+        for index in range(len(tabs)):  # every tab draws without a console error (a missing asset shows up here)
+            page.get_by_role("tab").nth(index).click()
+            expect(page.locator(".optiscape-plots img.widget-image, .optiscape-plots .v-alert").first).to_be_visible(
+                timeout=30_000)
+        page.wait_for_timeout(1000)
 
     assert tabs and not any(re.fullmatch(r"(?i)page \d+", tab.strip()) for tab in tabs), f"unlabelled tabs: {tabs}"
     assert inputs > 0, f"{world}: the parameter panel is empty"

@@ -3,6 +3,8 @@ stationary current's streamlines; beside it the effective potential and the loss
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import solara
@@ -63,8 +65,10 @@ def continuum_note(model: Any) -> str:
 
 @solara.component
 def ContinuumNote(model: Any) -> None:
-    """`continuum_note` on the page, under the solved picture."""
-    solara.Markdown(continuum_note(model))
+    """`continuum_note` on the page, under the solved picture (as HTML: solara's Markdown would ask the browser
+    for KaTeX, which the offline assets do not ship)."""
+    bold = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(continuum_note(model)))
+    solara.HTML(tag="p", unsafe_innerHTML=bold)
 
 
 def current_page(scenario: Any) -> WorldPage:

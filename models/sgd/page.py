@@ -75,7 +75,7 @@ def LandscapePlot(model: Any) -> None:
     bars = histogram_axes.stairs(counts, edges, fill=True, color="tab:red", alpha=0.35)
     histogram_axes.set_ylabel("walkers per bin")
     handles, labels = axes.get_legend_handles_labels()
-    axes.legend([*handles, bars], [*labels, f"walkers ({which})"], loc="lower left")
+    axes.legend([*handles, bars], [*labels, f"walkers ({which})"], loc="upper right")
     outside = len(walkers) - int(counts.sum())
     note = f", {outside:,} outside the plot" if outside else ""
     axes.set_title(f"Step {model.steps}: {len(walkers):,} walkers at {which}{note}")
