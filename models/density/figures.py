@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from models.sgd.figures import landscape_figure, trajectories_figure
 from models.viz import SMALL_FONT, Outputs, tight
@@ -54,6 +54,9 @@ def density_curves(model: Any, names: Any = None, points: int = DENSITY_POINTS) 
     return positions, {name: np.add.reduceat(model.masses[name], starts) / (sizes * grid.width) for name in names}
 
 
+MIN_ZOOM_CELLS = 40  # the densities' plot is never narrower than this many grid cells
+
+
 def mass_window(W: np.ndarray, curves: dict[str, np.ndarray], low: float, high: float) -> tuple[float, float]:
     """The range of W holding MASS_SHARE of every description's mass (their union), padded by a tenth on each side
     and kept within [low, high]; the whole [low, high] when no mass is left."""
@@ -81,6 +84,9 @@ def draw_densities(ax: Any, model: Any, names: Any = None, bins: int = 100) -> t
     grid = model.grid
     W, curves = density_curves(model, names)
     window = mass_window(W, curves or density_curves(model)[1], grid.low, grid.high)
+    if window[1] - window[0] < MIN_ZOOM_CELLS * grid.width:  # a point mass: show its neighbourhood, not one cell
+        middle, half = sum(window) / 2, MIN_ZOOM_CELLS * grid.width / 2
+        window = (max(grid.low, middle - half), min(grid.high, middle + half))
     landscape_axes = ax.twinx()
     positions = np.linspace(*window, 600)
     landscape_axes.plot(positions, model.landscape.mean_loss(positions), color="grey", linewidth=0.8)
@@ -100,10 +106,17 @@ def draw_densities(ax: Any, model: Any, names: Any = None, bins: int = 100) -> t
     for value, edge in ((grid.low, model.low_boundary), (grid.high, model.high_boundary)):
         if edge == "absorbing" and window[0] <= value <= window[1]:
             ax.axvline(value, color="black", linestyle="--", linewidth=1, label="absorbing edge (escape)")
-    ax.set(xlim=window, ylim=(0, None), xlabel="W", ylabel="P(W) (per unit W)")
-    ax.legend(loc="upper left", fontsize=SMALL_FONT)
+    # The y range follows the walkers and the bulk of each curve: a spike a few cells wide (the continuum's, at
+    # a large T) is cut at the top rather than flattening everything else.
+    inside = (W >= window[0]) & (W <= window[1])
+    bulk = [float(np.percentile(P[inside], 99)) for P in curves.values() if inside.any()]
+    top = 1.25 * max([float(density.max(initial=0.0)), *bulk])
+    ax.set(xlim=window, ylim=(0, top if top > 0 else None), xlabel="W", ylabel="P(W) (per unit W)")
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.figure.legend(loc="outside lower center", ncols=2, fontsize=SMALL_FONT, columnspacing=0.6,
+                     handlelength=1.2)  # below the plot, off the curves
     if window[1] - window[0] < (grid.high - grid.low) / 2:
-        inset = ax.inset_axes([0.74, 0.4, 0.24, 0.3])  # right of the legend, above the densities
+        inset = ax.inset_axes([0.74, 0.45, 0.24, 0.3])
         whole = np.linspace(grid.low, grid.high, 400)
         inset.plot(whole, model.landscape.mean_loss(whole), color="grey", linewidth=0.8)
         inset.axvspan(*window, color="tab:red", alpha=0.25)

@@ -18,7 +18,7 @@ from models.density.figures import (
 )
 from models.frame import frame
 from models.sgd.page import MAX_BROWSER_WALKERS
-from models.viz import FIGURE_SIZE, HISTOGRAM_BINS, Slider, WorldPage
+from models.viz import FIGURE_SIZE, HISTOGRAM_BINS, SMALL_FONT, Slider, WorldPage
 
 SHORT_LABELS = {"chain": "chain", "fokker_planck": "Fokker-Planck", "printed_master": "printed master",
                 "gaussian_rule": "Gaussian rule"}
@@ -40,8 +40,8 @@ def DensityPlot(model: Any) -> None:
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.subplots()
     draw_densities(axes, model, chosen, HISTOGRAM_BINS)
-    survivors = f", {np.mean(model.escape_step < 0):.1%} of walkers not escaped" if absorbing else ""
-    axes.set_title(f"Step {model.steps}: P(W), T = {model.T:g}{survivors}")
+    survivors = f": {np.mean(model.escape_step < 0):.1%} of walkers not escaped" if absorbing else ""
+    axes.set_title(f"Step {model.steps}, T = {model.T:g}{survivors}", fontsize=SMALL_FONT + 1)
 
     with solara.Column(gap="4px"):
         solara.Text("descriptions shown (on: filled)")
