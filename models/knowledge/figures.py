@@ -40,7 +40,10 @@ def draw_progress(axes: Any, model: Any, points: int = 60) -> None:
         axes.legend(fontsize=SMALL_FONT, ncols=2)
 
 
-def draw_scatter(axes: Any, model: Any, group: str, seed: int = 0) -> None:
+R_LABEL = "r = a / (a + b) (updating by class A)"
+
+
+def draw_scatter(axes: Any, model: Any, group: str, seed: int = 0, legend: bool = True) -> None:
     """q against r for a parameter group of one seed's network, with the cross-seed control in grey behind."""
     idx = model.layout.group(group)
     if len(idx) > SCATTER_POINTS:
@@ -54,9 +57,10 @@ def draw_scatter(axes: Any, model: Any, group: str, seed: int = 0) -> None:
     q = model.relative_difference(seed)
     axes.scatter(r[idx], q[idx], s=size, alpha=0.6, color="tab:blue", label="same network")
     fit = Regression.of(r[model.layout.group(group)], q[model.layout.group(group)])
-    axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="r = a / (a + b) (updating by class A)", ylabel="q = c / (c + d)",
+    axes.set(xlim=(0, 1), ylim=(0, 1), xlabel=R_LABEL, ylabel="q = c / (c + d)",
              title=f"{group}: R² = {fit.r_squared:.3f}\np = {fit.p_value:.2g}")
-    axes.legend(fontsize=SMALL_FONT, loc="upper left")
+    if legend:
+        axes.legend(fontsize=SMALL_FONT, loc="upper left")
 
 
 def draw_heatmap(figure: Figure, axes: Any, model: Any) -> None:

@@ -12,8 +12,8 @@ import solara
 from matplotlib.figure import Figure
 
 from models.frame import frame
-from models.knowledge.figures import draw_heatmap, draw_progress, draw_scatter
-from models.viz import FIGURE_SIZE, Slider, WorldPage
+from models.knowledge.figures import R_LABEL, draw_heatmap, draw_progress, draw_scatter
+from models.viz import FIGURE_SIZE, SMALL_FONT, Slider, WorldPage
 
 RATE_FACTORS = (0.1, 0.3, 1.0, 3.0, 10.0)  # the learning rates offered: the scenario's times these
 
@@ -48,9 +48,14 @@ def KnowledgeScatterPlot(model: Any) -> None:
         return
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     left, right = figure.subplots(1, 2, sharey=True)
-    draw_scatter(left, model, "weights")
-    draw_scatter(right, model, "biases")
+    draw_scatter(left, model, "weights", legend=False)
+    draw_scatter(right, model, "biases", legend=False)
     right.set_ylabel("")
+    for axes in (left, right):  # two panels in one page column: one r label under both, one legend above
+        axes.set_xlabel("")
+    figure.supxlabel(R_LABEL, fontsize=SMALL_FONT + 1)
+    figure.legend(*left.get_legend_handles_labels(), loc="outside upper center", ncols=2, fontsize=SMALL_FONT,
+                  markerscale=3)
     solara.FigureMatplotlib(figure, format="png", dependencies=[model, model.steps])
 
 
