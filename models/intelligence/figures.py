@@ -42,10 +42,12 @@ def draw_history(axes: Any, table: pd.DataFrame) -> None:
     top.plot(table["step"], table["widest_gap"], label="widest gap", linestyle="--")
     top.set(ylabel="level")
     top.legend(fontsize=SMALL_FONT)
-    bottom.plot(table["step"], table["beings"], label="beings")
-    bottom.plot(table["step"], table["protected_alive"] * table["beings"].max(), label="humans alive (scaled)",
-                color="tab:red")
-    bottom.set(xlabel="step", ylabel="count")
+    bottom.plot(table["step"], table["beings"], label="beings alive")
+    lost = table["step"][~table["protected_alive"].astype(bool)]
+    if len(lost):  # the humans are a yes/no here: shade the steps after they were lost
+        bottom.axvspan(lost.iloc[0], table["step"].iloc[-1] + 0.5, color="tab:red", alpha=0.15,
+                       label=f"humans lost (from step {lost.iloc[0]})")
+    bottom.set(xlabel="step", ylabel="beings alive")
     bottom.legend(fontsize=SMALL_FONT)
 
 
