@@ -142,13 +142,14 @@ def WorldViz(page: WorldPage, model_class: Any, title: str, steps: int | None = 
     """
     built = solara.use_memo(lambda: model_class(**page.initial_arguments()), [page])
     model = solara.use_reactive(built)
-    initial = {name: spec["value"] if isinstance(spec, dict) else spec.value for name, spec in page.inputs().items()}
+    inputs = page.inputs()
+    initial = {name: spec["value"] if isinstance(spec, dict) else spec.value for name, spec in inputs.items()}
     values = solara.use_reactive(initial)
     # Held while the model steps and while a plot reads it: Solara draws in a thread of its own.
     lock = solara.use_memo(threading.RLock, [])
     frames = solara.use_memo(FrameClock, [])
     solara.Style(PAGE_CSS)
-    changed = [f"{_input_label(page.inputs()[name])} = {_shown(value)}" for name, value in values.value.items()
+    changed = [f"{_input_label(inputs[name])} = {_shown(value)}" for name, value in values.value.items()
                if value != initial[name]]
     with solara.AppBar():
         solara.AppBarTitle(title + (f" — changed: {', '.join(changed)}" if changed else ""))

@@ -24,6 +24,19 @@ def _examples(quick: bool) -> Measured:
                     "ε = 5: the same 60-point gap is safe when the interval is populated and unsafe when it is empty")
 
 
+def _lost_steps(params: dict, repeats: int, versions: int) -> list[int | None]:
+    """Per seed 0 .. repeats - 1: the step at which the humans were lost within `versions` releases, or None."""
+    lost = []
+    for seed in range(repeats):
+        model = IntelligenceModel(params, rng=seed)
+        for _ in range(versions):
+            model.step()
+            if not model.protected_alive:
+                break
+        lost.append(model.protected_lost_step)
+    return lost
+
+
 SAFE = 0.05  # a policy "keeps the humans" where it loses them in at most this share of runs
 
 
@@ -38,14 +51,8 @@ def _policies(quick: bool) -> Measured:
         for g in growth:
             lost = {"keep": [], "retire": []}
             for policy in lost:
-                for seed in range(repeats):
-                    model = IntelligenceModel({"epsilon": eps, "growth": {"increment": g}, "policy": policy},
-                                              rng=seed)
-                    for _ in range(versions):
-                        model.step()
-                        if not model.protected_alive:
-                            break
-                    lost[policy].append(model.protected_lost_step)
+                lost[policy] = _lost_steps({"epsilon": eps, "growth": {"increment": g}, "policy": policy},
+                                           repeats, versions)
             p_keep = float(np.mean([s is not None for s in lost["keep"]]))
             p_retire = float(np.mean([s is not None for s in lost["retire"]]))
             exact = loss_probability_keep(eps, g, versions)
@@ -89,15 +96,8 @@ def _exponential_growth(quick: bool) -> Measured:
     epsilon, increment, rates = 1.0, 0.1, [0.02, 0.05, 0.1]
     rows, lost_share = {}, []
     for rate in rates:
-        lost = []
-        for seed in range(repeats):
-            model = IntelligenceModel({"epsilon": epsilon, "growth": {"increment": increment, "rate": rate},
-                                       "policy": "keep"}, rng=seed)
-            for _ in range(versions):
-                model.step()
-                if not model.protected_alive:
-                    break
-            lost.append(model.protected_lost_step)
+        lost = _lost_steps({"epsilon": epsilon, "growth": {"increment": increment, "rate": rate}, "policy": "keep"},
+                           repeats, versions)
         steps = [s for s in lost if s is not None]
         share = len(steps) / repeats
         lost_share.append(share)
