@@ -1,7 +1,8 @@
-"""Kernels for walker densities on a 1-D grid ("SGD Understood through Probability Current").
+"""Kernels for walker densities on a grid ("SGD Understood through Probability Current").
 
-- `cloud_in_cell`: split point masses between the two nearest cell centres (the transfer
-  operator's entries: each cell's mass pushed through W -> W - T g_j(W)).
+- `cloud_in_cell_nd`: split point masses between the 2^d cell centres around them, on a 1-, 2- or 3-D grid
+  (the transfer operators' entries: each cell's mass pushed through W -> W - T g_j(W)); the pure-Python
+  reference is `models.density.transfer.cloud_in_cell_reference`.
 - `chain_steps`: repeated sparse mat-vec m <- A m, recording the mass absorbed per step.
 - `backward_euler_steps`: repeated tridiagonal solves (I - dt A) p_new = p (Thomas algorithm),
   recording the mass that left through each boundary.
@@ -16,65 +17,72 @@ import numpy as np
 from _fastcore.arrays import check_array
 
 
-def cloud_in_cell(source, position, weight, double low, double width, Py_ssize_t cells,
-                  bint absorb_low, bint absorb_high):
-    """(target, source, weight) triples: each point's weight split linearly between cell centres.
+def cloud_in_cell_nd(position, weight, low, width, shape):
+    """(targets, weights), each (n, 2^d): point k's weight split between the cell centres around it.
 
-    Cell c covers [low + c*width, low + (c+1)*width), centre low + (c+0.5)*width. A point
-    between an edge and the outermost centre goes wholly to the outermost cell. A point
-    beyond an edge is dropped if that edge absorbs (it escaped), else it is kept in the
-    outermost cell (reflecting); `kept_outside` sums such weight per source cell.
-    Returns (targets, sources, weights, kept_outside).
+    position (n, d) float64, weight (n,), low/width (d,) float64, shape (d,) int64 cells per axis; cells are
+    numbered C-order (the last axis fastest). Along each axis a point between an edge and the outermost centre,
+    or beyond the edge, goes wholly to the outermost cell (the box keeps it: a reflecting edge).
     """
-    check_array("source", source, np.int64, 1)
-    check_array("position", position, np.float64, 1)
-    check_array("weight", weight, np.float64, 1)
-    cdef Py_ssize_t n = source.shape[0]
-    if position.shape[0] != n or weight.shape[0] != n:
-        raise ValueError("source, position and weight: expected equal lengths")
-    if cells < 1 or not width > 0:
-        raise ValueError("cells and width: expected cells >= 1 and width > 0")
-    targets_arr = np.empty(2 * n, dtype=np.int64)
-    sources_arr = np.empty(2 * n, dtype=np.int64)
-    weights_arr = np.empty(2 * n, dtype=np.float64)
-    outside_arr = np.zeros(cells, dtype=np.float64)
-    cdef const int64_t[::1] src = source
-    cdef const double[::1] pos = position
+    if not isinstance(position, np.ndarray) or position.dtype != np.float64 or position.ndim != 2:
+        raise ValueError("position: expected a 2-D float64 array (points, dims)")
+    cdef Py_ssize_t n = position.shape[0], d = position.shape[1]
+    if d < 1 or d > 3:
+        raise ValueError(f"position: expected 1 to 3 dims, got {d}")
+    weight = np.ascontiguousarray(weight, dtype=np.float64)
+    low = np.ascontiguousarray(low, dtype=np.float64)
+    width = np.ascontiguousarray(width, dtype=np.float64)
+    shape = np.ascontiguousarray(shape, dtype=np.int64)
+    if weight.shape != (n,) or low.shape != (d,) or width.shape != (d,) or shape.shape != (d,):
+        raise ValueError("weight (n,), low, width and shape (d,): expected lengths matching position")
+    if np.any(shape < 1) or not np.all(width > 0):
+        raise ValueError("shape and width: expected >= 1 cell and width > 0 on every axis")
+    position = np.ascontiguousarray(position)
+    cdef Py_ssize_t corners = 1 << d
+    targets_arr = np.empty((n, corners), dtype=np.int64)
+    weights_arr = np.empty((n, corners), dtype=np.float64)
+    cdef const double[:, ::1] pos = position
     cdef const double[::1] w = weight
-    cdef int64_t[::1] tgt_out = targets_arr
-    cdef int64_t[::1] src_out = sources_arr
-    cdef double[::1] w_out = weights_arr
-    cdef double[::1] outside = outside_arr
-    cdef Py_ssize_t k, c, count = 0
-    cdef double f, frac, high = low + cells * width
+    cdef const double[::1] lo = low
+    cdef const double[::1] h = width
+    cdef const int64_t[::1] cells = shape
+    cdef int64_t[:, ::1] tgt = targets_arr
+    cdef double[:, ::1] wt = weights_arr
+    cdef int64_t base[3]
+    cdef int64_t step[3]
+    cdef double frac[3]
+    cdef Py_ssize_t k, a, corner
+    cdef int64_t index, stride
+    cdef double f, share
     with nogil:
         for k in range(n):
-            # Beyond an edge: dropped if it absorbs, else kept whole in the edge cell.
-            if pos[k] < low or pos[k] >= high:
-                if (absorb_low if pos[k] < low else absorb_high):
-                    continue
-                outside[src[k]] += w[k]
-                c = 0 if pos[k] < low else cells - 1
-                frac = 0.0
-            else:
-                f = (pos[k] - low) / width - 0.5  # in units of cells, 0 at the first centre
-                if f <= 0.0:
-                    c, frac = 0, 0.0
-                elif f >= cells - 1:
-                    c, frac = cells - 1, 0.0
+            stride = 1
+            for a in range(d - 1, -1, -1):
+                f = (pos[k, a] - lo[a]) / h[a] - 0.5  # in units of cells, 0 at the first centre
+                if f <= 0.0 or f != f:
+                    base[a], frac[a] = 0, 0.0
+                elif f >= cells[a] - 1:
+                    base[a], frac[a] = cells[a] - 1, 0.0
                 else:
-                    c = <Py_ssize_t> floor(f)
-                    frac = f - c
-            tgt_out[count] = c
-            src_out[count] = src[k]
-            w_out[count] = w[k] * (1.0 - frac)
-            count += 1
-            if frac > 0.0:
-                tgt_out[count] = c + 1
-                src_out[count] = src[k]
-                w_out[count] = w[k] * frac
-                count += 1
-    return targets_arr[:count], sources_arr[:count], weights_arr[:count], outside_arr
+                    base[a] = <int64_t> floor(f)
+                    frac[a] = f - base[a]
+                step[a] = stride if base[a] + 1 < cells[a] else 0  # a zero share may point at the cell itself
+                stride = stride * cells[a]
+            for corner in range(corners):
+                index = 0
+                share = w[k]
+                stride = 1
+                for a in range(d - 1, -1, -1):
+                    index = index + base[a] * stride
+                    stride = stride * cells[a]
+                    if (corner >> a) & 1:
+                        index = index + step[a]
+                        share = share * frac[a]
+                    else:
+                        share = share * (1.0 - frac[a])
+                tgt[k, corner] = index
+                wt[k, corner] = share
+    return targets_arr, weights_arr
 
 
 def chain_steps(indptr, indices, data, mass, Py_ssize_t n_steps):
@@ -193,7 +201,9 @@ def gaussian_rule_entries(centre, mean, variance, double low, double width, doub
 
     Each weight is the normal probability of a target cell (CDF differences), over the cells
     within `cutoff` standard deviations; probability beyond the grid is not kept (the caller
-    decides what leaving means). A zero variance moves the mass as a point (linear split).
+    decides what leaving means). A cell of zero variance gets no entries: its mass moves as a point, which
+    the caller splits (`models.density.transfer.cloud_in_cell`). The typed erf loop measured 3.2x the same
+    loop in Python with math.erf (1.45 against 4.59 s for case (c)'s 4,000 cells at T = 0.5; the same bits).
     """
     check_array("centre", centre, np.float64, 1)
     check_array("mean", mean, np.float64, 1)
@@ -205,15 +215,10 @@ def gaussian_rule_entries(centre, mean, variance, double low, double width, doub
     cdef const double[::1] var = variance
     targets, sources, weights = [], [], []
     cdef Py_ssize_t i, c, c0, c1
-    cdef double sd, a, b, prev, cur
+    cdef double sd, prev, cur
     cdef double inv_sqrt2 = 1.0 / sqrt(2.0)
     for i in range(cells):
         if var[i] <= 0.0:
-            t, s, w, _ = cloud_in_cell(np.array([i], dtype=np.int64), np.array([mu[i]]), np.array([1.0]), low,
-                                       width, cells, True, True)
-            targets.append(t)
-            sources.append(s)
-            weights.append(w)
             continue
         sd = sqrt(var[i])
         c0 = max(0, <Py_ssize_t> floor((mu[i] - cutoff * sd - low) / width))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from _fastcore import current as kernel
+from _fastcore import density as kernel
 from models.current import fokker_planck
 from models.current.escape import escape_from, escape_time_map
 from models.current.params import CurrentParams, numeric_start

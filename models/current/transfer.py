@@ -2,7 +2,7 @@
 
 Each cell's mass is carried by `subsamples`^d evenly spaced points; every point is pushed through the step
 of every minibatch B that SGD can draw (with its probability) and its weight is split multilinearly between
-the 2^d cell centres around where it lands (`_fastcore.current.cloud_in_cell_nd`). The box keeps mass that
+the 2^d cell centres around where it lands (`_fastcore.density.cloud_in_cell_nd`). The box keeps mass that
 would leave it (reflecting); cells inside the escape region absorb.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import bicgstab, lgmres, splu
 
-from _fastcore import current as kernel
+from _fastcore import density as kernel
 from models.errors import WorldError
 
 
@@ -77,41 +77,6 @@ class Grid:
         mesh = np.meshgrid(*[offsets] * self.dim, indexing="ij")
         local = np.stack([m.ravel() for m in mesh], axis=1) * self.width
         return self.centres[:, None, :] + local[None, :, :]
-
-
-def cloud_in_cell_reference(position: np.ndarray, weight: np.ndarray, low: np.ndarray, width: np.ndarray,
-                            shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """The pure-Python reference of `_fastcore.current.cloud_in_cell_nd`, point by point, corner by corner."""
-    n, d = position.shape
-    targets = np.empty((n, 2**d), dtype=np.int64)
-    weights = np.empty((n, 2**d))
-    for k in range(n):
-        base, frac, step = [0] * d, [0.0] * d, [0] * d
-        stride = 1
-        for a in range(d - 1, -1, -1):
-            f = (position[k, a] - low[a]) / width[a] - 0.5
-            if f <= 0.0 or f != f:
-                base[a], frac[a] = 0, 0.0
-            elif f >= shape[a] - 1:
-                base[a], frac[a] = shape[a] - 1, 0.0
-            else:
-                base[a] = math.floor(f)
-                frac[a] = f - base[a]
-            step[a] = stride if base[a] + 1 < shape[a] else 0
-            stride *= shape[a]
-        for corner in range(2**d):
-            index, share, stride = 0, float(weight[k]), 1
-            for a in range(d - 1, -1, -1):
-                index += base[a] * stride
-                stride *= shape[a]
-                if (corner >> a) & 1:
-                    index += step[a]
-                    share *= frac[a]
-                else:
-                    share *= 1.0 - frac[a]
-            targets[k, corner] = index
-            weights[k, corner] = share
-    return targets, weights
 
 
 def minibatches(n_data: int, batch_size: int) -> list[tuple[tuple[int, ...], float]]:

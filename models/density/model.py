@@ -21,10 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from _fastcore import density as kernel
 from models.density.fokker_planck import FokkerPlanck, Grid, stationary_density
 from models.density.params import DensityParams, grid_edges
-from models.density.transfer import Chain, gaussian_rule_chain, transfer_chain
+from models.density.transfer import Chain, cloud_in_cell, gaussian_rule_chain, transfer_chain
 from models.sgd.model import SGDModel
 
 LEAK_TOLERANCE = 1e-6  # mass that reaches a reflecting edge beyond this is reported as a warning
@@ -73,8 +72,7 @@ class DensityModel(SGDModel):
             masses = np.clip(np.minimum(g.faces[1:], b) - np.maximum(g.faces[:-1], a), 0.0, None)
         else:
             point = float(self.start_position[0, 0])
-            t, _, w, _ = kernel.cloud_in_cell(np.zeros(1, dtype=np.int64), np.array([point]), np.ones(1), g.low,
-                                              g.width, g.cells, True, True)
+            t, _, w, _ = cloud_in_cell(np.zeros(1, dtype=np.int64), np.array([point]), np.ones(1), g, True, True)
             masses = np.zeros(g.cells)
             np.add.at(masses, t, w)
         total = masses.sum()

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,60 @@ class Chain:
         return 1.0 - np.asarray(self.matrix.sum(axis=0)).ravel()
 
 
+def cloud_in_cell(source: np.ndarray, position: np.ndarray, weight: np.ndarray, grid: Grid, absorb_low: bool,
+                  absorb_high: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(targets, sources, weights, kept_outside): each point's weight split linearly between the two cell centres
+    around it (`_fastcore.density.cloud_in_cell_nd` in 1-D), one entry where it sits on a centre or beyond one.
+
+    A point beyond an absorbing edge has escaped and is dropped; one beyond a reflecting edge stays whole in the
+    edge cell, and `kept_outside` sums its weight per source cell.
+    """
+    below, above = position < grid.low, position >= grid.high
+    kept = ~((below & absorb_low) | (above & absorb_high))
+    outside = kept & (below | above)
+    kept_outside = np.bincount(source[outside], weights=weight[outside], minlength=grid.cells)
+    targets, weights = kernel.cloud_in_cell_nd(np.ascontiguousarray(position[kept, None], dtype=np.float64),
+                                               weight[kept], [grid.low], [grid.width], [grid.cells])
+    entry = np.ones(targets.shape, dtype=bool)
+    entry[:, 1] = weights[:, 1] != 0.0
+    return targets[entry], np.repeat(source[kept], 2)[entry.ravel()], weights[entry], kept_outside
+
+
+def cloud_in_cell_reference(position: np.ndarray, weight: np.ndarray, low: np.ndarray, width: np.ndarray,
+                            shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The pure-Python reference of `_fastcore.density.cloud_in_cell_nd`, point by point, corner by corner."""
+    n, d = position.shape
+    targets = np.empty((n, 2**d), dtype=np.int64)
+    weights = np.empty((n, 2**d))
+    for k in range(n):
+        base, frac, step = [0] * d, [0.0] * d, [0] * d
+        stride = 1
+        for a in range(d - 1, -1, -1):
+            f = (position[k, a] - low[a]) / width[a] - 0.5
+            if f <= 0.0 or f != f:
+                base[a], frac[a] = 0, 0.0
+            elif f >= shape[a] - 1:
+                base[a], frac[a] = shape[a] - 1, 0.0
+            else:
+                base[a] = math.floor(f)
+                frac[a] = f - base[a]
+            step[a] = stride if base[a] + 1 < shape[a] else 0
+            stride *= shape[a]
+        for corner in range(2**d):
+            index, share, stride = 0, float(weight[k]), 1
+            for a in range(d - 1, -1, -1):
+                index += base[a] * stride
+                stride *= shape[a]
+                if (corner >> a) & 1:
+                    index += step[a]
+                    share *= frac[a]
+                else:
+                    share *= 1.0 - frac[a]
+            targets[k, corner] = index
+            weights[k, corner] = share
+    return targets, weights
+
+
 def _assemble(grid: Grid, targets: np.ndarray, sources: np.ndarray, weights: np.ndarray) -> sp.csr_matrix:
     n = grid.cells
     return sp.coo_matrix((weights, (targets, sources)), shape=(n, n)).tocsr()
@@ -71,8 +126,7 @@ def transfer_chain(landscape: Landscape, temperature: float, grid: Grid, low: Bo
     outside = np.zeros(n)
     for position, share in moves:
         weight = np.full(len(points), share / subsamples)
-        t, s, w, kept = kernel.cloud_in_cell(source, np.ascontiguousarray(position), weight, grid.low, grid.width, n,
-                                             low == "absorbing", high == "absorbing")
+        t, s, w, kept = cloud_in_cell(source, position, weight, grid, low == "absorbing", high == "absorbing")
         parts.append((t, s, w))
         outside += kept
     targets, sources, weights = (np.concatenate(x) for x in zip(*parts, strict=True))
@@ -90,7 +144,9 @@ def gaussian_rule_chain(landscape: Landscape, temperature: float, grid: Grid, lo
     var = temperature**2 * landscape.gradient_variance(x)
     targets, sources, weights = kernel.gaussian_rule_entries(x, np.ascontiguousarray(mean), np.ascontiguousarray(var),
                                                              grid.low, grid.width)
-    A = _assemble(grid, targets, sources, weights)
+    points = np.flatnonzero(var <= 0.0)  # no noise: the mass moves as a point (the kernel leaves these cells out)
+    t, s, w, _ = cloud_in_cell(points, mean[points], np.ones(len(points)), grid, True, True)
+    A = _assemble(grid, np.concatenate([targets, t]), np.concatenate([sources, s]), np.concatenate([weights, w]))
     inside = np.asarray(A.sum(axis=0)).ravel()
     # Split what left the grid between the two edges by the normal tails, and keep the reflecting ones.
     sd = np.sqrt(np.maximum(var, 0.0))

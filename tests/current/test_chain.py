@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from _fastcore import current as kernel
+from _fastcore import density as kernel
 from models.current import fokker_planck
 from models.current.claims import exact_circulation, four_datapoints, linear_valley, saddle_landscape
 from models.current.escape import escape_from, escape_time_map
@@ -21,7 +21,8 @@ from models.current.stationary import (
     entropy_production,
     stationary_density,
 )
-from models.current.transfer import Grid, cloud_in_cell_reference, epoch_operator, minibatches, step_operator
+from models.current.transfer import Grid, epoch_operator, minibatches, step_operator
+from models.density.transfer import cloud_in_cell_reference
 from models.landscapes import LandscapeSpec
 from models.sgd.params import EscapeRegion, EscapeSpec
 
@@ -31,7 +32,7 @@ def round_bowl(noise: float) -> LandscapeSpec:
     return four_datapoints([0.0, 0.0, 0.5], [0.0, 0.0, 0.5], noise)
 
 
-@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("dim", [1, 2, 3])
 def test_kernel_matches_reference(dim: int) -> None:
     rng = np.random.default_rng(7)
     shape = np.array([5, 4, 3][:dim], dtype=np.int64)

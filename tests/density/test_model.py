@@ -12,8 +12,8 @@ from _fastcore import density as kernel
 from models.density.fokker_planck import FokkerPlanck, Grid, stationary_density
 from models.density.model import DensityModel
 from models.density.params import DensityParams
-from models.density.transfer import gaussian_rule_chain, transfer_chain
-from models.landscapes import case_b, case_c, pit
+from models.density.transfer import cloud_in_cell, gaussian_rule_chain, transfer_chain
+from models.landscapes import case_b, case_c, one_datapoint, pit
 from models.sgd.model import SGDModel
 from tests.conftest import mc_tolerance
 
@@ -173,8 +173,6 @@ def test_kernels_validate_their_inputs():
         kernel.chain_steps(np.zeros(3, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.ones(3), 1)
     with pytest.raises(ValueError, match="lower, diag, upper"):
         kernel.backward_euler_steps(np.zeros(2), np.zeros(3), np.zeros(3), np.ones(3), 1, 0.1, 0.0, 0.0)
-    with pytest.raises(ValueError, match="source: expected a 1-D numpy array of int64"):
-        kernel.cloud_in_cell(np.zeros(2), np.zeros(2), np.zeros(2), 0.0, 1.0, 3, False, False)
 
 
 def test_mean_escape_time_is_infinite_when_the_start_can_fall_into_a_trap():
@@ -202,7 +200,7 @@ def test_density_kernels_equal_their_python_references():
     source = rng.integers(0, 20, 200).astype(np.int64)
     position = rng.uniform(-0.2, 1.2, 200)
     weight = rng.random(200)
-    t, s, w, outside = kernel.cloud_in_cell(source, position, weight, 0.0, grid.width, 20, False, True)
+    t, s, w, outside = cloud_in_cell(source, position, weight, grid, False, True)
     kernel_matrix = np.zeros((20, 20))
     np.add.at(kernel_matrix, (t, s), w)
     reference = np.zeros((20, 20))
@@ -265,3 +263,13 @@ def test_a_start_inside_one_cell_of_a_coarse_grid_runs():
     model = scenarios.parse(document).build()
     assert np.count_nonzero(model.start_masses > 1e-6) == 1
     model.step()
+
+
+def test_gaussian_rule_without_noise_moves_each_cell_as_a_point():
+    # one datapoint: S^2 = 0 everywhere, so the rule is the chain of the GD map on the cell centres
+    landscape, grid = one_datapoint(), Grid(-0.5, 2.5, 120)
+    assert np.all(landscape.gradient_variance(grid.centres) == 0.0)
+    rule = gaussian_rule_chain(landscape, 0.3, grid, "reflecting", "absorbing")
+    chain = transfer_chain(landscape, 0.3, grid, "reflecting", "absorbing", subsamples=1, batch="gd")
+    np.testing.assert_allclose(rule.matrix.toarray(), chain.matrix.toarray(), atol=1e-15)
+    np.testing.assert_allclose(rule.kept_outside, chain.kept_outside, atol=1e-15)
