@@ -100,6 +100,23 @@ class Landscape:
     def n_data(self) -> int:
         return len(self.datapoints)
 
+    def stretched(self, factor: float) -> Landscape:
+        """Every datapoint's loss `factor` times as wide about W = 0: l_j(W / factor), term by term (a well's b
+        over factor^2 and its centre times factor; a polynomial's m-th coefficient over factor^m)."""
+        if not (math.isfinite(factor) and factor > 0):
+            raise ValueError(f"stretch: expected a finite factor > 0, got {factor}")
+        if factor == 1.0:
+            return self
+
+        def stretch(term: GaussianWell | Polynomial) -> GaussianWell | Polynomial:
+            if isinstance(term, GaussianWell):
+                return GaussianWell(term.a, term.b / factor**2, term.c * factor)
+            return Polynomial(tuple(c / factor**m for m, c in enumerate(term.coefficients)), term.axis,
+                              term.center * factor)
+
+        return Landscape(tuple(Datapoint(dp.name, tuple(stretch(t) for t in dp.terms)) for dp in self.datapoints),
+                         self.dim, self.description + (f", stretched {factor:g}x" if factor != 1 else ""))
+
     @property
     def names(self) -> list[str]:
         return [dp.name for dp in self.datapoints]
@@ -452,6 +469,7 @@ class LandscapeSpec(Strict):
     options: dict[str, Finite] = Field(default_factory=dict)
     dim: Annotated[int, Field(strict=True, ge=1, le=1000)] = 1
     datapoints: dict[str, list[TermSpec]] | None = None
+    stretch: PositiveFinite = 1.0  # every datapoint's loss this many times as wide about W = 0: l_j(W / stretch)
 
     @model_validator(mode="after")
     def _check(self) -> LandscapeSpec:
@@ -480,6 +498,9 @@ class LandscapeSpec(Strict):
 
     def build(self) -> Landscape:
         """The Landscape this spec describes."""
+        return self._unstretched().stretched(self.stretch)
+
+    def _unstretched(self) -> Landscape:
         if self.preset is not None:
             return PRESETS[self.preset](**self.options)
         d = self.dim

@@ -29,6 +29,28 @@ def test_pit_gradient_matches_its_closed_form():
     np.testing.assert_allclose(ls.mean_loss(W), (ls.loss(W, 0) + ls.loss(W, 1)) / 2)
 
 
+@pytest.mark.parametrize("build", [pit, case_c, lambda: _three_d()], ids=["pit", "case_c", "3-D terms"])
+def test_a_stretched_landscape_is_every_loss_twice_as_wide(build):
+    # l_j(W / 2) term by term: losses equal at 2W, G halved, S^2 quartered (the essay's "twice as wide in all l_i")
+    ls = build()
+    points = np.random.default_rng(3).uniform(-2.0, 3.0, size=(50, ls.dim))
+    wide = ls.stretched(2.0)
+    np.testing.assert_allclose(wide.losses(2 * points), ls.losses(points), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(wide.mean_gradient(2 * points), ls.mean_gradient(points) / 2, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(wide.gradient_variance(2 * points), ls.gradient_variance(points) / 4, rtol=1e-11,
+                               atol=1e-13)
+    assert ls.stretched(1.0) is ls
+
+
+def test_a_scenario_stretches_a_landscape_and_refuses_a_bad_factor():
+    spec = LandscapeSpec.model_validate({"preset": "pit", "stretch": 2})
+    assert float(spec.build().local_extremum("l1", 2.0, "minimum")[0]) == pytest.approx(
+        2 * float(pit().local_extremum("l1", 1.0, "minimum")[0]), rel=1e-9)
+    for bad in (0, -1.0, float("inf")):
+        with pytest.raises(ValidationError, match="stretch"):
+            LandscapeSpec.model_validate({"preset": "pit", "stretch": bad})
+
+
 def _three_d():
     return LandscapeSpec.model_validate({
         "dim": 3,

@@ -273,3 +273,20 @@ def test_gaussian_rule_without_noise_moves_each_cell_as_a_point():
     chain = transfer_chain(landscape, 0.3, grid, "reflecting", "absorbing", subsamples=1, batch="gd")
     np.testing.assert_allclose(rule.matrix.toarray(), chain.matrix.toarray(), atol=1e-15)
     np.testing.assert_allclose(rule.kept_outside, chain.kept_outside, atol=1e-15)
+
+
+def test_the_pit_twice_as_wide_is_the_pit_at_a_quarter_of_the_step_size():
+    # W -> W - T g(W/2)/2 is u -> u - (T/4) g(u) on u = W/2: the same escapes, walker for walker, and the same chain
+    runs = []
+    for stretch, T in ((1.0, 0.06 / 4), (2.0, 0.06)):
+        model = DensityModel(rng=4, landscape={"preset": "pit", "stretch": stretch}, temperature=T, n_walkers=300,
+                             start={"local_minimum": "l1", "near": stretch},
+                             escape={"above": {"local_maximum": "l1", "near": 1.2 * stretch}},
+                             grid={"low": 0.3 * stretch, "cells": 600}, descriptions=["chain"])
+        for _ in range(300):
+            model.step()
+        runs.append(model)
+    narrow, wide = runs
+    np.testing.assert_array_equal(wide.escape_step, narrow.escape_step)
+    assert (narrow.escape_step >= 0).sum() > 10
+    assert wide.mean_escape_times()["chain"] == pytest.approx(narrow.mean_escape_times()["chain"], rel=1e-9)
