@@ -115,7 +115,25 @@ class Landscape:
                               term.center * factor)
 
         return Landscape(tuple(Datapoint(dp.name, tuple(stretch(t) for t in dp.terms)) for dp in self.datapoints),
-                         self.dim, self.description + (f", stretched {factor:g}x" if factor != 1 else ""))
+                         self.dim, self.description + f", stretched {factor:g}x")
+
+    def with_noise(self, factor: float) -> Landscape:
+        """Every l_j moved `factor` times as far from the mean loss L: l_j' = L + factor (l_j - L), so G is
+        unchanged and S^2 is factor^2 times as large (as terms: factor l_j plus (1 - factor) / n of every l_m)."""
+        if not (math.isfinite(factor) and factor >= 0):
+            raise ValueError(f"noise: expected a finite factor >= 0, got {factor}")
+        if factor == 1.0:
+            return self
+
+        def scaled(term: GaussianWell | Polynomial, k: float) -> GaussianWell | Polynomial:
+            if isinstance(term, GaussianWell):
+                return GaussianWell(term.a * k, term.b, term.c)
+            return Polynomial(tuple(c * k for c in term.coefficients), term.axis, term.center)
+
+        share = (1.0 - factor) / self.n_data
+        every = tuple(scaled(t, share) for dp in self.datapoints for t in dp.terms)
+        return Landscape(tuple(Datapoint(dp.name, tuple(scaled(t, factor) for t in dp.terms) + every)
+                               for dp in self.datapoints), self.dim, self.description + f", noise {factor:g}x")
 
     @property
     def names(self) -> list[str]:
@@ -470,6 +488,7 @@ class LandscapeSpec(Strict):
     dim: Annotated[int, Field(strict=True, ge=1, le=1000)] = 1
     datapoints: dict[str, list[TermSpec]] | None = None
     stretch: PositiveFinite = 1.0  # every datapoint's loss this many times as wide about W = 0: l_j(W / stretch)
+    noise: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)] = 1.0  # l_j = L + noise (l_j - L)
 
     @model_validator(mode="after")
     def _check(self) -> LandscapeSpec:
@@ -498,7 +517,7 @@ class LandscapeSpec(Strict):
 
     def build(self) -> Landscape:
         """The Landscape this spec describes."""
-        return self._unstretched().stretched(self.stretch)
+        return self._unstretched().with_noise(self.noise).stretched(self.stretch)
 
     def _unstretched(self) -> Landscape:
         if self.preset is not None:

@@ -61,13 +61,14 @@ def test_reproduce_reports_every_sgd_claim(tmp_path, capsys):
         assert c["verdict"] in ("reproduced", "differs")
     assert {"density.symmetric_noise_mean", "density.case_c_stationary", "density.end_state_formula",
             "density.log_escape_time_function_of_T", "density.fine_grid_escape_curves",
-            "density.wider_minimum_denser"} <= ids
+            "density.wider_minimum_denser", "density.low_variance_bias"} <= ids
     verdicts = {c["id"]: c["verdict"] for c in claims}
     # The essay's printed master equation and end-state formula are not SGD's (docs/density.md): Monte Carlo decides.
     assert verdicts["density.symmetric_noise_mean"] == "differs"
     assert verdicts["density.end_state_formula"] == "differs"
     assert verdicts["density.fine_grid_escape_curves"] == "reproduced"
     assert verdicts["density.wider_minimum_denser"] == "reproduced"
+    assert verdicts["density.low_variance_bias"] == "reproduced"
     # The essay is wrong here: GD at T = 0.05 is unstable in the pit (docs/sgd.md; see the claim's note).
     assert verdicts["sgd.pit_gd_small_step_stuck"] == "differs"
     assert verdicts["sgd.run_probability_81pct"] == "reproduced"

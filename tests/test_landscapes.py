@@ -42,6 +42,21 @@ def test_a_stretched_landscape_is_every_loss_twice_as_wide(build):
     assert ls.stretched(1.0) is ls
 
 
+@pytest.mark.parametrize("build", [pit, case_c, lambda: _three_d()], ids=["pit", "case_c", "3-D terms"])
+def test_noise_scales_the_spread_about_the_mean_loss_and_keeps_g(build):
+    ls = build()
+    points = np.random.default_rng(4).uniform(-2.0, 3.0, size=(50, ls.dim))
+    for k in (0.0, 0.5, 2.0):
+        scaled = ls.with_noise(k)
+        np.testing.assert_allclose(scaled.mean_loss(points), ls.mean_loss(points), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(scaled.mean_gradient(points), ls.mean_gradient(points), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(scaled.gradient_variance(points), k**2 * ls.gradient_variance(points), rtol=1e-9,
+                                   atol=1e-12)
+    assert ls.with_noise(1.0) is ls
+    with pytest.raises(ValidationError, match="noise"):
+        LandscapeSpec.model_validate({"preset": "pit", "noise": -0.5})
+
+
 def test_a_scenario_stretches_a_landscape_and_refuses_a_bad_factor():
     spec = LandscapeSpec.model_validate({"preset": "pit", "stretch": 2})
     assert float(spec.build().local_extremum("l1", 2.0, "minimum")[0]) == pytest.approx(

@@ -7,6 +7,7 @@ Monte Carlo decides. The exact chain is checked against it where both run; the c
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -346,6 +347,73 @@ def _wider_minimum(quick: bool) -> Measured:
                     f"{mc_chain[0]:.0f}" + ("" if mc_ok else " (does NOT match: check failed)"), fig)
 
 
+NOISE = [0.5, 0.75, 1.0, 1.5, 2.0]  # each l_j moved this many times as far from L: S^2 times its square
+
+
+def _steps(tau: float) -> float | str:
+    return "never" if math.isinf(tau) else float(f"{tau:.4g}")
+
+
+def _low_variance(quick: bool) -> Measured:
+    """The pit with the same mean loss L and its datapoints' spread about L scaled (`Landscape.with_noise`): G is
+    the pit's everywhere, S^2 is k^2 times the pit's. How long each holds a walker, by the exact chain."""
+    # step sizes where the pit still holds walkers (by T = 0.03 any of them is thrown out within ~10 steps)
+    temps, cells = [0.016, 0.02], 1500 if quick else 3000
+    chain, ito, barrier = {}, {}, {}
+    for k in NOISE:
+        ls = pit().with_noise(k)
+        grid = Grid(0.3, float(ls.local_extremum("l1", 1.2, "maximum")[0]), cells)
+        start = np.zeros(grid.cells)
+        start[grid.cell_of(float(ls.local_extremum("l1", 1.0, "minimum")[0]))] = 1.0
+        barrier[k] = continuum_barrier(ls, float(ls.local_extremum("mean", 1.0, "minimum")[0]),
+                                       float(ls.local_extremum("mean", 1.17, "maximum")[0]))
+        for T in temps:
+            chain[k, T] = transfer_chain(ls, T, grid, "reflecting", "absorbing").mean_escape_time(start)
+            ito[k, T] = FokkerPlanck.build(ls, T, grid, "ito", "reflecting", "absorbing").mean_exit_time(start)
+    # walkers where the chain says none ever leaves (k = 0.75 at T = 0.02) and where they leave quickly (k = 1.5)
+    walkers, horizon, escaped = 500 if quick else 2000, 20000, {}
+    for k in (0.75, 1.5):
+        model = SGDModel(rng=SEED, landscape={"preset": "pit", "noise": k}, temperature=temps[1], n_walkers=walkers,
+                         start=PIT_START, escape=BARRIER, stop_at_escape=True, agent_objects=False,
+                         collect_every=horizon)
+        for _ in range(horizon):
+            if not model.running:
+                break
+            model.step()
+        escaped[k] = model.escape_step[model.escape_step >= 0]
+    # less noise holds walkers strictly longer, or both never let them go
+    longer = all(chain[a, T] > chain[b, T] or (math.isinf(chain[a, T]) and math.isinf(chain[b, T]))
+                 for T in temps for a, b in itertools.pairwise(NOISE))
+    mc_ok = len(escaped[0.75]) == 0 if math.isinf(chain[0.75, temps[1]]) else True
+    quick_mean = float(escaped[1.5].mean()) if len(escaped[1.5]) == walkers else math.nan
+    quick_se = float(escaped[1.5].std() / math.sqrt(walkers)) if len(escaped[1.5]) else math.nan
+    mc_ok = mc_ok and abs(quick_mean - chain[1.5, temps[1]]) < 4 * quick_se
+    measured = {"continuum_barrier_2G_over_S2": {f"noise={k:g}": round(barrier[k], 5) for k in NOISE},
+                "mean_escape_time": {f"T={T:g}": {f"noise={k:g}": {"chain": _steps(chain[k, T]),
+                                                                    "ito": _steps(ito[k, T])} for k in NOISE}
+                                     for T in temps},
+                "monte_carlo": {"noise=0.75": f"{len(escaped[0.75])} of {walkers} escaped in {horizon} steps",
+                                "noise=1.5": {"mean": round(quick_mean, 2), "stderr": round(quick_se, 2)}}}
+    fig = Figure("The pit with S^2 times k^2 (the same L and G): mean steps to escape", "k",
+                 "mean escape time (steps)",
+                 [Series(f"exact chain, T = {T:g}" + (" (k < 1: never)" if math.isinf(chain[0.75, T]) else ""),
+                         [k for k in NOISE if math.isfinite(chain[k, T])],
+                         [chain[k, T] for k in NOISE if math.isfinite(chain[k, T])]) for T in temps]
+                 + [Series(f"Itô, T = {T:g}", NOISE, [ito[k, T] for k in NOISE]) for T in temps], yscale="log")
+    never = [k for k in NOISE if math.isinf(chain[k, temps[1]])]
+    return Measured(measured, "reproduced" if longer else "differs",
+                    f"the same L and G with S^2 scaled by k^2: the less noise, the longer SGD stays, at every k and T "
+                    f"measured{'' if longer else ' (NOT at every one)'}. At T = {temps[1]:g} the exact chain's mean "
+                    f"escape time is {chain[1.0, temps[1]]:,.0f} steps for the pit and {chain[1.5, temps[1]]:,.1f} "
+                    f"with 1.5x its spread (Monte Carlo {quick_mean:.1f} ± {quick_se:.1f}); with k = "
+                    f"{', '.join(f'{k:g}' for k in never) or '-'} the chain's escape time is infinite: SGD's steps "
+                    f"never carry the walkers past the barrier (Monte Carlo: {len(escaped[0.75])} of {walkers} leave "
+                    f"in {horizon:,} steps), while the Itô equation, blind to the steps' size, gives "
+                    f"{ito[0.75, temps[1]]:,.0f}. "
+                    f"∫2G/S^2 goes as 1/k^2 ({barrier[0.5]:.4f} at k = 0.5, {barrier[2.0]:.4f} at k = 2)"
+                    + ("" if mc_ok else " (Monte Carlo does NOT match the chain: check failed)"), fig)
+
+
 def claims() -> list[Claim]:
     """The probability-current claims."""
     w = "density"
@@ -372,6 +440,9 @@ def claims() -> list[Claim]:
               "Two minima alike except that one is twice as wide in every l_i: G halves and S^2 quarters, so "
               "∫2G/(T S^2) from its centre to the maximum is four times as large, and the probability density at "
               "the wider minimum's centre is a lot higher", "4x the integral; \"a lot\" higher", _wider_minimum),
+        Claim("density.low_variance_bias", w,
+              "Under this model, SGD is also biased towards regions of low variance in loss function",
+              "biased towards low S^2", _low_variance),
         Claim("density.pit_solver_unstable", w,
               "The density model falls apart on the original pit: the derivatives of S^2 make it unstable",
               "unstable", _solver_stable),
