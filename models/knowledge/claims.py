@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from models.claims import Claim, Figure, Measured, Series
-from models.knowledge.model import KnowledgeModel, Regression
+from models.knowledge.model import KnowledgeModel, Regression, resampled_r_squared
 
 MNIST_VARIABLE = "OPTISCAPE_MNIST_DIR"
 SEED = 20220601  # the seed of every claim's networks (the same as the shipped scenarios')
@@ -215,6 +215,42 @@ def _heatmap(quick: bool) -> Measured:
                     "reproduced" if ok else "differs", note, figure)
 
 
+def _second_half(quick: bool) -> Measured:
+    """Tallying all of phase 1 against its second half (`tally_from` 0 and 0.5). Training is the same either way;
+    only which updates count toward r differs, so q and the clusters are shared and the two R^2 are compared on
+    the same cluster resamples (a paired interval of their difference)."""
+    params, data_note = configuration(quick)
+    runs = {"all_of_phase_1": trained({**params, "tally_from": 0.0}),
+            "second_half": trained({**params, "tally_from": 0.5})}
+    rows, gain = {}, {}
+    for group in ("weights", "biases"):
+        fits = {name: _fit(model, group) for name, model in runs.items()}
+        idx = runs["second_half"].layout.group(group)
+        rs = [model.relative_updating(0)[idx] for model in runs.values()]
+        q = runs["second_half"].relative_difference(0)[idx]
+        keep = np.isfinite(rs[0]) & np.isfinite(rs[1]) & np.isfinite(q)
+        both = resampled_r_squared([r[keep] for r in rs], q[keep], runs["second_half"].layout.clusters()[idx][keep])
+        low, high = np.nanpercentile(both[:, 1] - both[:, 0], [2.5, 97.5])
+        gain[group] = (fits["second_half"].r_squared - fits["all_of_phase_1"].r_squared, float(low), float(high))
+        rows[group] = {name: _fit_record(fit) for name, fit in fits.items()} | {
+            "second_half_minus_all": round(gain[group][0], 4), "difference_95%": [round(low, 4), round(high, 4)]}
+    holds = all(rows["weights"][name]["R^2_95%"][0] > 0 for name in runs)
+    stronger = gain["weights"][1] > 0
+    w, b = rows["weights"], gain["biases"]
+    comparison = "stronger" if stronger else "weaker, not stronger" if gain["weights"][2] < 0 else \
+        "not measurably different"
+    note = (f"{data_note}. Weights: R^2 {w['all_of_phase_1']['R^2']:.3f} tallying all of phase 1, "
+            f"{w['second_half']['R^2']:.3f} tallying its second half: the correlation "
+            f"{'holds' if holds else 'does NOT hold'} both ways. The second half's gain is "
+            f"{gain['weights'][0]:+.4f}, 95% interval [{gain['weights'][1]:+.4f}, {gain['weights'][2]:+.4f}] "
+            f"(the same cluster resamples for both): {comparison}. "
+            f"Biases: {b[0]:+.4f} [{b[1]:+.4f}, {b[2]:+.4f}]")
+    figure = Figure(f"weights: mean q per bin of r, tallying all of phase 1 or its second half ({params['data']})",
+                    "r = a / (a + b)", "q = c / (c + d)",
+                    [_binned(model, "weights", 0, 0, name.replace("_", " ")) for name, model in runs.items()])
+    return Measured(rows, "reproduced" if holds and stronger else "differs", note, figure)
+
+
 def claims() -> list[Claim]:
     """The claims of the knowledge-localization essays."""
     w = "knowledge"
@@ -229,6 +265,9 @@ def claims() -> list[Claim]:
         Claim("knowledge.blank_pixel_clusters", w, "Little clusters of weights: weights from input neurons which "
               "only ever have a value of 1/256 are all effectively the same; the pattern of clusters is almost "
               "identical to the pattern of bias updates", "clusters = bias points", _clusters),
+        Claim("knowledge.second_half_tally", w, "The correlation still holds whether we look at all of phase 1 "
+              "or just the second half, but it is slightly stronger for the second half of training",
+              "holds both ways, slightly stronger for the second half", _second_half),
         Claim("knowledge.pixel_heatmap", w, "Per-pixel correlation of outgoing weights: mostly > 0 with some "
               "negative regions; round the edges much weaker", "mostly positive, weaker at the edges", _heatmap),
     ]

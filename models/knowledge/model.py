@@ -136,22 +136,28 @@ RESAMPLES, CHUNK = 2000, 50  # cluster-bootstrap resamples of an R^2 interval, d
 
 
 def _cluster_bootstrap(r: np.ndarray, q: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """The percentile interval of R^2 when whole clusters are resampled with replacement, each resample's R^2
-    from the clusters' sums (n, Σr, Σq, Σr², Σq², Σrq) weighted by how often it was drawn; a fixed generator,
-    so the interval is the same on every run."""
+    """The percentile interval of R^2 when whole clusters are resampled with replacement."""
+    low, high = np.nanpercentile(resampled_r_squared([r], q, labels)[:, 0], [2.5, 97.5])
+    return float(low), float(high)
+
+
+def resampled_r_squared(rs: list[np.ndarray], q: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """R^2 of q on each r in `rs` over RESAMPLES resamples of whole clusters (with replacement), the same resamples
+    for every r (so differences are paired): (RESAMPLES, len(rs)). Each from the clusters' sums (n, Σr, Σq, Σr²,
+    Σq², Σrq) weighted by how often it was drawn; a fixed generator, so the numbers are the same on every run."""
     _, which = np.unique(labels, return_inverse=True)
     k = int(which.max()) + 1
-    sums = np.stack([np.bincount(which, weights=w, minlength=k)
-                     for w in (np.ones_like(r), r, q, r * r, q * q, r * q)], axis=1)
     rng = np.random.default_rng(0)
-    totals = np.concatenate([rng.multinomial(k, np.full(k, 1.0 / k), size=CHUNK) @ sums  # CHUNK x k at a time
-                             for _ in range(RESAMPLES // CHUNK)])
-    n, sr, sq, srr, sqq, srq = totals.T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov, var_r, var_q = srq - sr * sq / n, srr - sr * sr / n, sqq - sq * sq / n
-        r2 = cov * cov / (var_r * var_q)
-    low, high = np.nanpercentile(r2, [2.5, 97.5])
-    return float(low), float(high)
+    draws = [rng.multinomial(k, np.full(k, 1.0 / k), size=CHUNK) for _ in range(RESAMPLES // CHUNK)]
+    columns = []
+    for r in rs:
+        sums = np.stack([np.bincount(which, weights=w, minlength=k)
+                         for w in (np.ones_like(r), r, q, r * r, q * q, r * q)], axis=1)
+        n, sr, sq, srr, sqq, srq = np.concatenate([chunk @ sums for chunk in draws]).T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov, var_r, var_q = srq - sr * sq / n, srr - sr * sr / n, sqq - sq * sq / n
+            columns.append(cov * cov / (var_r * var_q))
+    return np.stack(columns, axis=1)
 
 
 def forks(class_a: list[int], class_b: list[int]) -> list[tuple[str, list[int], list[int]]]:

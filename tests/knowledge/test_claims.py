@@ -40,13 +40,20 @@ def test_digits_claims_have_verdicts(monkeypatch):
     monkeypatch.delenv(knowledge_claims.MNIST_VARIABLE, raising=False)
     measured = {c.id: c.measure(True) for c in knowledge_claims.claims()}
     assert set(measured) == {"knowledge.r2_biases", "knowledge.r2_weights", "knowledge.relu_like_only",
-                             "knowledge.blank_pixel_clusters", "knowledge.pixel_heatmap"}
+                             "knowledge.blank_pixel_clusters", "knowledge.second_half_tally", "knowledge.pixel_heatmap"}
     for m in measured.values():
         assert m.verdict in ("reproduced", "differs")
         assert "8x8 digits" in m.note  # it says which data it ran on
     # the always-blank pixels' weights sit on their bias's point: exact up to round-off
     clusters = measured["knowledge.blank_pixel_clusters"]
     assert clusters.verdict == "reproduced" and clusters.measured["max_abs_r_minus_bias_r"] < 1e-9
+    # the tally of all of phase 1 and of its second half: the same training, so the same q; the paired difference
+    # of R^2 lies inside its interval, and the unpaired R^2 equal the r2 claims' for the default (second half)
+    halves = measured["knowledge.second_half_tally"].measured
+    for group in ("weights", "biases"):
+        low, high = halves[group]["difference_95%"]
+        assert low <= halves[group]["second_half_minus_all"] <= high
+    assert halves["weights"]["second_half"]["R^2"] == measured["knowledge.r2_weights"].measured["same_network"]["R^2"]
     weights = measured["knowledge.r2_weights"].measured
     assert set(weights) == {"configuration", "same_network", "cross_seed_control", "scan"}
     assert len(weights["scan"]) == 9
