@@ -282,15 +282,18 @@ def _wider_minimum(quick: bool) -> Measured:
 
     A step on the stretched copy at T, W -> W - T g(W/2)/2, is a step of the pit at T/4 on u = W/2: the wider
     minimum is the narrow one at a quarter of the step size, exactly. The essay's conclusion is about the
-    density at the two centres when the basins share a maximum; a basin's share of that stationary mass goes
-    with how long it holds a walker, which the exact chain gives where Monte Carlo would need 10^12 steps.
+    density at the two centres of one landscape whose basins share a maximum, which no sum of Gaussian terms
+    builds exactly; measured instead is how long each basin holds a walker (the exact chain, where Monte Carlo
+    would need 10^12 steps). For two metastable basins that exchange walkers (every exit enters the other,
+    transit quick), each one's share of the stationary mass is in proportion to that time; its peak density is
+    the share over its width, so the wider centre is higher by about half the ratio.
     """
     narrow, wide = pit(), pit().stretched(WIDER)
     barriers = [continuum_barrier(ls, float(ls.local_extremum("mean", 1.0 * s, "minimum")[0]),
                                   float(ls.local_extremum("mean", 1.17 * s, "maximum")[0]))
                 for ls, s in ((narrow, 1.0), (wide, WIDER))]
-    # Where the narrow pit still holds walkers for a while; below 0.018 the wide pit's times pass 10^14 steps,
-    # beyond what one double-precision solve resolves.
+    # Where the narrow pit still holds walkers for a while. At 0.018 the wide pit's time is already 10^14 steps,
+    # about where one double-precision solve runs out of digits (1500 and 3000 cells differ by 7% there).
     temps = [0.018, 0.02, 0.022]
     cells = 1500 if quick else 3000
     chain_narrow, ito_narrow = _chain_times(temps, cells)
@@ -340,9 +343,11 @@ def _wider_minimum(quick: bool) -> Measured:
                     f"{barriers[1]:.4f}). For SGD the stretch is exact: the wide copy at T is the narrow pit at T/4 "
                     f"(their chains agree to {scaling_gap:.1g}). So the wide minimum holds a walker {min(ratios):.2g} "
                     f"to {max(ratios):.2g} times as long at T = {temps[0]:g} to {temps[-1]:g} (at T = 0.02: "
-                    f"{chain_wide[1]:.3g} steps against {chain_narrow[1]:.3g}; the Itô equation says {ito_wide[1]:.3g} "
-                    f"against {ito_narrow[1]:.3g}), and where the basins share a maximum its share of the mass is "
-                    f"higher by about that factor: 'a lot', far beyond the struck-out e^4. Monte Carlo on the wide "
+                    f"{chain_wide[1]:.2g} steps against {chain_narrow[1]:.3g}; the Itô equation says "
+                    f"{ito_wide[1]:.2g} against {ito_narrow[1]:.3g}). Were the two basins to share a maximum as two "
+                    f"metastable states, each exit entering the other, the wider one's share of the mass would be "
+                    f"higher by about that factor and its centre's density by about half of it: 'a lot', far beyond "
+                    f"the struck-out e^4. Monte Carlo on the wide "
                     f"pit: {mc_mean[0]:.0f} ± {mc_se[0]:.0f} steps at T = {mc_temps[0]:g} against the chain's "
                     f"{mc_chain[0]:.0f}" + ("" if mc_ok else " (does NOT match: check failed)"), fig)
 
@@ -408,8 +413,8 @@ def _low_variance(quick: bool) -> Measured:
                     f"with 1.5x its spread (Monte Carlo {quick_mean:.1f} ± {quick_se:.1f}); with k = "
                     f"{', '.join(f'{k:g}' for k in never) or '-'} the chain's escape time is infinite: SGD's steps "
                     f"never carry the walkers past the barrier (Monte Carlo: {len(escaped[0.75])} of {walkers} leave "
-                    f"in {horizon:,} steps), while the Itô equation, blind to the steps' size, gives "
-                    f"{ito[0.75, temps[1]]:,.0f}. "
+                    f"in {horizon:,} steps at k = 0.75), while the Itô equation, blind to the steps' size, gives "
+                    f"{ito[0.75, temps[1]]:,.0f} (k = 0.75) and {ito[0.5, temps[1]]:.2g} (k = 0.5). "
                     f"∫2G/S^2 goes as 1/k^2 ({barrier[0.5]:.4f} at k = 0.5, {barrier[2.0]:.4f} at k = 2)"
                     + ("" if mc_ok else " (Monte Carlo does NOT match the chain: check failed)"), fig)
 

@@ -137,20 +137,21 @@ RESAMPLES, CHUNK = 2000, 50  # cluster-bootstrap resamples of an R^2 interval, d
 
 def _cluster_bootstrap(r: np.ndarray, q: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """The percentile interval of R^2 when whole clusters are resampled with replacement."""
-    low, high = np.nanpercentile(resampled_r_squared([r], q, labels)[:, 0], [2.5, 97.5])
+    low, high = np.nanpercentile(resampled_r_squared([(r, q)], labels)[:, 0], [2.5, 97.5])
     return float(low), float(high)
 
 
-def resampled_r_squared(rs: list[np.ndarray], q: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """R^2 of q on each r in `rs` over RESAMPLES resamples of whole clusters (with replacement), the same resamples
-    for every r (so differences are paired): (RESAMPLES, len(rs)). Each from the clusters' sums (n, Σr, Σq, Σr²,
-    Σq², Σrq) weighted by how often it was drawn; a fixed generator, so the numbers are the same on every run."""
+def resampled_r_squared(pairs: list[tuple[np.ndarray, np.ndarray]], labels: np.ndarray) -> np.ndarray:
+    """R^2 of q on r for each (r, q) in `pairs` (points labelled alike) over RESAMPLES resamples of whole clusters
+    (with replacement), the same resamples for every pair (so differences are paired): (RESAMPLES, len(pairs)).
+    Each from the clusters' sums (n, Σr, Σq, Σr², Σq², Σrq) weighted by how often it was drawn; a fixed generator,
+    so the numbers are the same on every run."""
     _, which = np.unique(labels, return_inverse=True)
     k = int(which.max()) + 1
     rng = np.random.default_rng(0)
     draws = [rng.multinomial(k, np.full(k, 1.0 / k), size=CHUNK) for _ in range(RESAMPLES // CHUNK)]
     columns = []
-    for r in rs:
+    for r, q in pairs:
         sums = np.stack([np.bincount(which, weights=w, minlength=k)
                          for w in (np.ones_like(r), r, q, r * r, q * q, r * q)], axis=1)
         n, sr, sq, srr, sqq, srq = np.concatenate([chunk @ sums for chunk in draws]).T

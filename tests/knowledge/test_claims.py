@@ -51,8 +51,9 @@ def test_digits_claims_have_verdicts(monkeypatch):
     # of R^2 lies inside its interval, and the unpaired R^2 equal the r2 claims' for the default (second half)
     halves = measured["knowledge.second_half_tally"].measured
     for group in ("weights", "biases"):
-        low, high = halves[group]["difference_95%"]
-        assert low <= halves[group]["second_half_minus_all"] <= high
+        for kind in ("raw", "above_control"):
+            low, high = halves[group]["second_half_minus_all"][kind]["95%"]
+            assert low <= halves[group]["second_half_minus_all"][kind]["difference"] <= high
     assert halves["weights"]["second_half"]["R^2"] == measured["knowledge.r2_weights"].measured["same_network"]["R^2"]
     weights = measured["knowledge.r2_weights"].measured
     assert set(weights) == {"configuration", "same_network", "cross_seed_control", "scan"}
