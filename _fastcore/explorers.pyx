@@ -179,28 +179,6 @@ cdef Land _land(landscape, Py_ssize_t d, list keep) except *:
     return L
 
 
-def evaluate(position, landscape, values, gradients):
-    """L and ∇L at every row of `position` (n, d) into `values` (n,) and `gradients` (n, d) (not expressions)."""
-    check_array("position", position, F64, 2)
-    cdef Py_ssize_t n = position.shape[0], d = position.shape[1], i
-    check_array("values", values, F64, 1, n)
-    check_array("gradients", gradients, F64, 2, n)
-    keep = []
-    cdef Land L = _land(landscape, d, keep)
-    if L.code == GIVEN:
-        raise ValueError("an expression landscape is evaluated by the expression VM, not by this kernel")
-    cdef const double[:, ::1] X = position
-    cdef double[::1] V = values
-    cdef double[:, ::1] G = gradients
-    cdef double[::1] sines = np.zeros(d)
-    cdef double[::1] cosines = np.zeros(d)
-    with nogil:
-        for i in range(n):
-            if trigonometric(L.code):
-                os_sincos_2pi_n(&X[i, 0], &sines[0], &cosines[0], d)
-            V[i] = value_and_gradient(&X[i, 0], &L, &G[i, 0], &sines[0], &cosines[0])
-
-
 cdef struct Step:  # one call's arrays (raw pointers into the checked memoryviews of step_explorers)
     Py_ssize_t d
     Py_ssize_t pairs

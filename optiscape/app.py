@@ -118,15 +118,16 @@ def StepTime(model: Any) -> None:
 
 @solara.component
 def InputWithValue(name: str, spec: Any, value: Any, on_value: Callable[[str, Any], None]) -> None:
-    """One input (a Mesa Slider, or a dict with type Select), its label saying the current value."""
+    """One input (a Mesa Slider, or a dict with type Select), its current value shown: a slider's in its label, a
+    select's in its field (once: the label does not repeat it)."""
     label = spec["label"] if isinstance(spec, dict) else spec.label
-    text = f"{label}: {input_value_text(value)}"
     if isinstance(spec, dict):
         if spec["type"] != "Select":
             raise ValueError(f"input {name!r}: type {spec['type']!r} is not shown on a page; expected a Mesa Slider "
                              "or a Select")
-        solara.Select(text, value=value, values=spec["values"], on_value=lambda v: on_value(name, v))
+        solara.Select(label, value=value, values=spec["values"], on_value=lambda v: on_value(name, v))
         return
+    text = f"{label}: {input_value_text(value)}"
     slider = solara.SliderFloat if spec.is_float_slider else solara.SliderInt
     slider(text, value=value, min=spec.min, max=spec.max, step=spec.step, on_value=lambda v: on_value(name, v))
 

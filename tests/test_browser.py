@@ -276,12 +276,12 @@ def test_step_moves_the_causal_world_and_the_graph_can_show_tangents(serve: Call
     from playwright.sync_api import expect
 
     with _open_page(serve(CAUSAL_SCENARIO)) as (page, record):
-        step_button = _wait_until_ready(page, "The linear thermostat", 3)  # graph, W over time, Op
-        graph_at_start, op_at_start = _plot_area(page, 0), _plot_area(page, 2)
+        step_button = _wait_until_ready(page, "The linear thermostat", 2)  # graph, Op (W over time: a tab)
+        graph_at_start, op_at_start = _plot_area(page, 0), _plot_area(page, 1)
         _press_step(page, step_button)
         graph_after_steps = _wait_for_plot(page, 0, lambda pixels: not np.array_equal(pixels, graph_at_start))
         # Op(A; R_0, R_t) is 0 at t = 0 and grows as the thermostat (T, in A) pulls R back: the curve rises.
-        op_after_steps = _wait_for_plot(page, 2, lambda pixels: not np.array_equal(pixels, op_at_start))
+        op_after_steps = _wait_for_plot(page, 1, lambda pixels: not np.array_equal(pixels, op_at_start))
 
         # Colouring the nodes by τ_X is the page's own choice: the graph is redrawn, the run does not move.
         page.get_by_role("button", name="X tangent").click()

@@ -1,5 +1,5 @@
 """Function-space landscapes (Tunador (2023), §2.1; docs/metaopt.md): closed forms, analytic gradients, the
-kernel's evaluation."""
+point-by-point reference (the kernel is held to it bit for bit through its step: tests/metaopt/test_explorers.py)."""
 
 import math
 
@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from _fastcore import explorers as kernel
 from models.landscapes import (
     Datapoint,
     FunctionLandscape,
@@ -46,7 +45,7 @@ def test_gradient_matches_central_differences(spec):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s["function"] for s in SPECS])
-def test_point_reference_and_kernel_and_numpy_agree(spec):
+def test_point_reference_and_numpy_agree(spec):
     landscape = FunctionSpec(**spec).build()
     X = _points(landscape.dim, 20, 1)
     values, grads = landscape.value_and_gradient(X)
@@ -54,10 +53,6 @@ def test_point_reference_and_kernel_and_numpy_agree(spec):
         v, g = landscape.point_value_and_gradient(list(x))
         np.testing.assert_allclose(v, values[i], rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(g, grads[i], rtol=1e-12, atol=1e-12)
-        if landscape.function != "expression":
-            kv, kg = np.zeros(1), np.zeros((1, landscape.dim))
-            kernel.evaluate(np.ascontiguousarray(x[None, :]), landscape.kernel_arrays(), kv, kg)
-            assert kv[0] == v and kg[0].tolist() == g  # same floating-point order: bit for bit
 
 
 def test_known_minima_are_zero():
@@ -112,11 +107,3 @@ def test_bad_function_specs():
         FunctionSpec(function="wells", depth=(2.0, 1.0))
     with pytest.raises(ValueError, match="function: expected one of"):
         FunctionLandscape("himmelblau", 2)
-
-
-def test_evaluate_validates_its_inputs():
-    landscape = FunctionLandscape("sphere", 3)
-    with pytest.raises(ValueError, match="position: expected a 2-D numpy array of float64"):
-        kernel.evaluate(np.zeros((2, 3), dtype=np.float32), landscape.kernel_arrays(), np.zeros(2), np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"expected 3 columns \(the landscape's dimension\), got 2"):
-        kernel.evaluate(np.zeros((2, 2)), landscape.kernel_arrays(), np.zeros(2), np.zeros((2, 2)))

@@ -189,7 +189,8 @@ def _parameter_slider(name: str, value: float) -> Slider:
 
 
 def causal_page(scenario: Any) -> WorldPage:
-    """The causal world's page: inputs for the graph's parameters and δ; the graph now, W and Op over time."""
+    """The causal world's page: inputs for the graph's parameters and δ; the graph now and Op over time (a tab),
+    the targets in W over time (a tab)."""
     params = scenario.params
     inputs: dict[str, Any] = {f"parameters.{name}": _parameter_slider(name, float(value))
                               for name, value in params.parameters.items()}
@@ -197,5 +198,6 @@ def causal_page(scenario: Any) -> WorldPage:
     inputs["delta"] = {"type": "Select", "label": "finite δ", "value": delta, "values": sorted({*DELTAS, delta})}
     # As for sgd_page: Reset calls CausalModel(**these); causal worlds are deterministic.
     fixed = {**params.model_dump(), "params": params, "rng": scenario.seed}
-    return WorldPage({**fixed, **inputs}, [(CausalGraphPlot, 0), (CausalTrajectoryPlot, 0), (CausalOpPlot, 0)],
-                     tabs=("Graph, W and Op",))
+    # Two plots a tab: at 1366x768 the plots sit two to a row, and a third would be below the fold.
+    return WorldPage({**fixed, **inputs}, [(CausalGraphPlot, 0), (CausalOpPlot, 0), (CausalTrajectoryPlot, 1)],
+                     tabs=("Graph and Op", "Targets in W"))

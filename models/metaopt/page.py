@@ -57,11 +57,14 @@ def _generality_inputs(params: Any) -> dict[str, Any]:
                              dtype=float)
                 for name, label, value in (("p_general", "p_g (a general offspring)", params.p_general),
                                            ("p_specific", "p_s (a specific offspring)", params.p_specific))}
+    # Short texts: the option must fit the sidebar's field at 1366x768.
+    # α a→b: α is a for a parent of G = 0 and b for G = 1 (linear between); so is β.
     law = params.beta_law
-    laws = {f"the scenario's: α {law.alpha[0]:g}→{law.alpha[1]:g}, β {law.beta[0]:g}→{law.beta[1]:g}": law,
-            "β ≫ α, twice as strongly": law.model_copy(update={"beta": (2 * law.beta[0], 2 * law.beta[1])}),
-            "no bias: α = β = 1 (uniform)": law.model_copy(update={"alpha": (1.0, 1.0), "beta": (1.0, 1.0)})}
-    return {"beta_law": {"type": "Select", "label": "offspring G ~ Beta(α(G), β(G))", "value": next(iter(laws)),
+    doubled = (2 * law.beta[0], 2 * law.beta[1])
+    laws = {f"scenario's: α {law.alpha[0]:g}→{law.alpha[1]:g}, β {law.beta[0]:g}→{law.beta[1]:g}": law,
+            f"β doubled ({doubled[0]:g}→{doubled[1]:g})": law.model_copy(update={"beta": doubled}),
+            "uniform: α = β = 1": law.model_copy(update={"alpha": (1.0, 1.0), "beta": (1.0, 1.0)})}
+    return {"beta_law": {"type": "Select", "label": "offspring G ~ Beta(α, β)", "value": next(iter(laws)),
                          "values": list(laws), "meaning": {label: value.model_dump() for label, value in laws.items()}}}
 
 

@@ -297,6 +297,10 @@ def test_step_explorers_validates_its_inputs():
         kernel.step_explorers(*args[:9], expression, *args[10:])
     with pytest.raises(ValueError, match="threads: expected a whole number >= 1, got 0"):
         kernel.step_explorers(*args, threads=0)
+    with pytest.raises(ValueError, match="position: expected a 2-D numpy array of float64"):
+        kernel.step_explorers(np.zeros((2, 2), dtype=np.float32), *args[1:])
+    with pytest.raises(ValueError, match=r"expected 3 columns \(the landscape's dimension\), got 2"):
+        kernel.step_explorers(*args[:9], FunctionLandscape("sphere", 3).kernel_arrays(), *args[10:])
     assert kernel.step_explorers(np.zeros((0, 2)), np.zeros(0, dtype=np.int64), *args[2:11], np.zeros(0),
                                  np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int8)) == -1
 
