@@ -40,7 +40,8 @@ def test_digits_claims_have_verdicts(monkeypatch):
     monkeypatch.delenv(knowledge_claims.MNIST_VARIABLE, raising=False)
     measured = {c.id: c.measure(True) for c in knowledge_claims.claims()}
     assert set(measured) == {"knowledge.r2_biases", "knowledge.r2_weights", "knowledge.relu_like_only",
-                             "knowledge.blank_pixel_clusters", "knowledge.second_half_tally", "knowledge.pixel_heatmap"}
+                             "knowledge.blank_pixel_clusters", "knowledge.second_half_tally", "knowledge.pixel_heatmap",
+                             "knowledge.localized_change"}
     for m in measured.values():
         assert m.verdict in ("reproduced", "differs")
         assert "8x8 digits" in m.note  # it says which data it ran on
@@ -55,6 +56,11 @@ def test_digits_claims_have_verdicts(monkeypatch):
             low, high = halves[group]["second_half_minus_all"][kind]["95%"]
             assert low <= halves[group]["second_half_minus_all"][kind]["difference"] <= high
     assert halves["weights"]["second_half"]["R^2"] == measured["knowledge.r2_weights"].measured["same_network"]["R^2"]
+    # each pair of forks moves the input weights where its own pair of digits differs, more than where the other does
+    localized = measured["knowledge.localized_change"]
+    assert localized.verdict == "reproduced"
+    for corr in localized.measured.values():
+        assert corr["c_vs_delta_c"] > corr["c_vs_delta_d"] and corr["d_vs_delta_d"] > corr["d_vs_delta_c"]
     weights = measured["knowledge.r2_weights"].measured
     assert set(weights) == {"configuration", "same_network", "cross_seed_control", "scan"}
     assert len(weights["scan"]) == 9
