@@ -317,6 +317,65 @@ def _localized(quick: bool) -> Measured:
     return Measured(rows, "reproduced" if holds else "differs", note, figure)
 
 
+NULL_DRAWS = 2000  # random pairings of units, for the matching claim's null distribution
+
+
+def _unit_profiles(model: KnowledgeModel, seed: int, lit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(r, q) of each hidden unit's incoming weights over the pixels `lit`: (pixels, units) each."""
+    weights = model.layout.slices()["input_weights"]
+    shape = (model.layout.n_inputs, model.layout.n_hidden)
+    return (model.relative_updating(seed)[weights].reshape(shape)[lit],
+            model.relative_difference(seed)[weights].reshape(shape)[lit])
+
+
+def _column_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of every column of a with every column of b: (columns of a, columns of b)."""
+    za, zb = (a - a.mean(axis=0)) / a.std(axis=0), (b - b.mean(axis=0)) / b.std(axis=0)
+    return za.T @ zb / len(a)
+
+
+def _matching(quick: bool) -> Measured:
+    """"Correlating update-size as a function of dataset-element across two models will allow us to identify
+    subsets of parameters which contain the same knowledge across two very different models." A hidden unit's
+    update profile is r of its incoming weights over the pixels (how much class A, rather than B, updated each);
+    its knowledge profile is q of the same weights (how much splitting class A moved each). Each unit of network
+    A is matched to the unit of network B whose update profile correlates best; the claim holds if matched units'
+    knowledge profiles agree more than those of units paired at random (NULL_DRAWS pairings). Units whose profile
+    is not defined everywhere (a ReLU unit that never fired) are left out."""
+    params, data_note = configuration(quick)
+    first = trained(params)
+    other_params = {**params, "activation": "relu", "hidden": 50, "seeds": 1}
+    pairs = {"same architecture, another seed": (first, 1),
+             "ReLU with 50 hidden units": (trained(other_params), 0)}
+    lit = ~first.always_blank.ravel()
+    rows, holds = {}, True
+    rng = np.random.default_rng(SEED)
+    for label, (second, seed) in pairs.items():
+        (ra, qa), (rb, qb) = _unit_profiles(first, 0, lit), _unit_profiles(second, seed, lit)
+        units_a = np.all(np.isfinite(ra) & np.isfinite(qa), axis=0) & (np.ptp(ra, axis=0) > 0)
+        units_b = np.all(np.isfinite(rb) & np.isfinite(qb), axis=0) & (np.ptp(rb, axis=0) > 0)
+        ra, qa, rb, qb = ra[:, units_a], qa[:, units_a], rb[:, units_b], qb[:, units_b]
+        knowledge = _column_correlations(qa, qb)
+        match = _column_correlations(ra, rb).argmax(axis=1)
+        matched = float(knowledge[np.arange(len(match)), match].mean())
+        null = np.array([knowledge[np.arange(len(match)), rng.integers(0, qb.shape[1], len(match))].mean()
+                         for _ in range(NULL_DRAWS)])
+        p_value = (1 + int(np.sum(null >= matched))) / (1 + NULL_DRAWS)
+        holds = holds and p_value < 0.01
+        rows[label] = {"units": [int(units_a.sum()), int(units_b.sum())], "matched_q_correlation": round(matched, 3),
+                       "random_pairs_mean": round(float(null.mean()), 3),
+                       "random_pairs_99%": round(float(np.quantile(null, 0.99)), 3), "p": round(p_value, 4),
+                       "best_possible": round(float(knowledge.max(axis=1).mean()), 3)}
+    text = "; ".join(f"{label}: {row['matched_q_correlation']:.2f} against {row['random_pairs_mean']:.2f} for random "
+                     f"pairs (99% of random pairings below {row['random_pairs_99%']:.2f}; the best pairing by q itself "
+                     f"{row['best_possible']:.2f})" for label, row in rows.items())
+    note = (f"{data_note}. Network A: the claims' own network (seed 0). Matched by their update profiles (r over "
+            f"{int(lit.sum())} pixels), units' knowledge profiles (q) correlate: {text}. So update profiles "
+            f"{'do' if holds else 'do NOT'} pick out units that carry the same knowledge, also in a network of "
+            "another activation and size")
+    return Measured(rows, "reproduced" if holds else "differs", note)
+
+
 def _difference(value: float, resampled: np.ndarray) -> dict[str, Any]:
     low, high = np.nanpercentile(resampled, [2.5, 97.5])
     return {"difference": round(value, 4), "95%": [round(float(low), 4), round(float(high), 4)]}
@@ -329,6 +388,9 @@ def claims() -> list[Claim]:
         Claim("knowledge.localized_change", w, "Structured and localized changes in the dataset that a "
               "parameterized learning system is exposed to will cause localized changes in the final values of the "
               "parameters (a hypothesis)", "localized", _localized),
+        Claim("knowledge.cross_model_matching", w, "Correlating update-size as a function of dataset-element "
+              "across two models will allow us to identify subsets of parameters which contain the same knowledge "
+              "across two very different models (a hypothesis)", "identifies them", _matching),
         Claim("knowledge.r2_biases", w, "Relative updating r against relative fork difference q: a weak-ish "
               "correlation for biases, R^2 = 0.17, p < 0.0001 by t-test", {"R^2": 0.17, "p": "< 1e-4"},
               lambda quick: _r_squared_claim("biases", 0.17, quick, 1e-4)),

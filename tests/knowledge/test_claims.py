@@ -41,7 +41,7 @@ def test_digits_claims_have_verdicts(monkeypatch):
     measured = {c.id: c.measure(True) for c in knowledge_claims.claims()}
     assert set(measured) == {"knowledge.r2_biases", "knowledge.r2_weights", "knowledge.relu_like_only",
                              "knowledge.blank_pixel_clusters", "knowledge.second_half_tally", "knowledge.pixel_heatmap",
-                             "knowledge.localized_change"}
+                             "knowledge.localized_change", "knowledge.cross_model_matching"}
     for m in measured.values():
         assert m.verdict in ("reproduced", "differs")
         assert "8x8 digits" in m.note  # it says which data it ran on
@@ -61,6 +61,11 @@ def test_digits_claims_have_verdicts(monkeypatch):
     assert localized.verdict == "reproduced"
     for corr in localized.measured.values():
         assert corr["c_vs_delta_c"] > corr["c_vs_delta_d"] and corr["d_vs_delta_d"] > corr["d_vs_delta_c"]
+    # units matched across networks by their update profiles share knowledge profiles beyond random pairings
+    matching = measured["knowledge.cross_model_matching"].measured
+    for row in matching.values():
+        assert row["p"] < 0.01 and row["matched_q_correlation"] > row["random_pairs_99%"]
+        assert row["matched_q_correlation"] <= row["best_possible"]
     weights = measured["knowledge.r2_weights"].measured
     assert set(weights) == {"configuration", "same_network", "cross_seed_control", "scan"}
     assert len(weights["scan"]) == 9
