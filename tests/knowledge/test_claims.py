@@ -56,16 +56,19 @@ def test_digits_claims_have_verdicts(monkeypatch):
             low, high = halves[group]["second_half_minus_all"][kind]["95%"]
             assert low <= halves[group]["second_half_minus_all"][kind]["difference"] <= high
     assert halves["weights"]["second_half"]["R^2"] == measured["knowledge.r2_weights"].measured["same_network"]["R^2"]
-    # each pair of forks moves the input weights where its own pair of digits differs, more than where the other does
+    # each pair of forks moves the input weights where its own pair of digits differs, more than where the other
+    # does; over the hidden units the two changes fall on the same units (not localized apart)
     localized = measured["knowledge.localized_change"]
-    assert localized.verdict == "reproduced"
     for corr in localized.measured.values():
         assert corr["c_vs_delta_c"] > corr["c_vs_delta_d"] and corr["d_vs_delta_d"] > corr["d_vs_delta_c"]
-    # units matched across networks by their update profiles share knowledge profiles beyond random pairings
-    matching = measured["knowledge.cross_model_matching"].measured
-    for row in matching.values():
-        assert row["p"] < 0.01 and row["matched_q_correlation"] > row["random_pairs_99%"]
-        assert row["matched_q_correlation"] <= row["best_possible"]
+        assert corr["units_c_vs_d"] > 0.5
+    assert localized.verdict == "differs"
+    # units matched across two networks of one architecture by update profiles share knowledge profiles
+    matching = measured["knowledge.cross_model_matching"]
+    same = matching.measured["same architecture, another seed"]
+    assert same["holds"] and all(same[kind]["matched_q_correlation"] > same[kind]["null_99%"]
+                                 for kind in ("raw", "centred"))
+    assert matching.verdict == ("reproduced" if matching.measured["ReLU with 50 hidden units"]["holds"] else "differs")
     weights = measured["knowledge.r2_weights"].measured
     assert set(weights) == {"configuration", "same_network", "cross_seed_control", "scan"}
     assert len(weights["scan"]) == 9
