@@ -517,9 +517,10 @@ class LandscapeSpec(Strict):
 
     def build(self) -> Landscape:
         """The Landscape this spec describes."""
-        return self._unstretched().with_noise(self.noise).stretched(self.stretch)
+        return self._given().with_noise(self.noise).stretched(self.stretch)
 
-    def _unstretched(self) -> Landscape:
+    def _given(self) -> Landscape:
+        """The landscape as the preset or the datapoints give it, before `noise` and `stretch`."""
         if self.preset is not None:
             return PRESETS[self.preset](**self.options)
         d = self.dim

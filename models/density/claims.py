@@ -23,7 +23,7 @@ from models.density.fokker_planck import (
 )
 from models.density.model import DensityModel
 from models.density.transfer import transfer_chain
-from models.landscapes import case_c, pit
+from models.landscapes import Landscape, case_c, pit
 from models.sgd.model import SGDModel
 
 SEED = 20231107
@@ -156,15 +156,29 @@ def _end_state(quick: bool) -> Measured:
                     + ("" if ito_ok else "; the Itô formula does NOT match Monte Carlo either: check failed"), fig)
 
 
-def _pit_grid(cells: int, stretch: float = 1.0) -> Grid:
-    """From 0.3 to l1's barrier, on the pit stretched `stretch` times (its landmarks move with it)."""
-    barrier = float(pit().stretched(stretch).local_extremum("l1", 1.2 * stretch, "maximum")[0])
+def _pit(stretch: float = 1.0, noise: float = 1.0) -> Landscape:
+    """The pit with its datapoints' spread about L scaled by `noise`, then stretched `stretch` times (its landmarks
+    move with the stretch)."""
+    return pit().with_noise(noise).stretched(stretch)
+
+
+def _pit_grid(cells: int, stretch: float = 1.0, noise: float = 1.0) -> Grid:
+    """From 0.3 to l1's barrier, on `_pit(stretch, noise)`."""
+    barrier = float(_pit(stretch, noise).local_extremum("l1", 1.2 * stretch, "maximum")[0])
     return Grid(0.3 * stretch, barrier, cells)
 
 
-def _chain_times(temperatures: list[float], cells: int, stretch: float = 1.0) -> tuple[list[float], list[float]]:
-    """Mean steps to escape the (stretched) pit from l1's minimum: the exact chain's and the Itô equation's."""
-    landscape, grid = pit().stretched(stretch), _pit_grid(cells, stretch)
+def _pit_barrier(stretch: float = 1.0, noise: float = 1.0) -> float:
+    """∫2G/S^2 from L's minimum in the pit to L's barrier, on `_pit(stretch, noise)`."""
+    ls = _pit(stretch, noise)
+    return continuum_barrier(ls, float(ls.local_extremum("mean", 1.0 * stretch, "minimum")[0]),
+                             float(ls.local_extremum("mean", 1.17 * stretch, "maximum")[0]))
+
+
+def _chain_times(temperatures: list[float], cells: int, stretch: float = 1.0,
+                 noise: float = 1.0) -> tuple[list[float], list[float]]:
+    """Mean steps to escape `_pit(stretch, noise)` from l1's minimum: the exact chain's and the Itô equation's."""
+    landscape, grid = _pit(stretch, noise), _pit_grid(cells, stretch, noise)
     start = np.zeros(grid.cells)
     start[grid.cell_of(float(landscape.local_extremum("l1", 1.0 * stretch, "minimum")[0]))] = 1.0
     chain, ito = [], []
@@ -183,8 +197,7 @@ def _arrhenius(quick: bool) -> Measured:
     r2 = 1 - float(np.sum(resid**2) / np.sum((np.log(chain) - np.mean(np.log(chain))) ** 2))
     ls = pit()
     lo = float(ls.local_extremum("mean", 1.0, "minimum")[0])
-    hi = float(ls.local_extremum("mean", 1.17, "maximum")[0])
-    barrier = continuum_barrier(ls, lo, hi)
+    barrier = _pit_barrier()
     ito_slope, _ = arrhenius_fit(np.array(temps), np.array(ito))
     stability = stability_thresholds(ls, lo)
     fig = Figure("Mean steps to escape the pit", "1/T", "mean escape time (steps)", [
@@ -288,10 +301,7 @@ def _wider_minimum(quick: bool) -> Measured:
     transit quick), each one's share of the stationary mass is in proportion to that time; its peak density is
     the share over its width, so the wider centre is higher by about half the ratio.
     """
-    narrow, wide = pit(), pit().stretched(WIDER)
-    barriers = [continuum_barrier(ls, float(ls.local_extremum("mean", 1.0 * s, "minimum")[0]),
-                                  float(ls.local_extremum("mean", 1.17 * s, "maximum")[0]))
-                for ls, s in ((narrow, 1.0), (wide, WIDER))]
+    barriers = [_pit_barrier(), _pit_barrier(WIDER)]
     # Where the narrow pit still holds walkers for a while. At 0.018 the wide pit's time is already 10^14 steps,
     # about where one double-precision solve runs out of digits (1500 and 3000 cells differ by 7% there).
     temps = [0.018, 0.02, 0.022]
@@ -366,15 +376,9 @@ def _low_variance(quick: bool) -> Measured:
     temps, cells = [0.016, 0.02], 1500 if quick else 3000
     chain, ito, barrier = {}, {}, {}
     for k in NOISE:
-        ls = pit().with_noise(k)
-        grid = Grid(0.3, float(ls.local_extremum("l1", 1.2, "maximum")[0]), cells)
-        start = np.zeros(grid.cells)
-        start[grid.cell_of(float(ls.local_extremum("l1", 1.0, "minimum")[0]))] = 1.0
-        barrier[k] = continuum_barrier(ls, float(ls.local_extremum("mean", 1.0, "minimum")[0]),
-                                       float(ls.local_extremum("mean", 1.17, "maximum")[0]))
-        for T in temps:
-            chain[k, T] = transfer_chain(ls, T, grid, "reflecting", "absorbing").mean_escape_time(start)
-            ito[k, T] = FokkerPlanck.build(ls, T, grid, "ito", "reflecting", "absorbing").mean_exit_time(start)
+        barrier[k] = _pit_barrier(noise=k)
+        for T, by_chain, by_ito in zip(temps, *_chain_times(temps, cells, noise=k), strict=True):
+            chain[k, T], ito[k, T] = by_chain, by_ito
     # walkers where the chain says none ever leaves (k = 0.75 at T = 0.02) and where they leave quickly (k = 1.5)
     walkers, horizon, escaped = 500 if quick else 2000, 20000, {}
     for k in (0.75, 1.5):
