@@ -19,6 +19,12 @@ class ScenarioError(ValueError):
         where = ": ".join(part for part in (self.path, key) if part)
         super().__init__(f"{where}: {message}" if where else message)
 
+    def naming(self, path: Path | str) -> ScenarioError:
+        """This error (of its own type), naming the scenario file `path` where it names none."""
+        if not self.path:
+            ScenarioError.__init__(self, path, self.key, self.message)
+        return self
+
 
 class WorldError(ScenarioError):
     """Bad input found by a world itself, while building it or stepping it (no file to name)."""

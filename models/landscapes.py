@@ -648,7 +648,8 @@ class FunctionLandscape:
             fault = self.program.first_fault(errors)
             if fault is not None:
                 point = flat[:, fault[0]].tolist()
-                raise LandscapeError(f"landscape expression {self.program.text!r} fails at x = {point}: {fault[1]}")
+                raise LandscapeError(f"{self.program.text!r} fails at x = {point}: {fault[1]}",
+                                     key="params.landscape.expression")
         return value.reshape(shape), grad.reshape((*shape, self.dim))
 
     def value(self, X: Any) -> np.ndarray:

@@ -87,8 +87,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _report_scan(result: Any, where: str) -> None:
     s = result.summary
-    print(f"{s['finished']} of {s['points']} points ({s['ran_now']} run now, {s['reused']} already in the folder) "
-          f"on {s['backend']} in {s['seconds']:.1f}s; {len(s['failed'])} failed")
+    if s["ran_now"] == 0 and s["reused"] == s["points"]:
+        print(f"all {s['points']} points are already in the folder: nothing to run; {len(s['failed'])} failed")
+    else:
+        print(f"{s['finished']} of {s['points']} points ({s['ran_now']} run now, {s['reused']} already in the "
+              f"folder) on {s['backend']} in {s['seconds']:.1f}s; {len(s['failed'])} failed")
     for entry in s["failed"][:10]:
         print(f"  point {entry['point']} {_fmt(entry['values'])} (repeat {entry['repeat']}): {entry['error']}")
     if len(s["failed"]) > 10:
@@ -130,6 +133,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     except ScanError as exc:
         print(f"optiscape: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    finally:
+        if not args.out and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # the default folder, made for a scan that wrote nothing (an unreachable scheduler, ...)
     _report_scan(result, str(out))
     return 0 if result.complete and not result.failed else EXIT_SOME_FAILED
 
@@ -173,9 +179,12 @@ def _whole_number(what: str, least: int) -> Any:
 
 def _port(text: str) -> int:
     """An argparse type: a TCP port, 1..65535 (0: any free one)."""
-    port = _whole_number("port", 0)(text)
-    if port > 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {port}")
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535 (0: any free one), got {text!r}")
     return port
 
 
@@ -253,14 +262,21 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     if not path.is_file() or not os.access(path, os.R_OK):
-        print(f"optiscape: ledger {path}: no such readable file", file=sys.stderr)
+        print(f"optiscape: error: ledger {path}: no such readable file; expected a ledger's SQLite file",
+              file=sys.stderr)
         return EXIT_BAD_INPUT
+    out = Path(args.out) if getattr(args, "out", None) else None
+    if out is not None:  # a folder that holds something else is refused before anything is read
+        from optiscape.run import prepare_folder
+
+        names = {f"{name}.parquet" for name in Ledger.SHOWN}
+        prepare_folder(out, lambda folder: all(path.name in names for path in folder.iterdir()), "ledger show")
     head = None
     if getattr(args, "head", None):
         height, _, digest = args.head.partition(":")
         if not height.isdigit() or len(digest) != 64:
-            print(f"optiscape: --head {args.head!r}: expected HEIGHT:HASH (summary.json's head_height and head)",
-                  file=sys.stderr)
+            print(f"optiscape: error: --head {args.head!r}: expected HEIGHT:HASH (summary.json's head_height and "
+                  f"head)", file=sys.stderr)
             return EXIT_BAD_INPUT
         head = (int(height), digest)
     try:
@@ -279,11 +295,10 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
         more = f" (first 40 of {len(table)})" if len(table) > 40 else ""
         print(f"\n{name}{more}:\n{table.head(40).to_string(index=False, max_colwidth=18)}")
     print(f"\ntax pool: {report.state.pool / 1_000_000:g} tokens")
-    if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
+    if out is not None:
         for name, table in tables.items():
-            table.to_parquet(Path(args.out) / f"{name}.parquet", index=False)
-        print(f"wrote {', '.join(f'{name}.parquet' for name in tables)} to {args.out}")
+            table.to_parquet(out / f"{name}.parquet", index=False)
+        print(f"wrote {', '.join(f'{name}.parquet' for name in tables)} to {out}")
     return 0
 
 

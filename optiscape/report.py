@@ -13,7 +13,7 @@ from typing import Any
 from models.claims import Claim
 from models.registry import all_claims
 from optiscape.figures import draw
-from optiscape.run import jsonable
+from optiscape.run import jsonable, prepare_folder
 
 
 def measure_each(claims: list[Claim], quick: bool, figures: Path | None) -> Iterator[dict[str, Any]]:
@@ -75,11 +75,14 @@ def reproduce(out: Path, quick: bool = False, only: str | None = None,
               on_done: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Run the registered claims (those whose id starts with `only`, or of the world `only` names, if given) and
     write the report."""
+    if only is not None and not only.strip():
+        raise ValueError("--only '': expected the start of a claim id (e.g. 'sgd.') or a world's name")
     claims = [c for c in all_claims() if only is None or c.id.startswith(only) or c.world == only.rstrip(".")]
     if not claims:
         raise ValueError(f"no claim id starts with {only!r} and no world of that name has claims")
+    prepare_folder(out, _earlier_report, "report")
     figures = out / "figures"
-    figures.mkdir(parents=True, exist_ok=True)
+    figures.mkdir(exist_ok=True)
     records: list[dict[str, Any]] = []
     try:
         for record in measure_each(claims, quick, figures):
@@ -87,5 +90,13 @@ def reproduce(out: Path, quick: bool = False, only: str | None = None,
             if on_done is not None:
                 on_done(record)
     finally:  # interrupted too: the claims measured so far are written
+        drawn = {record.get("figure") for record in records}
+        for path in figures.glob("*.png"):  # an earlier report's figures go with it
+            if path.name not in drawn:
+                path.unlink()
         write_report(records, out, quick, of=len(claims))
     return records
+
+
+def _earlier_report(folder: Path) -> bool:
+    return (folder / "report.md").is_file() and (folder / "claims.json").is_file()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +16,7 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
+from models.errors import WorldError
 from optiscape.figures import save
 from scenarios import Scenario
 
@@ -26,7 +29,18 @@ class RunResult:
 
 
 def default_folder(scenario: Scenario, root: Path = Path("runs")) -> Path:
-    return root / f"{scenario.path.stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    """A new folder root/<scenario>-<time>, made here; where another run took that name in the same second, the
+    name gets -2, -3, ... (two runs never share a folder)."""
+    stem = f"{scenario.path.stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    root.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        folder = root / (stem if n == 1 else f"{stem}-{n}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise AssertionError("unreachable")
 
 
 def jsonable(value: Any) -> Any:
@@ -45,8 +59,16 @@ def jsonable(value: Any) -> Any:
 
 def run_model(scenario: Scenario, progress: bool = True, rng: Any = None, **overrides: Any) -> Any:
     """Build the scenario's model (seeded from the scenario unless `rng` is given, with parameter
-    `overrides`) and step it `steps` times (or until it stops), with a progress bar."""
+    `overrides`) and step it `steps` times (or until it stops), with a progress bar. A step's WorldError comes
+    out naming the scenario's file too."""
     model = scenario.build(rng, **overrides)
+    try:
+        return _step(model, scenario, progress)
+    except WorldError as exc:
+        raise exc.naming(scenario.path) from None
+
+
+def _step(model: Any, scenario: Scenario, progress: bool) -> Any:
     if not progress:  # no tqdm at all: even a disabled bar starts tqdm's monitor thread (scans fork after this)
         for _ in range(scenario.steps):
             if not model.running:
@@ -70,30 +92,33 @@ class OutputError(ValueError):
     """A run folder that cannot be used: one line naming it and what was expected."""
 
 
-def _prepare_folder(folder: Path) -> bool:
-    """Check that `folder` can take a run: new, empty, or an earlier run's (replaced once this run has finished).
-    Returns whether it was created here."""
+def prepare_folder(folder: Path, earlier: Callable[[Path], bool], what: str) -> bool:
+    """Check that `folder` can take a `what`: new (made here), empty, or one where `earlier` finds an earlier
+    `what`, which the caller then replaces. Returns whether it was made here."""
     if folder.exists() and not folder.is_dir():
-        raise OutputError(f"--out {folder}: a file, not a folder; expected a folder for the run's files")
+        raise OutputError(f"--out {folder}: a file, not a folder; expected a folder for the {what}'s files")
     if folder.is_dir():
-        earlier_run = (folder / "scenario.yaml").is_file() and (folder / "summary.json").is_file() \
-            and not (folder / "scan.yaml").exists()
-        if not earlier_run and any(folder.iterdir()):
+        if not earlier(folder) and any(folder.iterdir()):
             raise OutputError(f"--out {folder}: a folder holding other files; expected a new or empty folder, or "
-                              f"an earlier run's folder (which is then replaced)")
+                              f"an earlier {what}'s folder (which is then replaced)")
         return False
     try:
         folder.mkdir(parents=True)
     except OSError as exc:
-        raise OutputError(f"--out {folder}: cannot be made a run folder ({exc.strerror or exc}); expected a "
+        raise OutputError(f"--out {folder}: cannot be made a {what} folder ({exc.strerror or exc}); expected a "
                           f"folder that can be created and written") from None
     return True
+
+
+def _earlier_run(folder: Path) -> bool:
+    return (folder / "scenario.yaml").is_file() and (folder / "summary.json").is_file() \
+        and not (folder / "scan.yaml").exists()
 
 
 def run(scenario: Scenario, out: Path | None = None, progress: bool = True) -> RunResult:
     """Run a scenario and write its run folder (a folder it created is removed again if the run fails)."""
     folder = out or default_folder(scenario)
-    created = _prepare_folder(folder)
+    created = out is None or prepare_folder(folder, _earlier_run, "run")
     started = time.perf_counter()
     try:
         model = run_model(scenario, progress)

@@ -469,7 +469,7 @@ def run_scan(scenario: Scenario | str | Path, out: Path | str | None = None, pro
     reused = {p.index for p in points} - {p.index for p in todo}
     payload = json.dumps({"scenario": document, "path": str(scenario.path)})
     backend = ("nothing to run" if not todo else f"dask {scheduler}" if scheduler
-               else "serial" if processes == 1 or len(todo) == 1 else f"{processes} processes")
+               else "serial" if processes == 1 or len(todo) == 1 else f"{min(processes, len(todo))} processes")
     started = time.perf_counter()
     context = _pool_context() if backend.endswith("processes") else None  # before the bar starts tqdm's thread
     # No tqdm object at all without a bar: any tqdm starts a monitor thread, and pools fork only single-threaded.

@@ -19,8 +19,11 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,8 +40,9 @@ Whole = Annotated[int, Field(strict=True)]
 
 
 class RangeGrid(BaseModel):
-    """`range: [start, stop, step]`, stop excluded, as Python's range (numbers may be floats; three whole numbers
-    give whole numbers, so a whole-number parameter can be scanned)."""
+    """`range: [start, stop, step]`, stop excluded, as Python's range; three whole numbers give whole numbers (so a
+    whole-number parameter can be scanned), and other numbers are stepped in decimal, as written, so that
+    [0.01, 0.1, 0.01] is 0.01, 0.02, ..., 0.09 exactly, not 0.060000000000000005 and a last 0.09999999999999999."""
 
     model_config = ConfigDict(extra="forbid")
     range: tuple[Whole, Whole, Whole] | tuple[Finite, Finite, Finite]
@@ -47,10 +51,12 @@ class RangeGrid(BaseModel):
         start, stop, step = self.range
         if step == 0 or (stop - start) / step < 0:
             raise ValueError(f"range {list(self.range)}: expected a non-zero step towards stop")
-        count = int(-(-(stop - start) // step))
+        whole = all(isinstance(v, int) for v in self.range)
+        first, last, by = self.range if whole else (Decimal(repr(float(v))) for v in self.range)
+        count = math.ceil(Fraction(last - first) / Fraction(by))
         if count > MAX_VALUES:
             raise ValueError(f"range {list(self.range)}: {count:,} values, expected at most {MAX_VALUES:,}")
-        return [start + i * step for i in range(count)]
+        return [first + i * by if whole else float(first + i * by) for i in range(count)]
 
 
 class _File(BaseModel):
@@ -172,6 +178,9 @@ def _first_error(exc: ValidationError, prefix: tuple[str, ...], fields_at: Any) 
     if e["type"] == "missing":
         return _key_path(loc), "missing: this key is required"
     found = "" if e["type"] == "value_error" else f"; got {_describe(e.get('input'))}"
+    if e["type"] == "literal_error" and any(other["type"] in ("float_type", "int_type") and
+                                            prefix + _clean_loc(tuple(other["loc"]), known) == loc for other in errors):
+        msg += " or a number"  # a union of words and numbers (price_compute: 'market' or a price)
     return _key_path(loc), f"{msg[0].lower()}{msg[1:]}{found}"
 
 
@@ -202,6 +211,11 @@ def _scan_values(name: str, spec: Any, params_cls: type[Params], path: Path) -> 
         hint = difflib.get_close_matches(last, known, n=1)
         guess = f" (did you mean {'.'.join([*outer, hint[0]])!r}?)" if hint else ""
         raise ScenarioError(path, f"scan.{name}", f"not a parameter of this model{guess}")
+    numbers = spec.get("range") if isinstance(spec, dict) else None
+    if numbers is not None and not (isinstance(numbers, list) and len(numbers) == 3 and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in numbers)):
+        raise ScenarioError(path, f"scan.{name}.range", f"expected [start, stop, step], three numbers; got "
+                                                        f"{_describe(numbers)}")
     try:
         if isinstance(spec, list):
             if not spec:
@@ -279,8 +293,10 @@ def with_data_dir(scenario: Scenario, data_dir: str | Path) -> Scenario:
     return Scenario(**{**scenario.__dict__, "params": params})
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML's safe loader, refusing a key given twice in one mapping (YAML would keep the last one silently)."""
+class _ScenarioLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML would keep the last one silently), and
+    reading plain words and numbers as YAML 1.2 does: `1e-3` is a number (YAML 1.1 needs `1.0e-3`), and only
+    true and false are booleans (YAML 1.1 also reads yes, no, on and off so, which turned `ledger: off` into false)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen = set()
@@ -291,6 +307,16 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                                                         key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_ScenarioLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_ScenarioLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                      list("tTfF"))
+_ScenarioLoader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                      re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+                                      list("-+0123456789"))
 
 
 def load(path: Path | str) -> Scenario:
@@ -318,7 +344,7 @@ def load(path: Path | str) -> Scenario:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(path, "", f"cannot be read as UTF-8 text ({exc.__class__.__name__})") from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        data = yaml.load(text, Loader=_ScenarioLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

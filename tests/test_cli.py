@@ -256,3 +256,47 @@ def test_viz_refuses_a_port_in_use_in_one_line(capsys):
         port = busy.getsockname()[1]
         assert main(["viz", "sgd_pit_gd", "--port", str(port)]) == 2
     assert f"optiscape: error: --port {port}: cannot serve there" in capsys.readouterr().err
+
+
+def test_two_runs_started_in_one_second_get_folders_of_their_own(tmp_path, monkeypatch):
+    from datetime import datetime
+
+    from optiscape import run
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 1, 2, 3, 4, 5)
+
+    monkeypatch.setattr(run, "datetime", Frozen)
+    scenario = scenarios.load("sgd_pit_gd")
+    folders = [run.default_folder(scenario, tmp_path) for _ in range(3)]
+    assert [f.name for f in folders] == ["sgd_pit_gd-20260102-030405", "sgd_pit_gd-20260102-030405-2",
+                                         "sgd_pit_gd-20260102-030405-3"]
+    assert all(f.is_dir() for f in folders)
+
+
+def test_reproduce_writes_into_a_new_or_an_earlier_reports_folder_only(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["reproduce", "--quick", "--only", "sgd.gd_one_datapoint", "--out", str(out)]) == 0
+    assert [p.name for p in (out / "figures").iterdir()] == ["sgd.gd_one_datapoint_step_size.png"]
+    assert main(["reproduce", "--quick", "--only", "sgd.stationary_points", "--out", str(out)]) == 0
+    assert not any((out / "figures").iterdir())  # the earlier report's figure went with it
+    assert [c["id"] for c in json.loads((out / "claims.json").read_text())] == ["sgd.stationary_points_l1"]
+    capsys.readouterr()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    assert main(["reproduce", "--quick", "--only", "sgd.stationary_points", "--out", str(other)]) == 2
+    assert f"optiscape: error: --out {other}: a folder holding other files" in capsys.readouterr().err
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]
+    assert main(["reproduce", "--only", "", "--out", str(tmp_path / "all")]) == 2
+    assert "--only '': expected the start of a claim id" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("port", ["abc", "-1", "99999", "1.5"])
+def test_viz_refuses_a_port_out_of_range_with_one_message(port, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["viz", "sgd_pit_gd", "--port", port])
+    assert stop.value.code == 2
+    assert f"--port: expected a port from 1 to 65535 (0: any free one), got '{port}'" in capsys.readouterr().err

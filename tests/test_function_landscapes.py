@@ -96,7 +96,8 @@ def test_a_landscape_expression_that_does_not_compile_names_the_piece():
 
 def test_a_landscape_expression_that_fails_where_an_explorer_stands_names_the_point():
     landscape = FunctionSpec(function="expression", dim=2, expression="log(x0) + x1**2").build()
-    with pytest.raises(LandscapeError, match=r"landscape expression 'log\(x0\) \+ x1\*\*2' fails at x = \[-1.0, 0.5\]"):
+    with pytest.raises(LandscapeError,
+                       match=r"params.landscape.expression: 'log\(x0\) \+ x1\*\*2' fails at x = \[-1.0, 0.5\]"):
         landscape.value_and_gradient(np.array([[1.0, 0.0], [-1.0, 0.5]]))
 
 

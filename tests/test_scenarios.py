@@ -57,6 +57,16 @@ BAD = {
                                      "scan.temprature: not a parameter of this model (did you mean 'temperature'?)"),
     "negative T in a scan": (GOOD + "scan:\n  temperature: [0.1, -1]\n", "scan.temperature: input should be greater"),
     "a key given twice": (GOOD + "seed: 2\n", "not valid YAML at line 8, column 1: the key 'seed' is given twice"),
+    "a range of two numbers": (GOOD + "scan:\n  temperature: {range: [0.1, 1]}\n",
+                               "scan.temperature.range: expected [start, stop, step], three numbers; got [0.1, 1]"),
+    "a range of words": (GOOD + "scan:\n  temperature: {range: [a, b, c]}\n",
+                         "scan.temperature.range: expected [start, stop, step], three numbers; got ['a', 'b', 'c']"),
+    "a word or a number, neither": ("model: cooperation\ntitle: t\nseed: 1\nsteps: 2\nparams:\n"
+                                    "  price_compute: markt\n",
+                                    "params.price_compute: input should be 'market' or a number; got 'markt'"),
+    "a ledger in a missing folder": ("model: cooperation\ntitle: t\nseed: 1\nsteps: 2\nparams:\n"
+                                     "  ledger_path: /nonexistent/dir/led.sqlite\n",
+                                     "params.ledger_path: the folder '/nonexistent/dir' does not exist"),
 }
 
 
@@ -112,6 +122,27 @@ def test_a_range_of_whole_numbers_scans_a_whole_number_parameter(tmp_path):
     assert sorted({point["n_walkers"] for point in grid}) == [50, 100]
     assert all(type(point["n_walkers"]) is int for point in grid)
     assert sorted({point["temperature"] for point in grid}) == pytest.approx([0.01, 0.02])  # stop excluded
+
+
+def test_a_range_of_decimals_steps_as_written_and_excludes_its_stop(tmp_path):
+    path = tmp_path / "scan.yaml"
+    path.write_text(GOOD + "scan:\n  temperature: {range: [0.01, 0.1, 0.01]}\n")
+    values = [point["temperature"] for point in scenarios.load(path).grid()]
+    assert values == [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09]  # not 0.060000000000000005, nor ~0.1
+    path.write_text(GOOD + "scan:\n  temperature: {range: [0.1, 0.01, -0.03]}\n")
+    assert [point["temperature"] for point in scenarios.load(path).grid()] == [0.1, 0.07, 0.04]
+
+
+def test_numbers_and_words_are_read_as_yaml_1_2_reads_them(tmp_path):
+    """1e-2 is a number (YAML 1.1 wants 1.0e-2 and reads 1e-2 as text); only true and false are booleans (YAML 1.1
+    also reads yes, no, on and off so, which made `ledger: off` false); a boolean key still takes yes and no."""
+    path = tmp_path / "s.yaml"
+    path.write_text(GOOD.replace("0.05", "5e-2"))
+    assert scenarios.load(path).params.temperature == 0.05
+    path.write_text("model: cooperation\ntitle: t\nseed: 1\nsteps: 2\nparams:\n  ledger: off\n  attacker: no\n"
+                    "  veil_of_ignorance: yes\n")
+    params = scenarios.load(path).params
+    assert (params.ledger, params.attacker, params.veil_of_ignorance) == ("off", False, True)
 
 
 def test_a_shipped_name_is_found_when_a_folder_of_that_name_is_in_the_way(tmp_path, monkeypatch):

@@ -38,18 +38,19 @@ def draw_cooperation(axes: Any, table: pd.DataFrame) -> None:
 
 
 def draw_wealth(axes: Any, table: pd.DataFrame) -> None:
-    """Mean payoff per round and mean wallet per ID, humans and AIs; the Gini of wealth on a second axis."""
+    """Mean wallet per ID, humans and AIs, in tokens; on a second axis, of another scale, the mean payoff per round
+    (utility) and the Gini of wealth."""
     marker = _marker(table)
     steps = np.arange(len(table))
-    axes.plot(steps, table["human_payoff"], color="tab:blue", linestyle=":", label="human payoff f")
-    axes.plot(steps, table["ai_payoff"], color="tab:red", linestyle=":", label="AI payoff g")
     axes.plot(steps, table["human_wealth"], color="tab:blue", marker=marker, markersize=3, label="human wallet")
     axes.plot(steps, table["ai_wealth"], color="tab:red", marker=marker, markersize=3, label="AI wallet (per ID)")
-    axes.set(xlabel="round", ylabel="utility per round; tokens")
-    gini = axes.twinx()
-    gini.plot(steps, table["gini"], color="grey", linewidth=2, alpha=0.5, label="Gini of wealth")
-    gini.set(ylabel="Gini", ylim=(0, 1))
-    _legend(axes, gini, "upper left")
+    axes.set(xlabel="round", ylabel="tokens")
+    per_round = axes.twinx()
+    per_round.plot(steps, table["human_payoff"], color="tab:blue", linestyle=":", label="human payoff f")
+    per_round.plot(steps, table["ai_payoff"], color="tab:red", linestyle=":", label="AI payoff g")
+    per_round.plot(steps, table["gini"], color="grey", linewidth=2, alpha=0.5, label="Gini of wealth")
+    per_round.set_ylabel("utility per round; Gini")
+    _legend(axes, per_round, "upper left")
 
 
 def draw_chain(axes: Any, table: pd.DataFrame) -> None:

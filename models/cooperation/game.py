@@ -15,6 +15,7 @@ import numpy as np
 
 from _fastcore import game as kernel
 from models.cooperation.params import GAIN_NAMES, CooperationParams
+from models.errors import WorldError
 from models.expressions import ExpressionError, Program, compile_expression
 
 
@@ -71,7 +72,7 @@ class Game:
     def payoff_table(self, t: int) -> np.ndarray:
         """payoff[group, strategy] for round t: f (humans) and g (AIs) on the state before the round.
 
-        Raises ValueError naming the expression and the inputs when f or g fails (division by zero, overflow).
+        Raises WorldError naming the expression and the inputs when f or g fails (division by zero, overflow).
         """
         p = self.params
         env = {"C": self.cooperation_share(0.0), "Ch": self.group_share(0, 0.0), "Ca": self.group_share(1, 0.0),
@@ -85,7 +86,7 @@ class Game:
                 out, _ = self.programs[name].evaluate({**env, "x": values})
             except ExpressionError as exc:
                 shown = ", ".join(f"{k}={v:.4g}" for k, v in env.items() if k in ("C", "Ch", "Ca", "r", "s"))
-                raise ValueError(f"{key} failed at round {t} ({shown}): {exc}") from None
+                raise WorldError(f"failed at round {t} ({shown}): {exc}", key=f"params.{key}") from None
             table[group] = out
         return table
 

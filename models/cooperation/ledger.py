@@ -616,8 +616,10 @@ class Ledger:
         if problem:
             raise LedgerError(f"ledger {self.path}: {problem} (altered)")
 
+    SHOWN = ("blocks", "transactions", "identities", "balances")  # the tables of tables(), in this order
+
     def tables(self) -> dict[str, Any]:
-        """The verified chain as DataFrames: blocks, transactions, identities and balances (tokens)."""
+        """The verified chain as DataFrames (SHOWN): blocks, transactions, identities and balances (tokens)."""
         import pandas as pd
 
         signed = {height for (height,) in _query(self.db, self.path, "SELECT height FROM checkpoints")}
@@ -632,16 +634,15 @@ class Ledger:
             transactions.extend({"height": height, "index": k, "kind": r["kind"], "sender": r["sender"],
                                  "nonce": r["nonce"], "status": r["status"], "reason": r["reason"] or "",
                                  "payload": canonical(r["payload"]).decode()} for k, r in enumerate(records))
-        accounts = self.state.accounts.items()
-        return {"blocks": pd.DataFrame(blocks), "transactions": pd.DataFrame(transactions),
-                "identities": pd.DataFrame({"id": [i for i, _ in accounts], "kind": [a.kind for _, a in accounts],
-                                            "public_key": [a.public_key for _, a in accounts],
-                                            "parent": [a.parent or "" for _, a in accounts]}),
-                "balances": pd.DataFrame({"id": [i for i, _ in accounts],
-                                          "balance": [a.balance / UNIT for _, a in accounts],
-                                          "reputation": [a.reputation for _, a in accounts],
-                                          "banned": [a.banned for _, a in accounts],
-                                          "nonce": [a.nonce for _, a in accounts]})}
+        accounts = list(self.state.accounts.items())
+        identities = {"id": [i for i, _ in accounts], "kind": [a.kind for _, a in accounts],
+                      "public_key": [a.public_key for _, a in accounts],
+                      "parent": [a.parent or "" for _, a in accounts]}
+        balances = {"id": [i for i, _ in accounts], "balance": [a.balance / UNIT for _, a in accounts],
+                    "reputation": [a.reputation for _, a in accounts], "banned": [a.banned for _, a in accounts],
+                    "nonce": [a.nonce for _, a in accounts]}
+        frames = (blocks, transactions, identities, balances)
+        return {name: pd.DataFrame(frame) for name, frame in zip(self.SHOWN, frames, strict=True)}
 
     def close(self) -> None:
         self.db.close()

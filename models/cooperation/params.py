@@ -4,6 +4,7 @@ reputation and votes, and the economy (Tunador (2023), §4–§5; symbols as in 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -119,6 +120,10 @@ class CooperationParams(Params):
             raise FieldError(("attacker",), "key theft needs signatures: set ledger: signed")
         if self.ledger_path != ":memory:" and self.ledger != "signed":
             raise FieldError(("ledger_path",), "only a signed ledger is stored")
+        folder = Path(self.ledger_path).expanduser().parent
+        if self.ledger_path != ":memory:" and not folder.is_dir():
+            raise FieldError(("ledger_path",), f"the folder {str(folder)!r} does not exist; expected a file in an "
+                             "existing folder (or ':memory:')")
         return self
 
     def memory_estimate_mb(self, steps: int) -> float:

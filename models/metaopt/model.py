@@ -136,7 +136,7 @@ class MetaoptModel(World):
             raise PopulationBudgetError(
                 f"population explosion at step {self.steps}: {algorithms} algorithms with {explorers} explorers "
                 f"would need about {needed:,.0f} MB, past the memory budget memory_budget_mb = {budget:g} MB "
-                "(raise it, lower the spawn probabilities, or set a compute_budget)")
+                "(raise it, lower the spawn probabilities, or set a compute_budget)", key="params.memory_budget_mb")
 
     def _add_algorithms(self, n: np.ndarray, angle: np.ndarray, speed: np.ndarray, generality: np.ndarray,
                         reproduction: np.ndarray, births: np.ndarray, parent_rows: np.ndarray | None) -> None:

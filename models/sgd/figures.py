@@ -79,9 +79,11 @@ def sgd_figures(model: Any, tables: dict[str, pd.DataFrame]) -> Outputs:
 
     series = tables["model"]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 5.2), sharex=True, layout="constrained")
-    top.plot(series.step, series.mean_W, label="mean W0, all T")
+    several = len(np.unique(model.temperature)) > 1
+    stopped = "\n(an escaped walker stays where it left)" if model.params.stop_at_escape else ""
+    top.plot(series.step, series.mean_W, label=f"mean W0 of every walker{', all T' if several else ''}{stopped}")
     top.fill_between(series.step, series.mean_W - series.std_W, series.mean_W + series.std_W, alpha=0.25,
-                     label="mean ± 1 standard deviation of W0 over walkers")
+                     label="mean ± 1 standard deviation over walkers")
     top.set(ylabel="W0", title="Walkers over time")
     top.legend(loc="best")
     draw_escape_over_time(fig, bottom, model)

@@ -11,6 +11,7 @@ from _fastcore import game as kernel
 from models.cooperation.game import path_value
 from models.cooperation.model import CooperationModel
 from models.cooperation.params import CooperationParams
+from models.errors import WorldError
 from models.params import FieldError
 
 GAME_ONLY = {"ledger": "off", "n_humans": 40, "n_ais": 15, "copies": 2}
@@ -129,7 +130,8 @@ def test_default_payoffs_respect_the_seeds_signs() -> None:
 
 def test_a_failing_expression_is_reported_with_its_round_and_inputs() -> None:
     model = CooperationModel({**GAME_ONLY, "ai_utility": "x / (Ca - Ca)"}, rng=0)
-    with pytest.raises(ValueError, match=r"ai_utility failed at round 1 \(C=.*\): expression .*division by zero"):
+    with pytest.raises(WorldError, match=r"params.ai_utility: failed at round 1 \(C=.*\): expression .*division by "
+                                         r"zero"):
         model.step()
 
 

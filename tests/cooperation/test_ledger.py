@@ -389,6 +389,12 @@ def test_ledger_command_verifies_and_shows(tmp_path: Path, capsys: pytest.Captur
     out = capsys.readouterr().out
     assert all(f"\n{name}" in out for name in ("blocks", "transactions", "identities", "balances"))
     assert len(pd.read_parquet(tmp_path / "tables" / "balances.parquet")) == 4 + 3 + 1  # and the protocol
+    assert main(["ledger", "show", str(path), "--out", str(tmp_path / "tables")]) == 0  # its own folder: replaced
+    capsys.readouterr()
+    (tmp_path / "tables" / "notes.txt").write_text("mine")
+    assert main(["ledger", "show", str(path), "--out", str(tmp_path / "tables")]) == 2  # another file: refused
+    assert "a folder holding other files" in capsys.readouterr().err
+    assert (tmp_path / "tables" / "notes.txt").read_text() == "mine"
     assert main(["ledger", "verify", str(path), "--head", f"{summary['head_height'] + 1}:{summary['head']}"]) == 1
     assert "not at the recorded head" in capsys.readouterr().out
     with sqlite3.connect(path) as db:
@@ -397,4 +403,4 @@ def test_ledger_command_verifies_and_shows(tmp_path: Path, capsys: pytest.Captur
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1 and "block 2: its data is stored as str" in lines[0]
     assert main(["ledger", "show", str(tmp_path / "absent.sqlite")]) == 2
-    assert capsys.readouterr().err.strip().endswith("no such readable file")
+    assert "no such readable file" in capsys.readouterr().err

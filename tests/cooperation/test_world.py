@@ -134,5 +134,6 @@ def test_an_expression_failing_mid_run_is_one_line(tmp_path, capsys) -> None:
                     "  ledger: 'off'\n", encoding="utf-8")
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("optiscape: error: ai_utility failed at round 1 (C=") and "division by zero" in err
+    assert err.startswith(f"optiscape: error: {path}: params.ai_utility: failed at round 1 (C=") \
+        and "division by zero" in err
     assert len(err.splitlines()) == 1

@@ -80,7 +80,7 @@ def test_a_bad_scenario_gets_one_line_naming_the_key(tmp_path, params, message):
 def test_a_landscape_expression_that_fails_during_a_run_stops_it_naming_the_expression_and_point():
     model = MetaoptModel({"landscape": {"function": "expression", "dim": 2, "expression": "sqrt(x0) + x1**2"},
                           "algorithms": [{"n_explorers": 1, "speed": 0.5, "start": {"at": [0.3, 1.0]}}]}, rng=1)
-    with pytest.raises(LandscapeError, match=r"landscape expression 'sqrt\(x0\) \+ x1\*\*2' fails at "
+    with pytest.raises(LandscapeError, match=r"params.landscape.expression: 'sqrt\(x0\) \+ x1\*\*2' fails at "
                                              r"x = \[-0\.\d+, [\d.]+\]: a non-finite value or derivative "
                                              r"\(overflow, or log/sqrt/power of a number outside its domain\)"):
         for _ in range(5):
@@ -110,7 +110,8 @@ def test_the_cli_reports_the_memory_budget_as_one_line(tmp_path, capsys):
                                "reproduction: 0.5, start: {low: -1.0, high: 1.0}}]\n  landscape: {function: sphere}\n")
     assert main(["run", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("optiscape: error: population explosion") and "memory_budget_mb = 1 MB" in err
+    assert err.startswith(f"optiscape: error: {path}: params.memory_budget_mb: population explosion") \
+        and "memory_budget_mb = 1 MB" in err
 
 
 def test_mesa_agents_are_born_and_removed_with_the_population():
