@@ -73,6 +73,8 @@ class CooperationParams(Params):
     # voting
     voting_rule: Literal["one_id_one_vote", "equal_collective"] = "one_id_one_vote"
     proposal_every: Count = 0  # every k rounds an AI proposes to abolish the tax (0: never)
+    # P(an AI's own utility favours abolishing the tax): 1, the AIs vote as a bloc; 0.5, as divided as a coin (§7)
+    ai_agreement: Probability = 1.0
     # economy (Tunador (2023), eqs 1-5) and redistribution
     tax_rate: Probability = 0.2
     veil_of_ignorance: bool = False  # choose the tax that maximises the minimum utility instead

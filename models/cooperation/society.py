@@ -352,7 +352,8 @@ class Society:
                     self._mutate(k, lineage=True)
 
     def propose_and_vote(self, t: int) -> None:
-        """Every proposal_every rounds a random active AI proposes to abolish the tax; AIs vote yes, humans no."""
+        """Every proposal_every rounds a random active AI proposes to abolish the tax; humans vote no, each AI as its
+        own utility says (`in_favour`)."""
         p = self.params
         if not p.proposal_every or t % p.proposal_every:
             return
@@ -367,12 +368,19 @@ class Society:
         proposal = f"{proposer.id_hash}:{nonce}"
         self.counts["proposals"] += 1
         for v in self._active_identities(0):
-            self.send(self.identities[v], "vote", {"proposal": proposal, "yes": self.identities[v].kind == "ai"})
+            self.send(self.identities[v], "vote", {"proposal": proposal, "yes": self.in_favour(self.identities[v])})
         result = self.state.tally(proposal, p.voting_rule)
         self.last_tally = result
         if result["yes_share"] > 0.5:
             self.counts["captures"] += 1
             self.tax = 0.0
+
+    def in_favour(self, identity: Identity) -> bool:
+        """Whether an identity votes to abolish the tax: a human never; an AI with chance ai_agreement, read off its
+        ID, which is a function of its weights as its utility is: an AI votes alike every time, and an AI that
+        changes its weights (a new ID) may change its vote. Tunador (2023), §7: AIs numerous enough to outvote the
+        humans are "extremely diverse in their makeup and therefore their utility functions"."""
+        return identity.kind == "ai" and int(identity.id_hash[:13], 16) / 16**13 < self.params.ai_agreement
 
     def steal(self) -> None:
         """The attacker re-derives the key of every AI whose weights are public and tries to drain its wallet."""

@@ -108,7 +108,7 @@ def test_run_and_reproduce_from_the_command_line(tmp_path, capsys) -> None:
         "cooperation.s_path_decides": "reproduced", "cooperation.four_guidelines": "reproduced",
         "cooperation.whitewashing_drifts_to_cooperation": "differs", "cooperation.copies_share_id": "reproduced",
         "cooperation.key_from_parameters_theft": "reproduced", "cooperation.capture_and_equal_power": "reproduced",
-        "cooperation.ubi_reduces_inequality": "reproduced"}
+        "cooperation.diverse_ais_disagree": "reproduced", "cooperation.ubi_reduces_inequality": "reproduced"}
 
 
 @pytest.mark.parametrize(("params", "expected"), [
@@ -137,3 +137,17 @@ def test_an_expression_failing_mid_run_is_one_line(tmp_path, capsys) -> None:
     assert err.startswith(f"optiscape: error: {path}: params.ai_utility: failed at round 1 (C=") \
         and "division by zero" in err
     assert len(err.splitlines()) == 1
+
+
+def test_an_ai_votes_as_its_id_says_and_a_bloc_by_default() -> None:
+    """ai_agreement = 1: every AI votes yes (a bloc); below it, an AI's vote is read off its ID (its weights), the
+    same at every vote, and the share of AIs in favour is about ai_agreement."""
+    common = {"ledger": "unsigned", "n_humans": 5, "n_ais": 400, "votes_per_round": 0}
+    bloc = CooperationModel(common, rng=1).society
+    assert all(bloc.in_favour(i) == (i.kind == "ai") for i in bloc.identities)
+    society = CooperationModel({**common, "ai_agreement": 0.3}, rng=1).society
+    ais = [i for i in society.identities if i.kind == "ai"]
+    votes = [society.in_favour(i) for i in ais]
+    assert votes == [society.in_favour(i) for i in ais]
+    assert abs(sum(votes) / len(ais) - 0.3) < 3.5 * (0.3 * 0.7 / len(ais)) ** 0.5
+    assert not any(society.in_favour(i) for i in society.identities if i.kind == "human")
