@@ -213,15 +213,20 @@ def test_ctrl_c_ends_a_run_in_one_line_and_leaves_no_empty_folder(tmp_path):
     import time
 
     out = tmp_path / "run"
+    # Ctrl-C's default action for the child even where the tests run as a background job, whose SIGINT the shell
+    # ignores (Python then installs no KeyboardInterrupt handler, and the run would go on for hours).
     process = subprocess.Popen([sys.executable, "-m", "optiscape.cli", "run", "sgd_pit_escape", "--out", str(out),
                                 "--steps", "10000000", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    deadline = time.monotonic() + 60
-    while not out.exists() and time.monotonic() < deadline:  # the run has started once its folder exists
-        time.sleep(0.05)
-    time.sleep(1.0)
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 60
+        while not out.exists() and time.monotonic() < deadline:  # the run has started once its folder exists
+            time.sleep(0.05)
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()  # no run left behind if it did not stop
     assert process.returncode == 130 and err.strip() == "optiscape: interrupted"
     assert not out.exists()
 
