@@ -66,7 +66,8 @@ def BlockTable(model: Any) -> None:
 
 
 def cooperation_page(scenario: Any) -> WorldPage:
-    """Sliders for the four guidelines' knobs and the tax; plots of cooperation, wealth and the chain; the blocks."""
+    """Sliders for the four guidelines' knobs, the tax, the AI IDs and, where the world votes, the AIs' agreement;
+    plots of cooperation, wealth and the chain; the blocks."""
     params = scenario.params
     if params.n_humans + params.n_ais * params.copies > MAX_BROWSER_PLAYERS:
         raise ValueError(f"{scenario.path}: at most {MAX_BROWSER_PLAYERS} players in the browser, the scenario has "
@@ -81,6 +82,9 @@ def cooperation_page(scenario: Any) -> WorldPage:
                         max=max(1, min(MAX_BROWSER_PLAYERS - params.n_humans, 4 * params.n_ais) // params.copies),
                         step=1, dtype=int),
     }
+    if params.proposal_every:  # this world votes on the tax: how far the AIs agree that it should go
+        inputs["ai_agreement"] = Slider("chance an AI votes to abolish the tax", value=params.ai_agreement, min=0.0,
+                                        max=1.0, step=0.05, dtype=float)
     # Reset calls CooperationModel(**these), seeded by the scenario; the page's chain always lives in memory.
     fixed = {**params.model_dump(), "params": params, "rng": scenario.seed, "ledger_path": ":memory:"}
     return WorldPage({**fixed, **inputs}, [(CooperationPlot, 0), (WealthPlot, 0), (ChainPlot, 1), (BlockTable, 1)],

@@ -73,3 +73,10 @@ def test_block_table_lists_the_newest_blocks_first(tmp_path: Path) -> None:
 def test_page_refuses_a_world_too_big_for_the_browser() -> None:
     with pytest.raises(ValueError, match="at most 5000 players in the browser, the scenario has 100000"):
         cooperation_page(load("cooperation_large"))
+
+
+def test_the_ais_agreement_is_an_input_where_the_world_votes(tmp_path: Path) -> None:
+    assert "ai_agreement" in cooperation_page(load("cooperation_capture_diverse")).inputs()
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    assert "ai_agreement" not in cooperation_page(load(scenario)).inputs()  # no proposals, no vote
