@@ -157,42 +157,51 @@ def _capture(quick: bool) -> Measured:
 def _capture_chance(n_ais: int, n_humans: int, agreement: float) -> float:
     """P(a proposal passes under one ID one vote) when the humans vote no and each of n_ais AIs yes with chance
     `agreement`, independently: P(2 Y > n_ais + n_humans), Y ~ Binomial(n_ais, agreement)."""
-    return float(sum(math.comb(n_ais, y) * agreement**y * (1 - agreement)**(n_ais - y)
-                     for y in range(n_ais + 1) if 2 * y > n_ais + n_humans))
+    from scipy.stats import binom
+
+    return float(binom.sf((n_ais + n_humans) // 2, n_ais, agreement))
 
 
 def _diverse_ais(quick: bool) -> Measured:
-    humans, seeds = 20, range(10 if quick else 30)
+    humans, seeds = 20, range(20 if quick else 40)
     sizes = (10, 40, 160) if quick else (10, 20, 40, 80, 160, 320)
     common = {"ledger": "unsigned", "n_humans": humans, "proposal_every": 5, "votes_per_round": 0}
     rows, series, agree = {}, [], True
     for q in (1.0, 0.75, 0.6, 0.5):
-        simulated = [sum(_run(5, seed, n_ais=n, ai_agreement=q, **common).counts["captures"] for seed in seeds)
-                     / len(seeds) for n in sizes]
+        simulated, yes, votes = [], 0, 0
+        for n in sizes:
+            societies = [_run(5, seed, n_ais=n, ai_agreement=q, **common).society for seed in seeds]
+            simulated.append(sum(society.counts["captures"] for society in societies) / len(seeds))
+            yes += sum(society.in_favour(i) for society in societies for i in society.identities if i.kind == "ai")
+            votes += sum(i.kind == "ai" for society in societies for i in society.identities)
         exact = [_capture_chance(n, humans, q) for n in sizes]
         error = [max(math.sqrt(e * (1 - e) / len(seeds)), 1 / len(seeds)) for e in exact]
-        agree = agree and all(abs(m - e) <= 3.5 * se for m, e, se in zip(simulated, exact, error, strict=True))
-        rows[f"q={q}"] = {f"{n}_ai_ids": {"captured": round(m, 3), "binomial": round(e, 3)}
-                          for n, m, e in zip(sizes, simulated, exact, strict=True)}
+        agree = agree and all(abs(m - e) <= 3.5 * se for m, e, se in zip(simulated, exact, error, strict=True)) \
+            and abs(yes / votes - q) <= 4 * math.sqrt(q * (1 - q) / votes) + 1e-12
+        rows[f"q={q}"] = {"ai_yes_share": round(yes / votes, 4),
+                          **{f"{n}_ai_ids": {"captured": round(m, 3), "binomial": round(e, 3)}
+                             for n, m, e in zip(sizes, simulated, exact, strict=True)}}
         series.append(Series(f"q = {q} ({len(seeds)} worlds a point)", list(sizes), simulated, error))
     equal = sum(_run(5, seed, n_ais=sizes[-1], voting_rule="equal_collective", **common).counts["captures"]
                 for seed in seeds)
     rows["equal_collective_bloc_captures"] = equal
     big = f"{sizes[-1]}_ai_ids"
-    ok = (agree and equal == 0 and rows["q=1.0"]["40_ai_ids"]["captured"] == 1.0
-          and rows["q=0.6"]["40_ai_ids"]["captured"] <= 0.2 and rows["q=0.6"][big]["captured"] > 0.5
-          and all(row["captured"] < 0.5 for row in rows["q=0.5"].values()))
+    ok = (agree and rows["q=0.6"]["40_ai_ids"]["captured"] <= 0.2 and rows["q=0.6"][big]["captured"] > 0.5
+          and all(row["captured"] < 0.5 for key, row in rows["q=0.5"].items() if key != "ai_yes_share"))
     figure = Figure(f"One ID one vote: {humans} humans against AIs each in favour with chance q",
                     "AI IDs voting", "share of worlds whose proposal passed", series, xscale="log",
                     hlines=[(0.5, "a coin flip")])
     return Measured(rows, "reproduced" if ok else "differs",
-                    f"diversity holds the AIs back until they are numerous: with each AI's utility favouring the "
-                    f"proposal with chance q (read off its ID), one ID one vote is captured once about "
+                    f"the premise is assumed, not derived: abolishing the tax raises every AI's income, so an AI's "
+                    f"vote is its values, yes with chance q, independent across IDs (diverse makeup, diverse "
+                    f"values: the text's own step); what is measured is what follows for the vote. Diversity "
+                    f"holds the AIs back until they are numerous: one ID one vote is captured once about "
                     f"{humans}/(2q - 1) AI IDs vote ({humans} as a bloc, {2 * humans} at q = 0.75, {5 * humans} at "
-                    f"q = 0.6), as the binomial tail says; at q = 0.5, as divided as the humans the text compares "
-                    f"them with, the chance only tends to a coin flip; equal collective power passed none "
-                    f"({sizes[-1]} AI IDs voting as a bloc)" + ("" if agree else " (the runs do NOT match the "
-                                                                 "binomial tail: check failed)"), figure)
+                    f"q = 0.6), as the binomial tail says, and the share of AIs in favour is q; at q = 0.5, an even "
+                    f"split, the chance only tends to a coin flip. Under equal collective power the AIs weigh half "
+                    f"at most, so nothing passes while the humans vote no ({equal} of {len(seeds)} worlds with "
+                    f"{sizes[-1]} AIs as a bloc)" + ("" if agree else " (the runs do NOT match the binomial tail: "
+                                                     "check failed)"), figure)
 
 
 def _ubi(quick: bool) -> Measured:
@@ -236,7 +245,7 @@ def claims() -> list[Claim]:
               "Tunador (2023), §7: to gain plurality power on the chain, AIs would need to become extremely diverse "
               "in their makeup and therefore their utility functions, and then it will potentially be equally "
               "difficult for AIs to reach a non-group-optimal agreement; at a certain point further, numerous "
-              "enough, any misalignment of values with humans will take precedence",
+              "enough, any misalignment of values with humans will take precedence (potentially, the text says)",
               "diversity guards the vote until the AIs are numerous enough", _diverse_ais),
         Claim("cooperation.ubi_reduces_inequality", "cooperation",
               "Tunador (2023), §4.3: a UBI funded from AI income as the wealth redistribution the system needs",

@@ -65,6 +65,7 @@ class Society:
         self.rows: dict[int, np.ndarray] = {}
         self.counts = {"bans": 0, "mutations": 0, "thefts": 0, "stolen": 0, "captures": 0, "proposals": 0,
                        "rejected": 0}
+        self.votes: dict[str, bool] = {}  # each AI's vote on abolishing the tax (in_favour), worked out once
         self.mutant_generation = np.zeros(n, dtype=np.int64)  # generation of each row's current identity
         self.tax = self.round_tax = economy.veil_tax(path(p, "intelligence", 0)) if p.veil_of_ignorance \
             else p.tax_rate
@@ -352,13 +353,13 @@ class Society:
                     self._mutate(k, lineage=True)
 
     def propose_and_vote(self, t: int) -> None:
-        """Every proposal_every rounds a random active AI proposes to abolish the tax; humans vote no, each AI as its
-        own utility says (`in_favour`)."""
+        """Every proposal_every rounds a random active AI in favour proposes to abolish the tax; humans vote no, each
+        AI as its values say (`in_favour`)."""
         p = self.params
         if not p.proposal_every or t % p.proposal_every:
             return
-        ai_ids = self._active_identities(self.game.n_humans)
-        if not ai_ids:
+        ai_ids = [k for k in self._active_identities(self.game.n_humans) if self.in_favour(self.identities[k])]
+        if not ai_ids:  # no active AI wants the tax gone
             return
         proposer = self.identities[ai_ids[int(self.rng.random() * len(ai_ids))]]
         assert self.state is not None
@@ -376,11 +377,19 @@ class Society:
             self.tax = 0.0
 
     def in_favour(self, identity: Identity) -> bool:
-        """Whether an identity votes to abolish the tax: a human never; an AI with chance ai_agreement, read off its
-        ID, which is a function of its weights as its utility is: an AI votes alike every time, and an AI that
-        changes its weights (a new ID) may change its vote. Tunador (2023), §7: AIs numerous enough to outvote the
-        humans are "extremely diverse in their makeup and therefore their utility functions"."""
-        return identity.kind == "ai" and int(identity.id_hash[:13], 16) / 16**13 < self.params.ai_agreement
+        """Whether an identity votes to abolish the tax. A human never. Every AI's income would rise, so the vote
+        is its values (Tunador (2023), §7: AIs numerous enough to outvote the humans are "extremely diverse in their
+        makeup and therefore their utility functions"): yes with chance ai_agreement, read off its ID, a function of
+        its weights; a changed AI keeps its parent's vote but for a chance mutation_flip that it is drawn anew."""
+        if identity.kind != "ai":
+            return False
+        if identity.id_hash not in self.votes:
+            own = _uniform(identity.id_hash, 0) < self.params.ai_agreement
+            parent = next((i for i in self.identities if i.id_hash == identity.parent), None) \
+                if identity.parent else None
+            inherit = parent is not None and _uniform(identity.id_hash, 1) >= self.params.mutation_flip
+            self.votes[identity.id_hash] = self.in_favour(parent) if inherit and parent is not None else own
+        return self.votes[identity.id_hash]
 
     def steal(self) -> None:
         """The attacker re-derives the key of every AI whose weights are public and tries to drain its wallet."""
@@ -461,3 +470,8 @@ class Society:
             return 0.0
         k = np.arange(1, len(w) + 1)
         return float((2 * k - len(w) - 1) @ w / (len(w) * total))
+
+
+def _uniform(id_hash: str, k: int) -> float:
+    """The k-th number in [0, 1) read off a (hex) ID: 13 hex digits, 52 bits, uniform since the ID is a hash."""
+    return int(id_hash[13 * k:13 * (k + 1)], 16) / 16**13

@@ -141,7 +141,8 @@ def test_an_expression_failing_mid_run_is_one_line(tmp_path, capsys) -> None:
 
 def test_an_ai_votes_as_its_id_says_and_a_bloc_by_default() -> None:
     """ai_agreement = 1: every AI votes yes (a bloc); below it, an AI's vote is read off its ID (its weights), the
-    same at every vote, and the share of AIs in favour is about ai_agreement."""
+    same at every vote, and the share of AIs in favour is about ai_agreement. A changed AI keeps its parent's vote
+    (mutation_flip = 0), or has its own drawn anew (mutation_flip = 1)."""
     common = {"ledger": "unsigned", "n_humans": 5, "n_ais": 400, "votes_per_round": 0}
     bloc = CooperationModel(common, rng=1).society
     assert all(bloc.in_favour(i) == (i.kind == "ai") for i in bloc.identities)
@@ -151,3 +152,13 @@ def test_an_ai_votes_as_its_id_says_and_a_bloc_by_default() -> None:
     assert votes == [society.in_favour(i) for i in ais]
     assert abs(sum(votes) / len(ais) - 0.3) < 3.5 * (0.3 * 0.7 / len(ais)) ** 0.5
     assert not any(society.in_favour(i) for i in society.identities if i.kind == "human")
+    for flip, low, high in ((0.0, 1.0, 1.0), (1.0, 0.4, 0.75)):  # drawn anew at 0.3: agreeing 0.3² + 0.7² = 58%
+        model = CooperationModel({**common, "n_ais": 200, "ai_agreement": 0.3, "mutation_flip": flip,
+                                  "self_improvement_rate": 1.0}, rng=2)
+        model.step()
+        society = model.society
+        pairs = [(society.in_favour(i), society.in_favour(next(p for p in society.identities
+                                                               if p.id_hash == i.parent)))
+                 for i in society.identities if i.kind == "ai" and i.parent]
+        agreeing = sum(a == b for a, b in pairs) / len(pairs)
+        assert len(pairs) >= 150 and low <= agreeing <= high
