@@ -22,6 +22,8 @@ from importlib.metadata import entry_points
 from typing import Any
 
 GROUP = "optiscape.worlds"
+UNREGISTERED = (f"a world is known by its package's {GROUP!r} entry point: after adding one, install the package "
+                "again, e.g. `pip install -e .`")
 
 
 def resolve(ref: str) -> Any:
@@ -53,20 +55,27 @@ class WorldEntry:
     key_figure: str | None = None  # "scenario:figure.png", the run figure its docs page shows (`make docs` draws it)
 
     def model_class(self) -> Any:
-        return resolve(self.model)
+        return self._load("model")
 
     def params_class(self) -> Any:
-        return resolve(self.params)
+        return self._load("params")
 
     def claim_list(self) -> list[Any]:
         """The claims of the world's source text (none if it declares none)."""
-        return resolve(self.claims)() if self.claims else []
+        return self._load("claims")() if self.claims else []
 
     def page_builder(self) -> Callable[..., Any] | None:
-        return resolve(self.page) if self.page else None
+        return self._load("page") if self.page else None
 
     def figure_maker(self) -> Callable[..., Any] | None:
-        return resolve(self.figures) if self.figures else None
+        return self._load("figures") if self.figures else None
+
+    def _load(self, piece: str) -> Any:
+        """What this entry's `piece` names; a typo in it is the world's error, named so, not the scenario's."""
+        try:
+            return resolve(getattr(self, piece))
+        except ValueError as exc:
+            raise ValueError(f"world {self.name!r}, its WorldEntry's {piece}: {exc}") from None
 
 
 @functools.cache
@@ -93,7 +102,7 @@ def world(name: str) -> WorldEntry:
     """The world registered under `name`, or a ValueError naming the known ones."""
     known = worlds()
     if name not in known:
-        raise ValueError(f"unknown model {name!r}: expected one of {sorted(known)}")
+        raise ValueError(f"unknown model {name!r}: expected one of {sorted(known)} ({UNREGISTERED})")
     return known[name]
 
 

@@ -30,6 +30,13 @@ class World(mesa.Model):
     # at that horizon; None for a world built otherwise.
     planned_steps: int | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        named = getattr(cls, "Params", None)
+        if not (isinstance(named, type) and issubclass(named, Params)):
+            raise TypeError(f"{cls.__module__}.{cls.__name__}: a World names its parameters class, as in "
+                            f"`Params = MyParams` (a models.params.Params subclass); found {named!r}")
+
     def __init__(self, params: Params | dict[str, Any] | None = None, *, rng: Any = None, scenario: Any = None,
                  **overrides: Any) -> None:
         # `scenario` is accepted and ignored: Mesa's SolaraViz Reset passes an empty Mesa Scenario to any

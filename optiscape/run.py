@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 from tqdm import tqdm
 
@@ -50,6 +51,8 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -115,34 +118,50 @@ def _earlier_run(folder: Path) -> bool:
         and not (folder / "scan.yaml").exists()
 
 
+def _outputs(scenario: Scenario, model: Any, seconds: float) -> tuple[dict[str, pd.DataFrame], dict[str, Any], str,
+                                                                       dict[str, Any]]:
+    """The run's tables, figures, summary.json text and summary; a world whose tables() or summary() gives
+    something that cannot be written is refused in one line naming the world."""
+    world = f"the {scenario.model!r} world's"
+    tables = model.tables()
+    if not isinstance(tables, dict) or not all(isinstance(t, pd.DataFrame) for t in tables.values()):
+        found = {name: type(t).__name__ for name, t in tables.items()} if isinstance(tables, dict) \
+            else type(tables).__name__
+        raise WorldError(f"{world} tables() gave {found}; expected a dict of pandas DataFrames by table name")
+    summary = {"scenario": str(scenario.path), "model": scenario.model, "title": scenario.title,
+               "seed": scenario.seed, "seconds": round(seconds, 3), **model.summary()}
+    try:
+        text = json.dumps(jsonable(summary), indent=2, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise WorldError(f"{world} summary() cannot be written as JSON ({exc}); expected numbers, strings, lists "
+                         "and dicts") from None
+    draw = scenario.world.figure_maker()
+    return tables, draw(model, tables) if draw is not None else {}, text, summary
+
+
 def run(scenario: Scenario, out: Path | None = None, progress: bool = True) -> RunResult:
     """Run a scenario and write its run folder (a folder it created is removed again if the run fails)."""
     folder = out or default_folder(scenario)
     created = out is None or prepare_folder(folder, _earlier_run, "run")
     started = time.perf_counter()
-    try:
+    try:  # the run, and all of its outputs, before anything in the folder is replaced
         model = run_model(scenario, progress)
+        tables, outputs, summary_text, summary = _outputs(scenario, model, time.perf_counter() - started)
     except BaseException:
         if created and not any(folder.iterdir()):
             folder.rmdir()
         raise  # an earlier run in the folder is left whole
-    seconds = time.perf_counter() - started
     for pattern in RUN_FILES:  # the earlier run's files go only now, so that none is left among this run's
         for path in folder.glob(pattern):
             path.unlink()
     files = [folder / "scenario.yaml"]
     files[0].write_text(yaml.safe_dump(scenario.resolved(), sort_keys=False), encoding="utf-8")
-    tables = model.tables()
     for name, table in tables.items():
         path = folder / f"{name}.parquet"
         table.to_parquet(path, index=False)
         files.append(path)
-    draw = scenario.world.figure_maker()
-    if draw is not None:
-        files.extend(save(draw(model, tables), folder))
-    summary = {"scenario": str(scenario.path), "model": scenario.model, "title": scenario.title,
-               "seed": scenario.seed, "seconds": round(seconds, 3), **model.summary()}
+    files.extend(save(outputs, folder))
     summary_path = folder / "summary.json"
-    summary_path.write_text(json.dumps(jsonable(summary), indent=2, allow_nan=False), encoding="utf-8")
+    summary_path.write_text(summary_text, encoding="utf-8")
     files.append(summary_path)
     return RunResult(folder, summary, files)

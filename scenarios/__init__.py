@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.errors import ScenarioError
 from models.params import MAX_VALUES, FieldError, Finite, Params, Values
-from models.registry import WorldEntry, world, worlds
+from models.registry import UNREGISTERED, WorldEntry, world, worlds
 
 SHIPPED = Path(str(resources.files(__name__)))
 Whole = Annotated[int, Field(strict=True)]
@@ -95,10 +95,11 @@ class Scenario:
         Bad input ends in a `ScenarioError` (a world's own `WorldError`s among them), never another exception:
         a run that could not fit in `memory_budget_mb` or could not be computed is refused before it is built.
         """
+        model_class = self.world.model_class()  # a typo in the world's WorldEntry is its own error, not the file's
         try:
             params = type(self.params).resolve(self.params, **overrides)
             params.check_run(self.steps)
-            model = self.world.model_class()(params, rng=self.seed if rng is None else rng)
+            model = model_class(params, rng=self.seed if rng is None else rng)
             model.planned_steps = self.steps
             return model
         except ScenarioError:
@@ -249,7 +250,8 @@ def parse(data: Any, path: Path | str = "<scenario>") -> Scenario:
     if raw.model not in known:
         hint = difflib.get_close_matches(raw.model, list(known), n=1)
         guess = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ScenarioError(path, "model", f"unknown model {raw.model!r}{guess}; expected one of {sorted(known)}")
+        raise ScenarioError(path, "model", f"unknown model {raw.model!r}{guess}; expected one of {sorted(known)} "
+                                           f"({UNREGISTERED})")
     params_cls = known[raw.model].params_class()
     try:
         params = params_cls.model_validate(raw.params)

@@ -305,3 +305,37 @@ def test_viz_refuses_a_port_out_of_range_with_one_message(port, capsys):
         main(["viz", "sgd_pit_gd", "--port", port])
     assert stop.value.code == 2
     assert f"--port: expected a port from 1 to 65535 (0: any free one), got '{port}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("method", "value", "message"), [
+    ("tables", lambda self: {"model": [1, 2]}, "the 'sgd' world's tables() gave {'model': 'list'}; expected a dict"),
+    ("summary", lambda self: {"odd": {1, 2}}, "the 'sgd' world's summary() cannot be written as JSON"),
+])
+def test_a_world_whose_outputs_cannot_be_written_is_one_line_and_leaves_the_earlier_run(
+        method, value, message, tmp_path, capsys, monkeypatch):
+    from models.sgd.model import SGDModel
+
+    out = tmp_path / "run"
+    assert main(["run", "sgd_pit_gd", "--out", str(out), "--steps", "3", "--quiet"]) == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    monkeypatch.setattr(SGDModel, method, value)
+    assert main(["run", "sgd_pit_gd", "--out", str(out), "--steps", "3", "--quiet"]) == 2
+    assert f"optiscape: error: {message}" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert main(["run", "sgd_pit_gd", "--out", str(tmp_path / "new"), "--steps", "3", "--quiet"]) == 2
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_summary_may_hold_arrays():
+    import numpy as np
+
+    from optiscape.run import jsonable
+
+    assert jsonable({"a": np.array([1.5, np.inf]), "b": np.int64(3)}) == {"a": [1.5, "inf"], "b": 3}
+
+
+def test_a_world_without_its_params_class_is_refused_when_defined():
+    from models.world import World
+
+    with pytest.raises(TypeError, match="a World names its parameters class, as in `Params = MyParams`"):
+        type("NoParams", (World,), {})

@@ -30,6 +30,15 @@ def test_an_unknown_world_names_the_known_ones() -> None:
         world("nope")
     with pytest.raises(ValueError, match=r"expected 'package\.module:attribute'"):
         resolve("models.registry")
+    with pytest.raises(ValueError, match=r"install the package again, e\.g\. `pip install -e \.`"):
+        world("nope")
+
+
+def test_a_typo_in_a_world_entry_names_the_world_and_the_piece() -> None:
+    entry = WorldEntry(name="typo", title="t", model="models.sgd.model:SGDModle", params="models.sgd.params:SGDParams")
+    with pytest.raises(ValueError, match=r"world 'typo', its WorldEntry's model: 'models.sgd.model:SGDModle' cannot "
+                                         r"be loaded \(AttributeError"):
+        entry.model_class()
 
 
 @pytest.mark.parametrize("name", [n for n in SHIPPED_WORLDS if n != "cooperation"])
