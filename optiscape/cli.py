@@ -157,8 +157,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
                              f"{', '.join(known)}")
         rows = [row for row in rows if row[1] == args.world]
     name_width, world_width = (max(len(row[i]) for row in rows) for i in (0, 1))
+    registered = worlds()
     for name, model, title in rows:
-        print(f"{name:<{name_width}}  {model:<{world_width}}  {title}")
+        missing = "" if model in registered else "  (its world is not registered: it cannot run yet)"
+        print(f"{name:<{name_width}}  {model:<{world_width}}  {title}{missing}")
     return 0
 
 

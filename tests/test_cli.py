@@ -339,3 +339,12 @@ def test_a_world_without_its_params_class_is_refused_when_defined():
 
     with pytest.raises(TypeError, match="a World names its parameters class, as in `Params = MyParams`"):
         type("NoParams", (World,), {})
+
+
+def test_list_marks_a_scenario_whose_world_is_not_registered(tmp_path, monkeypatch, capsys):
+    orphan = tmp_path / "orphan_demo.yaml"
+    orphan.write_text("model: orphan\ntitle: A world not installed yet\nseed: 1\nsteps: 1\n")
+    monkeypatch.setattr(scenarios, "shipped", lambda: [orphan, *scenarios.SHIPPED.glob("sgd_pit_gd.yaml")])
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("(its world is not registered: it cannot run yet)") and "not registered" not in lines[1]
