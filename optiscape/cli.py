@@ -46,8 +46,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from _fastcore.threads import set_kernel_threads
 
         set_kernel_threads(args.threads)
-    from optiscape.run import run
+    from optiscape.run import check_folder, earlier_run, run
 
+    if args.out:  # a folder that cannot take the run is refused before anything is printed or run
+        check_folder(Path(args.out), earlier_run, "run")
     print(f"{scenario.title}  [{scenario.model}, seed {scenario.seed}, {scenario.steps} steps]")
     result = run(scenario, Path(args.out) if args.out else None, progress=not args.quiet)
     width = max(len(k) for k in result.summary)

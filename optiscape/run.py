@@ -95,15 +95,21 @@ class OutputError(ValueError):
     """A run folder that cannot be used: one line naming it and what was expected."""
 
 
-def prepare_folder(folder: Path, earlier: Callable[[Path], bool], what: str) -> bool:
-    """Check that `folder` can take a `what`: new (made here), empty, or one where `earlier` finds an earlier
-    `what`, which the caller then replaces. Returns whether it was made here."""
+def check_folder(folder: Path, earlier: Callable[[Path], bool], what: str) -> None:
+    """Refuse, without touching it, a `folder` that cannot take a `what`: a file, or a folder holding other files
+    than an earlier `what` (which `earlier` recognises)."""
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"--out {folder}: a file, not a folder; expected a folder for the {what}'s files")
+    if folder.is_dir() and not earlier(folder) and any(folder.iterdir()):
+        raise OutputError(f"--out {folder}: a folder holding other files; expected a new or empty folder, or "
+                          f"an earlier {what}'s folder (which is then replaced)")
+
+
+def prepare_folder(folder: Path, earlier: Callable[[Path], bool], what: str) -> bool:
+    """Check that `folder` can take a `what` (`check_folder`) and make it if it is new; returns whether it was made
+    here. The caller replaces an earlier `what` in it."""
+    check_folder(folder, earlier, what)
     if folder.is_dir():
-        if not earlier(folder) and any(folder.iterdir()):
-            raise OutputError(f"--out {folder}: a folder holding other files; expected a new or empty folder, or "
-                              f"an earlier {what}'s folder (which is then replaced)")
         return False
     try:
         folder.mkdir(parents=True)
@@ -113,7 +119,7 @@ def prepare_folder(folder: Path, earlier: Callable[[Path], bool], what: str) -> 
     return True
 
 
-def _earlier_run(folder: Path) -> bool:
+def earlier_run(folder: Path) -> bool:
     return (folder / "scenario.yaml").is_file() and (folder / "summary.json").is_file() \
         and not (folder / "scan.yaml").exists()
 
@@ -142,7 +148,7 @@ def _outputs(scenario: Scenario, model: Any, seconds: float) -> tuple[dict[str, 
 def run(scenario: Scenario, out: Path | None = None, progress: bool = True) -> RunResult:
     """Run a scenario and write its run folder (a folder it created is removed again if the run fails)."""
     folder = out or default_folder(scenario)
-    created = out is None or prepare_folder(folder, _earlier_run, "run")
+    created = out is None or prepare_folder(folder, earlier_run, "run")
     started = time.perf_counter()
     try:  # the run, and all of its outputs, before anything in the folder is replaced
         model = run_model(scenario, progress)
