@@ -72,6 +72,7 @@ def test_reproduce_reports_every_sgd_claim(tmp_path, capsys):
     # The essay is wrong here: GD at T = 0.05 is unstable in the pit (docs/sgd.md; see the claim's note).
     assert verdicts["sgd.pit_gd_small_step_stuck"] == "differs"
     assert verdicts["sgd.run_probability_81pct"] == "reproduced"
+    assert verdicts["sgd.optimal_T_depends_on_spikiness"] == "reproduced"
     report = (out / "report.md").read_text()
     assert "sgd.run_probability_81pct" in report and "figures/" in report
     for line in report.splitlines():

@@ -71,6 +71,38 @@ def _gd_step_size(quick: bool) -> Measured:
     return Measured(measured, "differs", "the ordering of step sizes is not the essay's", fig)
 
 
+# l = -depth exp(-width (W - 2)^2): the one-datapoint loss, spikier or deeper; L'' = 2 depth width at W = 2
+SPIKINESS = {"the essay's loss": (1.0, 1.0), "4x as narrow": (1.0, 4.0), "2x as wide": (1.0, 0.25),
+             "4x as deep": (4.0, 1.0)}
+
+
+def _optimal_T(quick: bool) -> Measured:
+    steps, offset = 10, 0.02  # GD from just beside the minimum: its contraction over `steps` steps
+    temps = np.logspace(-2, 1, 61 if quick else 121)
+    rows, series, ok = {}, [], True
+    for label, (depth, width) in SPIKINESS.items():
+        landscape = {"dim": 1, "datapoints": {"l0": [{"gaussian": {"a": -depth, "b": width, "c": 2.0}}]}}
+        model = SGDModel(rng=SEED, landscape=landscape, method="gd", temperature=temps.tolist(), n_walkers=1,
+                         start={"at": 2.0 + offset / math.sqrt(width)})
+        for _ in range(steps):
+            model.step()
+        walkers = model.walker_table()
+        shrink = np.abs(walkers["W0"] - 2.0) / np.abs(walkers["start_W0"] - 2.0)
+        curvature = 2.0 * depth * width
+        best = float(walkers["temperature"].iloc[int(np.argmin(shrink))])
+        ok = ok and abs(math.log(best * curvature)) <= math.log(temps[1] / temps[0]) + 1e-12  # within a grid step
+        rows[label] = {"curvature": curvature, "best_T": round(best, 4), "newton_T": round(1 / curvature, 4),
+                       "best_T_x_curvature": round(best * curvature, 3)}
+        series.append(Series(f"{label} (L'' = {curvature:g})", (walkers["temperature"] * curvature).tolist(),
+                             np.maximum(shrink, 1e-16).tolist()))
+    figure = Figure(f"GD from beside the minimum: |W - 2| after {steps} steps, against T L''", "T L''(W*) "
+                    "(Newton's dimensionless step)", "|W - 2| after / before", series, xscale="log", yscale="log")
+    return Measured(rows, "reproduced" if ok else "differs",
+                    "the best T is 1/L'' at the minimum, Newton's step: T has the dimension W^2/L, so a loss twice "
+                    "as wide wants 4x the T and one 4x as deep a quarter of it; in T L'' the four curves are one, "
+                    "and the essay's T = 0.5 is 1/L'' of its loss", figure)
+
+
 def _pit_gd_large(quick: bool) -> Measured:
     path = _gd_path({"preset": "pit"}, 0.5, 0.0, 200)
     in_pit_at_end = abs(path[-1] - 1.0) < 0.2
@@ -286,6 +318,10 @@ def claims() -> list[Claim]:
         Claim("sgd.gd_one_datapoint_step_size", w,
               "GD on one datapoint: T = 1 zig-zags, T = 0.2 is slow, T = 0.5 is much better",
               "T = 0.5 best", _gd_step_size),
+        Claim("sgd.optimal_T_depends_on_spikiness", w,
+              "There's an optimal value of T, which depends on the spikiness of the loss function: T has the "
+              "dimension of W^2/L (Newton's method divides by d^2L/dW^2), which is why different loss functions "
+              "require different T values", "T* set by the loss's curvature", _optimal_T),
         Claim("sgd.pit_gd_large_step_overshoots", w,
               "On the pit from W = 0, GD with T = 0.5 does not stay in the pit", "leaves the pit", _pit_gd_large),
         Claim("sgd.pit_gd_small_step_stuck", w,
