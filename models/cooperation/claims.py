@@ -204,6 +204,35 @@ def _diverse_ais(quick: bool) -> Measured:
                                                      "check failed)"), figure)
 
 
+def _amass(quick: bool) -> Measured:
+    steps, humans, ais = 100, 30, 20
+    constant = {"intelligence_path": "constant", "intelligence_start": 4.0}
+    paths = {"exponential s_t": DYSTOPIA, "constant s = 4": constant, "logistic s_t (to 1.5)": UTOPIA}
+    rows, series = {}, []
+    for label, path_params in paths.items():
+        for tax in (0.0, 0.2):
+            model = _run(steps, 2, ledger="unsigned", n_humans=humans, n_ais=ais, votes_per_round=0, tax_rate=tax,
+                         **path_params)
+            table = model.datacollector.get_model_vars_dataframe()
+            # no bans, whitewashing or self-improvement here: the identities are the humans and the AIs throughout
+            ai, human = ais * table["ai_wealth"].to_numpy(), humans * table["human_wealth"].to_numpy()
+            share = np.divide(ai, ai + human, out=np.zeros_like(ai), where=ai + human > 0)
+            rows[f"{label}, tax {tax:g}"] = {f"round_{t}": round(float(share[t]), 3) for t in (25, 50, 75, steps)}
+            if tax == 0.0:
+                series.append(Series(f"{label}, no tax", list(range(1, steps + 1)), share[1:].tolist()))
+    untaxed, end = rows["exponential s_t, tax 0"], f"round_{steps}"
+    ok = (untaxed[end] > 0.95 and untaxed["round_25"] < untaxed["round_50"] < untaxed["round_75"] < untaxed[end]
+          and rows["exponential s_t, tax 0.2"][end] < untaxed[end])
+    figure = Figure(f"The AIs' share of all wealth ({ais} AIs, {humans} humans, no redistribution)", "round",
+                    "AI wallets / all wallets", series)
+    return Measured(rows, "reproduced" if ok else "differs",
+                    "with no tax and s_t growing exponentially the AIs' share of the wealth climbs towards all of "
+                    f"it ({untaxed[end]:.2f} by round {steps}); it is s_t's path that decides: with a "
+                    "constant s it levels off at the income ratio, with a logistic s_t below half. A 20% tax "
+                    "funding the UBI slows it. The world has no human owners of land or capital, the text's other "
+                    "winners", figure)
+
+
 def _ubi(quick: bool) -> Measured:
     steps = 40 if quick else 100
     common = {"ledger": "unsigned", "n_humans": 30, "n_ais": 20, "intelligence_path": "constant",
@@ -247,6 +276,10 @@ def claims() -> list[Claim]:
               "difficult for AIs to reach a non-group-optimal agreement; at a certain point further, numerous "
               "enough, any misalignment of values with humans will take precedence (potentially, the text says)",
               "diversity guards the vote until the AIs are numerous enough", _diverse_ais),
+        Claim("cooperation.ais_amass_the_wealth", "cooperation",
+              "Tunador (2023), §4.3: without redistribution it'd be reasonable to assume that AIs will amass all the "
+              "wealth, or at the very least AIs and human owners of land and capital",
+              "AIs amass all the wealth", _amass),
         Claim("cooperation.ubi_reduces_inequality", "cooperation",
               "Tunador (2023), §4.3: a UBI funded from AI income as the wealth redistribution the system needs",
               "redistribution reduces inequality", _ubi),

@@ -108,7 +108,8 @@ def test_run_and_reproduce_from_the_command_line(tmp_path, capsys) -> None:
         "cooperation.s_path_decides": "reproduced", "cooperation.four_guidelines": "reproduced",
         "cooperation.whitewashing_drifts_to_cooperation": "differs", "cooperation.copies_share_id": "reproduced",
         "cooperation.key_from_parameters_theft": "reproduced", "cooperation.capture_and_equal_power": "reproduced",
-        "cooperation.diverse_ais_disagree": "reproduced", "cooperation.ubi_reduces_inequality": "reproduced"}
+        "cooperation.diverse_ais_disagree": "reproduced", "cooperation.ais_amass_the_wealth": "reproduced",
+        "cooperation.ubi_reduces_inequality": "reproduced"}
 
 
 @pytest.mark.parametrize(("params", "expected"), [
