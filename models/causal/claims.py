@@ -138,6 +138,38 @@ def _linear_forcing(quick: bool) -> Measured:
                     "a forcing identical in W, X and Y leaves the tangents unchanged")
 
 
+# Two systems that are not optimizers, beside the linear thermostat (Part 3's "next step"): a heater that does
+# not read the room, and a room that relaxes to 20 by itself (the essay's plughole) watched by an idle sensor.
+NOT_OPTIMIZERS = {
+    "open-loop heater": {"variables": {"H": {"initial": 1, "update": "H"}, "R": {"initial": 35, "update": "R + k * H"}},
+                         "parameters": {"k": 0.01}, "perturb": "R", "targets": ["R"], "clamp": ["H"]},
+    "room relaxing by itself": {"variables": {"S": {"initial": 35, "update": "R"},
+                                              "R": {"initial": 35, "update": "R - k * (R - 20)"}},
+                                "parameters": {"k": 0.01}, "perturb": "R", "targets": ["R"], "clamp": ["S"]},
+    "linear thermostat": LINEAR,
+}
+
+
+def _not_optimizers(quick: bool) -> Measured:
+    steps = 1000
+    rows, series = {}, []
+    for label, spec in NOT_OPTIMIZERS.items():
+        model = _run(steps, spec)
+        # what the room's own dynamics do to a perturbation of it (W's tangent), against Op, which credits A alone
+        rows[label] = {"op": float(model.exact("R").op[0]), "compression": float(-math.log(abs(model.tx["R"][0])))}
+        series.append(_op_series(model, "R", label, 10))
+    ok = (abs(rows["open-loop heater"]["op"]) < 1e-12 and abs(rows["room relaxing by itself"]["op"]) < 1e-12
+          and rows["room relaxing by itself"]["compression"] > 1 and rows["linear thermostat"]["op"] > 1)
+    figure = Figure("Op of the room: two systems that are not optimizers, and the thermostat", "step", "Op (nats)",
+                    series)
+    return Measured(rows, "reproduced" if ok else "differs",
+                    f"at t = {steps}: Op is 0 for the heater that does not read the room and for the room that relaxes "
+                    f"by itself, although that room compresses a perturbation by "
+                    f"{rows['room relaxing by itself']['compression']:.1f} nats (its own dynamics, the essay's "
+                    f"plughole); the thermostat's Op is {rows['linear thermostat']['op']:.1f}. Op credits A's "
+                    "reading of the world, not compression as such", figure)
+
+
 def _bounded_region(quick: bool) -> Measured:
     """Where the bounded thermostat optimizes: along one trajectory, and over initial conditions at t = 10."""
     parameters = BOUNDED["parameters"]
@@ -277,6 +309,9 @@ def claims() -> list[Claim]:
               "x2", _linear_k),
         Claim("optimization.part3_forcing_invariant", w, "A comically large sinusoidal forcing does not change the "
               "compressing ability", "unchanged", _linear_forcing),
+        Claim("optimization.part3_not_optimizers", w, "The next step: measure this in systems which aren't "
+              "optimizers, such as ones that naturally compress themselves (water going into a plughole)",
+              "holds up: no optimization where there is no optimizer", _not_optimizers),
         Claim("optimization.part4_bounded_integrals", w, "∫(1 - Comp) over s0 in [5, 45] at t = 10: 19.961 "
               "(θ = 1, p = 1), 19.611 (θ = 0.5, p = 1), 9.980 (θ = 1, p = 0.5); it tends to 2pt",
               [19.961, 19.611, 9.980], _bounded),
