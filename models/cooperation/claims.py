@@ -221,16 +221,17 @@ def _amass(quick: bool) -> Measured:
             if tax == 0.0:
                 series.append(Series(f"{label}, no tax", list(range(1, steps + 1)), share[1:].tolist()))
     untaxed, end = rows["exponential s_t, tax 0"], f"round_{steps}"
-    ok = (untaxed[end] > 0.95 and untaxed["round_25"] < untaxed["round_50"] < untaxed["round_75"] < untaxed[end]
-          and rows["exponential s_t, tax 0.2"][end] < untaxed[end])
+    ok = untaxed[end] > 0.95 and untaxed["round_25"] < untaxed["round_50"] < untaxed["round_75"] < untaxed[end]
     figure = Figure(f"The AIs' share of all wealth ({ais} AIs, {humans} humans, no redistribution)", "round",
                     "AI wallets / all wallets", series)
     return Measured(rows, "reproduced" if ok else "differs",
                     "with no tax and s_t growing exponentially the AIs' share of the wealth climbs towards all of "
-                    f"it ({untaxed[end]:.2f} by round {steps}); it is s_t's path that decides: with a "
-                    "constant s it levels off at the income ratio, with a logistic s_t below half. A 20% tax "
-                    "funding the UBI slows it. The world has no human owners of land or capital, the text's other "
-                    "winners", figure)
+                    f"it ({untaxed[end]:.2f} by round {steps}). Nobody spends but on the compute bill, so the share "
+                    "is that of all income so far, and it is s_t's path that decides: with a constant s it levels "
+                    "off at the income ratio, with a logistic s_t below half (the claim holds for a growing s_t, "
+                    "the text's premise). A 20% tax funding the UBI holds the share to about 0.8 of the untaxed "
+                    f"one ({rows['exponential s_t, tax 0.2'][end]:.2f}). The world has no human owners of land or "
+                    "capital, the text's other winners", figure)
 
 
 def _ubi(quick: bool) -> Measured:
@@ -279,7 +280,7 @@ def claims() -> list[Claim]:
         Claim("cooperation.ais_amass_the_wealth", "cooperation",
               "Tunador (2023), §4.3: without redistribution it'd be reasonable to assume that AIs will amass all the "
               "wealth, or at the very least AIs and human owners of land and capital",
-              "AIs amass all the wealth", _amass),
+              "AIs amass all the wealth (as s_t grows)", _amass),
         Claim("cooperation.ubi_reduces_inequality", "cooperation",
               "Tunador (2023), §4.3: a UBI funded from AI income as the wealth redistribution the system needs",
               "redistribution reduces inequality", _ubi),
