@@ -102,8 +102,8 @@ class Scenario:
             model = model_class(params, rng=self.seed if rng is None else rng)
             model.planned_steps = self.steps
             return model
-        except ScenarioError:
-            raise
+        except ScenarioError as exc:  # a world's own error (a WorldError) names the file too
+            raise exc.naming(self.path) from None
         except ValidationError as exc:
             key, message = _first_error(exc, ("params",), lambda loc: _fields_of(type(self.params))(loc[1:]))
             raise ScenarioError(self.path, key, message) from None

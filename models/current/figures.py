@@ -26,6 +26,8 @@ def _zoom(ax: Any, model: Any, density: np.ndarray) -> None:
     """Axes limits on where the mass is (with a margin), so a small density is not a dot in a big box."""
     g = model.grid
     plane = _plane(model, density)
+    if not plane.sum() > 0:  # no mass left in the plane (all of it escaped at once): the whole box
+        return
     limits = []
     for axis in (0, 1):
         marginal = plane.sum(axis=1 - axis)

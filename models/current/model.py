@@ -31,6 +31,7 @@ from models.current.stationary import (
     stationary_density,
 )
 from models.current.transfer import Chain, Grid, epoch_operator, minibatches, step_operator
+from models.errors import WorldError
 from models.sgd.model import SGDModel
 from models.sgd.params import EscapeRegion
 from models.world import World
@@ -52,6 +53,9 @@ class CurrentModel(World):
                                  EscapeRegion.from_spec(p.escape, self.landscape))
         self.build_seconds = time.perf_counter() - started
         self.start_mass = deposit(self.grid, numeric_start(p, self.landscape))
+        if p.escape is not None and not self.start_mass[~self.chain.absorbing].sum() > 0:
+            raise WorldError("the start lies inside the escape region (on this grid every cell of its mass has "
+                             "escaped already); expected a start outside it", key="params.escape")
         self.mass = self.start_mass.copy()
         self.mass[self.chain.absorbing] = 0.0
         self.escaped_mass = 1.0 - self.mass.sum()

@@ -40,3 +40,17 @@ def test_the_page_sets_the_fokker_planck_equation_beside_the_chain() -> None:
     assert 0 < check["distance_to_chain"] < 1 and check == valley.summary()["stationary"]["fokker_planck"]
     assert f"total variation {check['distance_to_chain']:.3f}" in continuum_note(valley)
     assert f"mean escape time {saddle.fokker_planck['mean_escape_time']:,.0f} against" in continuum_note(saddle)
+
+
+def test_a_start_inside_the_escape_region_is_one_line_naming_the_file(tmp_path, capsys) -> None:
+    """Found by the scenario fuzzer: an escape threshold below the whole grid left no cell to escape from."""
+    from optiscape.cli import main
+
+    path = tmp_path / "escaped.yaml"
+    document = load("current_saddle_escape").path.read_text(encoding="utf-8")
+    path.write_text(document.replace("steps: 400", "steps: 5").replace("escape: {above: 0.0}", "escape: {above: -3}"),
+                    encoding="utf-8")
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"optiscape: error: {path}: params.escape: the start lies inside the escape region")
+    assert len(err.splitlines()) == 1 and not (tmp_path / "out").exists()
