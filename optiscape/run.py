@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import time
@@ -34,14 +33,14 @@ def default_folder(scenario: Scenario, root: Path = Path("runs")) -> Path:
     name gets -2, -3, ... (two runs never share a folder)."""
     stem = f"{scenario.path.stem}-{datetime.now():%Y%m%d-%H%M%S}"
     root.mkdir(parents=True, exist_ok=True)
-    for n in itertools.count(1):
-        folder = root / (stem if n == 1 else f"{stem}-{n}")
+    folder, n = root / stem, 1
+    while True:
         try:
             folder.mkdir()
+            return folder
         except FileExistsError:
-            continue
-        return folder
-    raise AssertionError("unreachable")
+            n += 1
+            folder = root / f"{stem}-{n}"
 
 
 def jsonable(value: Any) -> Any:

@@ -384,11 +384,12 @@ class Society:
         if identity.kind != "ai":
             return False
         if identity.id_hash not in self.votes:
-            own = _uniform(identity.id_hash, 0) < self.params.ai_agreement
             parent = next((i for i in self.identities if i.id_hash == identity.parent), None) \
                 if identity.parent else None
-            inherit = parent is not None and _uniform(identity.id_hash, 1) >= self.params.mutation_flip
-            self.votes[identity.id_hash] = self.in_favour(parent) if inherit and parent is not None else own
+            if parent is not None and _uniform(identity.id_hash, 1) >= self.params.mutation_flip:
+                self.votes[identity.id_hash] = self.in_favour(parent)
+            else:
+                self.votes[identity.id_hash] = _uniform(identity.id_hash, 0) < self.params.ai_agreement
         return self.votes[identity.id_hash]
 
     def steal(self) -> None:
